@@ -1,0 +1,1 @@
+"""Readers of a session's job limits and usage (Slurm, HTCondor, cgroup, host)."""

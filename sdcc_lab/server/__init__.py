@@ -1,0 +1,1 @@
+"""The single-user server extension: sdcc_lab's REST API under ``sdcc-lab/api/``."""

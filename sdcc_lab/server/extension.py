@@ -1,0 +1,17 @@
+"""Wire the server extension into a running jupyter_server."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..session import session_from_env
+from .handlers import default_handlers
+
+
+def load_extension(server_app: Any) -> None:
+    web_app = server_app.web_app
+    # Read once: the identity is fixed for the life of the server.
+    web_app.settings["sdcc_lab_session"] = session_from_env(os.environ)
+    web_app.add_handlers(".*$", default_handlers(web_app.settings["base_url"]))
+    server_app.log.info("sdcc_lab server extension loaded")

@@ -1,0 +1,1 @@
+"""The share service: signs, stores and opens notebook share links (hub-managed)."""

@@ -1,0 +1,64 @@
+"""The ``sdcc-lab`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sdcc-lab", description="sdcc_lab, the software of an HPC site's Jupyter portal."
+    )
+    parser.add_argument("--version", action="version", version=f"sdcc_lab {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run a complete local portal (JupyterHub, proxy, JupyterLab servers)",
+        description=(
+            "Run a complete local portal: a JupyterHub with configurable-http-proxy "
+            "and a JupyterLab with sdcc_lab for each demo user. Any password logs in."
+        ),
+    )
+    demo.add_argument("--port", type=int, default=8000, help="port of the portal (default 8000)")
+    demo.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    demo.add_argument(
+        "--users", default="alice,bob", help="comma-separated demo users (default alice,bob)"
+    )
+    demo.add_argument(
+        "--data-dir",
+        default="./.sdcc-lab-demo",
+        help="folder for all state: hub database, home folders (default ./.sdcc-lab-demo)",
+    )
+    demo.add_argument(
+        "--insecure-allow-remote",
+        action="store_true",
+        help="allow a non-loopback --ip; any password logs in, so never on a shared network",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from .demo import DemoError, run_demo
+
+        try:
+            return run_demo(
+                port=args.port,
+                ip=args.ip,
+                users=args.users,
+                data_dir=args.data_dir,
+                insecure_allow_remote=args.insecure_allow_remote,
+            )
+        except DemoError as e:
+            print(f"sdcc-lab demo: {e}", file=sys.stderr)
+            return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

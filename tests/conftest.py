@@ -1,0 +1,96 @@
+"""Fixtures of sdcc_lab's Python tests.
+
+- ``demo_portal`` (session): a real ``sdcc-lab demo`` portal, that is a real
+  JupyterHub with configurable-http-proxy, on free ports in a temporary folder,
+  started with the project's own configuration. Yields a ``Portal``.
+- ``start_demo``: a factory for extra portals a test owns (to stop them itself).
+- ``jp_server_config``: pytest-jupyter's server with the sdcc_lab extension on.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from sdcc_lab.netutil import free_port
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+BIN_DIR = Path(sys.executable).parent
+
+
+@dataclass
+class Portal:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 90) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+
+def _start_portal(data_dir: Path, users: str = "alice,bob") -> Portal:
+    port = free_port()
+    log_path = data_dir.parent / f"{data_dir.name}.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [str(BIN_DIR / "sdcc-lab"), "demo", "--port", str(port), "--data-dir", str(data_dir),
+         "--users", users],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"},
+    )
+    portal = Portal(f"http://127.0.0.1:{port}/", data_dir, process, log_path)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"sdcc-lab demo exited with {process.returncode}:\n{portal.log()}")
+        if b"demo portal is running" in log_path.read_bytes():
+            with urllib.request.urlopen(portal.url + "hub/api", timeout=5) as r:
+                assert r.status == 200
+            return portal
+        time.sleep(0.3)
+    portal.stop()
+    raise RuntimeError(f"sdcc-lab demo did not come up:\n{portal.log()}")
+
+
+@pytest.fixture(scope="session")
+def demo_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    portal = _start_portal(tmp_path_factory.mktemp("portal") / "data")
+    yield portal
+    portal.stop()
+
+
+@pytest.fixture
+def start_demo(tmp_path: Path) -> Iterator[Callable[..., Portal]]:
+    started: list[Portal] = []
+
+    def start(users: str = "alice,bob") -> Portal:
+        portal = _start_portal(tmp_path / f"data{len(started)}", users)
+        started.append(portal)
+        return portal
+
+    yield start
+    for portal in started:
+        portal.stop()
+
+
+@pytest.fixture
+def jp_server_config() -> dict[str, object]:
+    return {"ServerApp": {"jpserver_extensions": {"sdcc_lab": True}}}

@@ -1,0 +1,112 @@
+"""A small HTTP client that uses a portal the way a browser does.
+
+It logs in through the hub's login form, starts the user's server through the
+hub's REST API (cookie + XSRF, as the hub's own pages do), follows the OAuth
+redirects to the user's JupyterLab and calls the user's server with the
+``_xsrf`` cookie of that server, as JupyterLab's ``ServerConnection`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import requests
+
+
+class HubClient:
+    def __init__(self, url: str, username: str, password: str = "any password") -> None:
+        self.url = url.rstrip("/") + "/"
+        self.username = username
+        self.password = password
+        self.session = requests.Session()
+
+    # --- cookies -------------------------------------------------------------
+    def xsrf(self, path: str) -> str:
+        """The ``_xsrf`` cookie set for ``path`` (``/hub/`` or ``/user/NAME/``)."""
+        for cookie in self.session.cookies:
+            if cookie.name == "_xsrf" and cookie.path == path:
+                return str(cookie.value)
+        raise LookupError(f"no _xsrf cookie for {path}")
+
+    # --- hub -----------------------------------------------------------------
+    def login(self) -> requests.Response:
+        self.session.get(self.url + "hub/login").raise_for_status()
+        r = self.session.post(
+            self.url + "hub/login",
+            data={
+                "username": self.username,
+                "password": self.password,
+                "_xsrf": self.xsrf("/hub/"),
+            },
+        )
+        r.raise_for_status()
+        if not any(c.name.startswith("jupyterhub-session-id") for c in self.session.cookies):
+            raise AssertionError(f"login as {self.username} did not give a hub session")
+        return r
+
+    def hub_api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        headers["X-XSRFToken"] = self.xsrf("/hub/")
+        return self.session.request(
+            method, self.url + "hub/api/" + path.lstrip("/"), headers=headers, **kwargs
+        )
+
+    def start_server(self, timeout: float = 120, **user_options: Any) -> dict[str, Any]:
+        r = self.hub_api("POST", f"users/{self.username}/server", json=user_options)
+        if r.status_code not in (201, 202, 400):
+            r.raise_for_status()
+        return self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 120) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            model = self.hub_api("GET", f"users/{self.username}").json()
+            server = model.get("servers", {}).get("")
+            if server and server.get("ready"):
+                return server
+            if server is None and model.get("pending") is None and time.monotonic() > deadline - timeout + 5:
+                raise AssertionError(f"{self.username}'s server is neither pending nor ready: {model}")
+            time.sleep(0.5)
+        raise AssertionError(f"{self.username}'s server was not ready within {timeout} s")
+
+    def stop_server(self) -> None:
+        r = self.hub_api("DELETE", f"users/{self.username}/server")
+        assert r.status_code in (202, 204), r.text
+
+    # --- the user's server -----------------------------------------------------
+    def server_prefix(self, owner: str | None = None) -> str:
+        return f"/user/{owner or self.username}/"
+
+    def open_lab(self, owner: str | None = None) -> requests.Response:
+        """GET the JupyterLab page, going through the hub's OAuth like a browser."""
+        return self.session.get(self.url.rstrip("/") + self.server_prefix(owner) + "lab")
+
+    def server_api(
+        self, method: str, path: str, owner: str | None = None, **kwargs: Any
+    ) -> requests.Response:
+        prefix = self.server_prefix(owner)
+        headers = kwargs.pop("headers", {})
+        try:
+            headers["X-XSRFToken"] = self.xsrf(prefix)
+        except LookupError:
+            pass  # never visited that server: no cookie to send
+        return self.session.request(
+            method,
+            self.url.rstrip("/") + prefix + path.lstrip("/"),
+            headers=headers,
+            allow_redirects=False,
+            **kwargs,
+        )
+
+
+def page_config(html: str) -> dict[str, Any]:
+    """The ``jupyter-config-data`` JSON that a JupyterLab page carries."""
+    match = re.search(
+        r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', html, re.S
+    )
+    if not match:
+        raise AssertionError("not a JupyterLab page: no jupyter-config-data")
+    return json.loads(match.group(1))

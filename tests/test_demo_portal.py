@@ -1,0 +1,149 @@
+"""The demo portal end to end: a real JupyterHub, proxy and JupyterLab servers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from conftest import Portal
+from hubclient import HubClient, page_config
+
+pytestmark = [pytest.mark.hub, pytest.mark.slow]
+
+BIN_DIR = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def alice(demo_portal: Portal) -> HubClient:
+    client = HubClient(demo_portal.url, "alice")
+    client.login()
+    client.start_server()
+    return client
+
+
+def test_alice_reaches_her_jupyterlab_with_the_extension(alice: HubClient) -> None:
+    page = alice.open_lab()
+    assert page.status_code == 200
+    assert page.url.endswith("/user/alice/lab")
+    config = page_config(page.text)
+    assert config["hubUser"] == "alice"
+    names = [ext["name"] for ext in config["federated_extensions"]]
+    assert "sdcc-lab" in names
+
+    info = alice.server_api("GET", "sdcc-lab/api/info")
+    assert info.status_code == 200, info.text
+    body = info.json()
+    assert body["user"] == "alice"
+    assert body["session"] == {"scheduler": "local", "options": {}}
+
+
+def test_alice_finds_her_starter_notebook(alice: HubClient) -> None:
+    alice.open_lab()
+    r = alice.server_api("GET", "api/contents/welcome.ipynb")
+    assert r.status_code == 200, r.text
+    cells = r.json()["content"]["cells"]
+    assert "Welcome to the sdcc_lab demo portal, alice" in cells[0]["source"]
+
+
+def test_bob_cannot_call_alices_server(demo_portal: Portal, alice: HubClient) -> None:
+    bob = HubClient(demo_portal.url, "bob")
+    bob.login()
+    # As a browser would: bob follows links into alice's server.
+    r = bob.session.get(demo_portal.url + "user/alice/sdcc-lab/api/info")
+    assert r.status_code in (403, 404) or "/user/bob/" in r.url or "/hub/" in r.url
+    assert '"user": "alice"' not in r.text and '"user":"alice"' not in r.text
+    r = bob.server_api("GET", "sdcc-lab/api/info", owner="alice")
+    assert r.status_code in (302, 403), r.text
+    assert "alice" not in r.text or r.status_code == 302
+
+    # With an API token of his own, straight to alice's server.
+    token = bob.hub_api("POST", "users/bob/tokens", json={"note": "test"}).json()["token"]
+    r = requests.get(
+        demo_portal.url + "user/alice/sdcc-lab/api/info",
+        headers={"Authorization": f"token {token}"},
+        allow_redirects=False,
+    )
+    assert r.status_code == 403
+    # The same token works on bob's own hub identity: the refusal is about alice's server.
+    me = requests.get(demo_portal.url + "hub/api/user", headers={"Authorization": f"token {token}"})
+    assert me.json()["name"] == "bob"
+
+
+def test_a_user_not_in_the_demo_cannot_log_in(demo_portal: Portal) -> None:
+    mallory = HubClient(demo_portal.url, "mallory")
+    with pytest.raises(requests.HTTPError) as e:
+        mallory.login()
+    assert e.value.response.status_code == 403
+    assert not any(c.name.startswith("jupyterhub-session") for c in mallory.session.cookies)
+
+
+def test_stopping_the_demo_leaves_no_process(start_demo: Callable[..., Portal]) -> None:
+    portal = start_demo(users="carol")
+    carol = HubClient(portal.url, "carol")
+    carol.login()
+    carol.start_server()
+    assert carol.open_lab().status_code == 200
+
+    demo = psutil.Process(portal.process.pid)
+    tree = demo.children(recursive=True)
+    commands = [" ".join(p.cmdline()) for p in tree]
+    # The hub, the proxy and carol's JupyterLab server are all there before the stop.
+    assert any("jupyterhub" in c and "-f" in c for c in commands), commands
+    assert any("configurable-http-proxy" in c for c in commands), commands
+    assert any("jupyterhub-singleuser" in c for c in commands), commands
+
+    assert portal.stop() == 0
+    _, alive = psutil.wait_procs(tree, timeout=15)
+    assert alive == [], [p.cmdline() for p in alive]
+    assert "demo portal stopped" in portal.log()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(portal.url + "hub/api", timeout=5)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN_DIR / "sdcc-lab"), *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_demo_refuses_a_public_address_without_the_insecure_flag(tmp_path: Path) -> None:
+    r = run_cli("demo", "--ip", "0.0.0.0", "--data-dir", str(tmp_path / "d"))
+    assert r.returncode == 2
+    assert "--insecure-allow-remote" in r.stderr
+    assert not (tmp_path / "d").exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--users", "Alice;rm"], "user name"),
+        (["--users", " , "], "names no user"),
+        (["--ip", "not-an-ip"], "not an IP address"),
+        (["--port", "70000"], "not a port"),
+    ],
+)
+def test_demo_refuses_bad_arguments_with_a_clear_message(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    r = run_cli("demo", "--data-dir", str(tmp_path / "d"), *args)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert not (tmp_path / "d").exists()
+
+
+def test_the_demo_keeps_a_starter_notebook_the_user_edited(tmp_path: Path) -> None:
+    from sdcc_lab.demo import write_starter_notebook
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "welcome.ipynb").write_text(json.dumps({"edited": True}))
+    write_starter_notebook(home, "alice")
+    assert json.loads((home / "welcome.ipynb").read_text()) == {"edited": True}

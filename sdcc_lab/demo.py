@@ -137,6 +137,15 @@ def write_starter_notebook(home: Path, user: str) -> None:
     tmp.replace(path)
 
 
+def write_demo_lab_settings(home: Path) -> None:
+    """Spare demo users JupyterLab's question about fetching news from the internet."""
+    path = home / ".jupyter/lab/user-settings/@jupyterlab/apputils-extension"
+    settings = path / "notification.jupyterlab-settings"
+    if not settings.exists():
+        path.mkdir(parents=True, exist_ok=True)
+        settings.write_text('{"fetchNews": "false", "checkForUpdates": false}\n')
+
+
 def prepare(settings: DemoSettings) -> Path:
     """Create the data folder and write the hub's configuration; return its path."""
     settings.hub_dir.mkdir(parents=True, exist_ok=True)
@@ -144,6 +153,7 @@ def prepare(settings: DemoSettings) -> Path:
         home = settings.home_root / user
         home.mkdir(parents=True, exist_ok=True)
         write_starter_notebook(home, user)
+        write_demo_lab_settings(home)
     config = settings.hub_dir / "jupyterhub_config.py"
     config.write_text(
         "# Written by `sdcc-lab demo` at each start; edits here are overwritten.\n"

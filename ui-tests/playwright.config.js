@@ -1,0 +1,62 @@
+/**
+ * Two projects in one run:
+ * - `lab`: galata tests against a plain JupyterLab with sdcc_lab;
+ * - `portal`: a browser logs in to a real `sdcc-lab demo` portal (JupyterHub).
+ * Ports are chosen free at run time by run.sh (LAB_PORT, DEMO_PORT).
+ * Debian's chromium is used: this machine cannot download a browser.
+ */
+const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
+
+const LAB_PORT = process.env.LAB_PORT || '8888';
+const DEMO_PORT = process.env.DEMO_PORT || '8000';
+const DEMO_DATA = process.env.DEMO_DATA || './.demo-data';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+module.exports = {
+  ...baseConfig,
+  timeout: 120000,
+  retries: 0,
+  workers: 1,
+  reporter: [['list']],
+  use: {
+    ...baseConfig.use,
+    baseURL: `http://127.0.0.1:${LAB_PORT}`,
+    video: 'off',
+    trace: 'off',
+    launchOptions: {
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic'
+      ]
+    }
+  },
+  projects: [
+    { name: 'lab', testMatch: /lab\.spec\.ts$/ },
+    {
+      name: 'portal',
+      testMatch: /portal\.spec\.ts$/,
+      use: { baseURL: `http://127.0.0.1:${DEMO_PORT}` }
+    }
+  ],
+  webServer: [
+    {
+      command: 'jlpm start',
+      url: `http://127.0.0.1:${LAB_PORT}/lab`,
+      reuseExistingServer: false,
+      timeout: 120000
+    },
+    {
+      command: `sdcc-lab demo --port ${DEMO_PORT} --data-dir ${DEMO_DATA}`,
+      url: `http://127.0.0.1:${DEMO_PORT}/hub/login`,
+      reuseExistingServer: false,
+      timeout: 120000,
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 60000 }
+    }
+  ]
+};

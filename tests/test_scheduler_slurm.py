@@ -286,7 +286,7 @@ def test_associations_test_cluster() -> None:
 def test_associations_osc_withassoc() -> None:
     assocs = parse_associations(
         text("sacctmgr/osc_owens_sacctmgr_nP_show_users_withassoc_account_qos.txt"),
-        "account,qos".split(","),
+        ["account", "qos"],
     )
     assert len(assocs) == 11
     first = assocs[0]

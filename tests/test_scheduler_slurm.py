@@ -427,6 +427,13 @@ def test_scontrol_job_pending_gpus_from_tres_per_node() -> None:
     assert job.time_limit_seconds == 7200
 
 
+def test_scontrol_job_memory_without_mem_tres() -> None:
+    base = "JobId=8 JobState=RUNNING NumNodes=2 NumCPUs=4 TRES=cpu=4,node=2 "
+    assert parse_scontrol_job(base + "MinMemoryNode=8G", tz=UTC).memory_bytes == 16 * GiB
+    assert parse_scontrol_job(base + "MinMemoryCPU=1000M", tz=UTC).memory_bytes == 4000 * MiB
+    assert parse_scontrol_job(base + "MinMemoryNode=0", tz=UTC).memory_bytes is None
+
+
 def test_scontrol_job_state_flags() -> None:
     job = parse_scontrol_job("JobId=5 JobState=COMPLETING,RUNNING Reason=None", tz=UTC)
     assert job.state == "RUNNING" and job.state_flags == ("COMPLETING",)
@@ -559,11 +566,13 @@ def test_json_gpus_from_tres_alloc_and_per_node() -> None:
     per_task = dict(base, tres_per_task="gres/gpu:1",
                     tasks={"set": True, "infinite": False, "number": 4})
     old = dict(base, tres_per_node="gres:gpu:1")  # 22.05 spelling
-    a, b, c, d = parse_squeue_json({"jobs": [alloc, per_node, per_task, old]})
+    equals = dict(base, tres_per_job="gres/gpu=3")
+    a, b, c, d, e = parse_squeue_json({"jobs": [alloc, per_node, per_task, old, equals]})
     assert (a.gpus, a.gpu_types) == (2, ("a100",))
     assert (b.gpus, b.gpu_types) == (6, ("a100",))
     assert c.gpus == 4
     assert d.gpus == 1
+    assert e.gpus == 3
 
 
 def test_json_v0038_style_plain_numbers() -> None:

@@ -187,13 +187,13 @@ def _gpus_in_gres_list(text: str) -> tuple[int, tuple[str, ...]] | None:
 
     Accepts the spellings of all versions: ``gpu:2`` (21.08), ``gres:gpu:2``
     (22.05), ``gres/gpu:2``, ``gres/gpu:a100:2``, ``gpu:h100:2(IDX:0-1)``
-    (gres_detail) and a bare ``gpu`` (one GPU).
+    (gres_detail), ``gres/gpu=2`` and a bare ``gpu`` (one GPU).
     """
     found = False
     count = 0
     types: list[str] = []
     for item in _split_top_level(text):
-        item = item.split("(", 1)[0]
+        item = item.split("(", 1)[0].replace("=", ":")
         for prefix in ("gres/", "gres:"):
             item = item.removeprefix(prefix)
         parts = item.split(":")
@@ -538,6 +538,16 @@ def _scontrol_gpus(rec: Mapping[str, str], tres: Mapping[str, str]) -> tuple[int
     return 0, ()
 
 
+def _scontrol_min_memory(rec: Mapping[str, str], what: str) -> int | None:
+    """Memory from MinMemoryNode x nodes or MinMemoryCPU x CPUs (0 = unset)."""
+    for key, count_key in (("MinMemoryNode", "NumNodes"), ("MinMemoryCPU", "NumCPUs")):
+        per = parse_memory(_null(rec.get(key)) or "")
+        if per:
+            count = _opt_int(rec.get(count_key, "").split("-")[0], f"{what} {count_key}")
+            return per * (count or 1)
+    return None
+
+
 def _scontrol_job(rec: Mapping[str, str], tz: tzinfo | None) -> Job:
     job_id = _null(rec.get("JobId"))
     if job_id is None:
@@ -552,9 +562,10 @@ def _scontrol_job(rec: Mapping[str, str], tz: tzinfo | None) -> Job:
         tres = parse_tres(rec.get(key, ""))
         if tres:
             break
-    mem = tres.get("mem")
-    gpus, gpu_types = _scontrol_gpus(rec, tres)
     what = f"scontrol job {job_id}"
+    mem = tres.get("mem")
+    memory = parse_memory(mem) if mem else _scontrol_min_memory(rec, what)
+    gpus, gpu_types = _scontrol_gpus(rec, tres)
     return Job(
         job_id=job_id,
         user=_user_name(rec.get("UserId")),
@@ -565,7 +576,7 @@ def _scontrol_job(rec: Mapping[str, str], tz: tzinfo | None) -> Job:
         qos=_null(rec.get("QOS")),
         nodes=_null(rec.get("NodeList")),
         num_cpus=_opt_int(rec.get("NumCPUs"), f"{what} NumCPUs"),
-        memory_bytes=parse_memory(mem) if mem else None,
+        memory_bytes=memory,
         gpus=gpus,
         time_limit_seconds=parse_duration(rec.get("TimeLimit", "")),
         submit_time=_scontrol_time(rec.get("SubmitTime"), tz, f"{what} SubmitTime"),

@@ -306,6 +306,15 @@ def test_associations_fields_case_insensitive_and_extra() -> None:
     assert out == [Association("bob", "tier3", "cpu", ("normal",), "normal", 86400)]
 
 
+def test_associations_default_account() -> None:
+    (out,) = parse_associations(
+        "alice|physics|tier3|gpu|gpu-qos,normal|gpu-qos|\n",
+        ["user", "defaultaccount", "account", "partition", "qos", "defaultqos", "maxwall"],
+    )
+    assert out.default_account == "physics" and out.account == "tier3"
+    assert out.user == "alice" and out.partition == "gpu"
+
+
 def test_associations_parsable_trailing_separator() -> None:
     # sacctmgr -p (not -P) ends each line with '|'
     out = parse_associations("physics|cpu|normal|\n", ["account", "partition", "qos"])

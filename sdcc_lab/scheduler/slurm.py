@@ -391,6 +391,7 @@ class Association:
     qos: tuple[str, ...]
     default_qos: str | None
     max_wall_seconds: int | None
+    default_account: str | None = None
 
 
 def parse_associations(
@@ -399,8 +400,8 @@ def parse_associations(
     """``sacctmgr -nP show assoc ... format=<fields>`` (or ``show users withassoc``).
 
     ``fields`` name the columns as in the format string (case-insensitive);
-    user, account, partition, qos, defaultqos and maxwall are read, others
-    ignored. ``user`` fills ``Association.user`` when no user column was asked.
+    user, account, partition, qos, defaultqos, maxwall and defaultaccount are
+    read, others ignored. ``user`` fills ``Association.user`` when no user column was asked.
     An empty cell means unset (partition None = any, no QOS, no MaxWall).
     """
     out = []
@@ -416,6 +417,7 @@ def parse_associations(
                 qos=_csv(row.get("qos")),
                 default_qos=row.get("defaultqos") or None,
                 max_wall_seconds=parse_duration(row.get("maxwall", "")),
+                default_account=row.get("defaultaccount") or None,
             )
         )
     return out

@@ -443,6 +443,11 @@ def test_scontrol_job_memory_without_mem_tres() -> None:
     assert parse_scontrol_job(base + "MinMemoryNode=0", tz=UTC).memory_bytes is None
 
 
+def test_scontrol_job_without_own_time_limit() -> None:
+    job = parse_scontrol_job("JobId=9 JobState=PENDING TimeLimit=Partition_Limit", tz=UTC)
+    assert job.time_limit_seconds is None
+
+
 def test_scontrol_job_state_flags() -> None:
     job = parse_scontrol_job("JobId=5 JobState=COMPLETING,RUNNING Reason=None", tz=UTC)
     assert job.state == "RUNNING" and job.state_flags == ("COMPLETING",)

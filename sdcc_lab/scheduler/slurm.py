@@ -540,6 +540,13 @@ def _scontrol_gpus(rec: Mapping[str, str], tres: Mapping[str, str]) -> tuple[int
     return 0, ()
 
 
+def _job_time_limit(value: str) -> int | None:
+    """A job's TimeLimit; ``Partition_Limit``/``NOT_SET`` (no own limit) give None."""
+    if value.strip().upper() in ("PARTITION_LIMIT", "NOT_SET"):
+        return None
+    return parse_duration(value)
+
+
 def _scontrol_min_memory(rec: Mapping[str, str], what: str) -> int | None:
     """Memory from MinMemoryNode x nodes or MinMemoryCPU x CPUs (0 = unset)."""
     for key, count_key in (("MinMemoryNode", "NumNodes"), ("MinMemoryCPU", "NumCPUs")):
@@ -580,7 +587,7 @@ def _scontrol_job(rec: Mapping[str, str], tz: tzinfo | None) -> Job:
         num_cpus=_opt_int(rec.get("NumCPUs"), f"{what} NumCPUs"),
         memory_bytes=memory,
         gpus=gpus,
-        time_limit_seconds=parse_duration(rec.get("TimeLimit", "")),
+        time_limit_seconds=_job_time_limit(rec.get("TimeLimit", "")),
         submit_time=_scontrol_time(rec.get("SubmitTime"), tz, f"{what} SubmitTime"),
         start_time=_scontrol_time(rec.get("StartTime"), tz, f"{what} StartTime"),
         end_time=_scontrol_time(rec.get("EndTime"), tz, f"{what} EndTime"),

@@ -1,0 +1,293 @@
+"""Single-user servers as batch jobs: what Slurm and HTCondor sessions share.
+
+A batch session's life:
+
+1. ``start`` submits a job as the user (through ``exec_prefix``; an argument
+   list, never a shell) whose script runs ``sdcc-lab-singleuser``;
+2. while the job waits, the progress page shows the scheduler's reason;
+3. in the job, ``sdcc-lab-singleuser`` picks a free port and reports it to the
+   hub (``POST /hub/api/sdcc-lab/port``, an integer and nothing else), then
+   starts ``jupyterhub-singleuser`` on it;
+4. the hub connects to the job's node, which it learns from the scheduler,
+   never from the job.
+
+A job that dies before its server comes up ends the spawn with the
+scheduler's reason; a job that stays pending past ``pending_timeout`` is
+cancelled. ``get_state`` keeps the job id, so a restarted hub reconnects to a
+running job and ``stop`` still cancels it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pwd
+import shlex
+import time
+from abc import abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from jupyterhub.spawner import Spawner
+from traitlets import Dict, Float, Integer, List, Unicode, default
+
+from .commands import CommandError, run_command, user_prefix
+from .identity import SessionIdentityMixin
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """What the scheduler says of a job, reduced to what a spawner needs."""
+
+    state: str  # "pending", "running", "gone"
+    detail: str | None = None  # the scheduler's reason or final state
+    host: str | None = None
+
+
+class BatchSessionError(Exception):
+    """The batch system refused or lost the session; the message is for the user."""
+
+
+class BatchSessionSpawner(SessionIdentityMixin, Spawner):
+    """Base of the batch backends. Subclasses implement submit, status and cancel."""
+
+    exec_prefix = List(
+        Unicode(),
+        ["runuser", "-u", "{username}", "--"],
+        help="""Command prefix that runs the scheduler's submit and cancel commands as the user.
+
+        ``{username}`` is replaced by the (checked) user name. With a hub not
+        running as root, use sudo with a sudoers rule for the commands:
+
+            c.BatchSessionSpawner.exec_prefix = ["/usr/bin/sudo", "-n", "-E", "-u", "{username}", "--"]
+        """,
+    ).tag(config=True)
+
+    pending_timeout = Float(
+        600.0,
+        help="""Seconds a job may wait in the queue before the spawn gives up and cancels it.""",
+    ).tag(config=True)
+
+    server_timeout = Float(
+        120.0,
+        help="""Seconds from the job starting to run until its server must report its port.""",
+    ).tag(config=True)
+
+    status_interval = Float(
+        2.0, help="Seconds between job-state queries while a session starts."
+    ).tag(config=True)
+
+    command_timeout = Float(
+        30.0, help="Seconds a scheduler command may take before it is killed."
+    ).tag(config=True)
+
+    host_map = Dict(
+        key_trait=Unicode(),
+        value_trait=Unicode(),
+        help="""Addresses for node names the hub cannot resolve, e.g. {"n12": "10.1.0.12"}.""",
+    ).tag(config=True)
+
+    job_bind_ip = Unicode(
+        "0.0.0.0",
+        help="""Address the server in the job listens on (it requires the hub's auth).""",
+    ).tag(config=True)
+
+    log_dir_template = Unicode(
+        "{home}/.sdcc-lab/logs",
+        help="""Folder of the jobs' log files; ``{home}`` is the user's home, ``{username}`` their name.""",
+    ).tag(config=True)
+
+    environment_setup = Dict(
+        key_trait=Unicode(),
+        value_trait=Unicode(),
+        help="""Shell lines (written by the admin) that prepare each named software
+        environment in the job, before the server starts. Set by the form spawner
+        from its ``environments``.""",
+    )
+
+    @default("start_timeout")
+    def _default_start_timeout(self) -> int:
+        # JupyterHub's own limit must leave room for our pending and server timeouts.
+        return 900
+
+    # --- state kept across hub restarts ---------------------------------------
+    job_id = Unicode("")
+    job_host = Unicode("")
+    reported_port = Integer(0)
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        self.job_id = str(state.get("job_id", ""))
+        self.job_host = str(state.get("job_host", ""))
+        self.reported_port = int(state.get("port", 0) or 0)
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        if self.job_id:
+            state.update(job_id=self.job_id, job_host=self.job_host, port=self.reported_port)
+        return state
+
+    def clear_state(self) -> None:
+        super().clear_state()
+        self.job_id = ""
+        self.job_host = ""
+        self.reported_port = 0
+
+    # --- what a backend implements ---------------------------------------------
+    @abstractmethod
+    async def submit_job(self, options: dict[str, Any]) -> str:
+        """Submit the job; return its id. Raise BatchSessionError with the scheduler's words."""
+
+    @abstractmethod
+    async def job_status(self) -> JobStatus:
+        """The state of ``self.job_id``."""
+
+    @abstractmethod
+    async def cancel_job(self) -> None:
+        """Cancel ``self.job_id``."""
+
+    session_scheduler = "batch"
+
+    # --- helpers for backends -------------------------------------------------------
+    @property
+    def unix_user(self) -> pwd.struct_passwd:
+        try:
+            return pwd.getpwnam(self.user.name)
+        except KeyError:
+            raise BatchSessionError(
+                f"{self.user.name} has no account on the hub's node, so no batch job can run as them"
+            ) from None
+
+    def log_dir(self) -> str:
+        entry = self.unix_user
+        return self.log_dir_template.format(home=entry.pw_dir, username=entry.pw_name)
+
+    async def as_user(self, argv: list[str], **kwargs: Any) -> str:
+        prefix = user_prefix(self.exec_prefix, self.user.name)
+        result = await run_command([*prefix, *argv], timeout=self.command_timeout, **kwargs)
+        return result.stdout
+
+    async def ensure_log_dir(self) -> str:
+        path = self.log_dir()
+        try:
+            await self.as_user(["/bin/mkdir", "-p", path])
+        except CommandError as e:
+            raise BatchSessionError(f"cannot create the job log folder {path}: {e.output}") from e
+        return path
+
+    def job_environment(self) -> dict[str, str]:
+        """The environment the submit command (and so the job) gets."""
+        env = self.get_env()
+        env["SDCC_LAB_BIND_IP"] = self.job_bind_ip
+        env["SDCC_LAB_SCHEDULER"] = self.session_scheduler
+        return env
+
+    def server_command(self) -> str:
+        """The shell text that prepares the environment and execs the server."""
+        environment = (self.session_options().get("environment") or "") if self.session_options() else ""
+        setup = self.environment_setup.get(str(environment), "")
+        argv = [*self.cmd, *self.get_args()]
+        return f"{setup}\nexec {shlex.join(argv)}\n"
+
+    # --- the Spawner interface ----------------------------------------------------------
+    _status_message: str = ""
+    _starting: bool = False
+
+    def accept_port(self, port: int) -> bool:
+        """The port report of this spawner's job (checked by the API handler)."""
+        if not self._starting or not self.job_id:
+            return False
+        self.reported_port = port
+        return True
+
+    def _say(self, message: str) -> None:
+        if message != self._status_message:
+            self.log.info("%s: %s", self._log_name, message)
+            self._status_message = message
+
+    async def start(self) -> tuple[str, int]:
+        options = dict(self.session_options())
+        self.reported_port = 0
+        self._starting = True
+        try:
+            self._say("Submitting your job…")
+            self.job_id = await self.submit_job(options)
+            self._say(f"Submitted job {self.job_id}")
+            host = await self._wait_for_server()
+        except BaseException:
+            self._starting = False
+            if self.job_id:
+                await self._cancel_quietly()
+            raise
+        self._starting = False
+        self.job_host = host
+        return self.host_map.get(host, host), self.reported_port
+
+    async def _wait_for_server(self) -> str:
+        submitted = time.monotonic()
+        running_since: float | None = None
+        while True:
+            status = await self.job_status()
+            where = self.session_options().get("partition")
+            if status.state == "gone":
+                raise BatchSessionError(
+                    f"Your job {self.job_id} ended before JupyterLab started "
+                    f"({status.detail or 'no reason given'}). Its log is in {self.log_dir()}."
+                )
+            if status.state == "pending":
+                self._say(
+                    f"Pending: {status.detail or 'waiting'}, job {self.job_id}"
+                    + (f" on partition {where}" if where else "")
+                )
+                if time.monotonic() - submitted > self.pending_timeout:
+                    raise BatchSessionError(
+                        f"Job {self.job_id} was still pending after {self.pending_timeout:.0f} s "
+                        f"({status.detail or 'no reason given'}), so it was cancelled. "
+                        "Try a shorter runtime or another partition."
+                    )
+            else:
+                if running_since is None:
+                    running_since = time.monotonic()
+                self._say(f"Job {self.job_id} is running on {status.host}; starting JupyterLab…")
+                if self.reported_port and status.host:
+                    return status.host
+                if time.monotonic() - running_since > self.server_timeout:
+                    raise BatchSessionError(
+                        f"Job {self.job_id} runs, but JupyterLab did not start within "
+                        f"{self.server_timeout:.0f} s. Its log is in {self.log_dir()}."
+                    )
+            await asyncio.sleep(self.status_interval)
+
+    async def _cancel_quietly(self) -> None:
+        try:
+            await self.cancel_job()
+        except CommandError as e:
+            self.log.warning("could not cancel job %s of %s: %s", self.job_id, self.user.name, e)
+
+    async def poll(self) -> int | None:
+        if not self.job_id:
+            return 0
+        try:
+            status = await self.job_status()
+        except CommandError as e:
+            # The scheduler not answering is not the job ending.
+            self.log.warning("cannot poll job %s: %s", self.job_id, e)
+            return None
+        if status.state == "gone":
+            self.clear_state()
+            return 1
+        return None
+
+    async def stop(self, now: bool = False) -> None:
+        if self.job_id:
+            await self._cancel_quietly()
+        self._starting = False
+
+    async def progress(self) -> AsyncIterator[dict[str, Any]]:
+        last = ""
+        while self._starting:
+            if self._status_message and self._status_message != last:
+                last = self._status_message
+                yield {"progress": 50, "message": last}
+            await asyncio.sleep(0.5)
+

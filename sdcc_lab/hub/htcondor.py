@@ -1,0 +1,130 @@
+"""HTCondor sessions: the single-user server as an HTCondor job.
+
+The submit description is built from validated options and admin settings
+only; every value goes through HTCondor's own quoting rules for ``arguments``
+and ``environment``. Submitted with ``condor_submit -terse`` (description on
+standard input), followed with ``condor_q -long``, removed with ``condor_rm``.
+
+No HTCondor pool runs in this project's tests (no daemons can be installed
+here): the description is checked with the ``htcondor2`` bindings and the
+command flow against recorded outputs of real pools.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from traitlets import Integer, Unicode
+
+from ..scheduler.htcondor import (
+    HTCondorParseError,
+    job_from_ad,
+    parse_classads,
+    parse_condor_submit_output,
+)
+from .batch import BatchSessionError, BatchSessionSpawner, JobStatus
+from .commands import CommandError, run_command
+
+
+def condor_quote_args(args: Sequence[str]) -> str:
+    """HTCondor's "new syntax" for ``arguments``: one double-quoted string, each
+    argument in single quotes, quotes doubled."""
+    parts = ["'" + a.replace("'", "''").replace('"', '""') + "'" for a in args]
+    return '"' + " ".join(parts) + '"'
+
+
+def condor_quote_environment(env: Mapping[str, str]) -> str:
+    """HTCondor's "new syntax" for ``environment``: ``"NAME='value' …"``."""
+    for name in env:
+        if not name.replace("_", "a").isalnum():
+            raise ValueError(f"environment variable name {name!r} cannot be passed to HTCondor")
+    parts = [
+        f"{name}='" + value.replace("'", "''").replace('"', '""') + "'"
+        for name, value in sorted(env.items())
+    ]
+    return '"' + " ".join(parts) + '"'
+
+
+STATUS = {
+    "IDLE": "pending",
+    "RUNNING": "running",
+    "TRANSFERRING_OUTPUT": "running",
+    "SUSPENDED": "pending",
+}
+
+
+class HTCondorSessionSpawner(BatchSessionSpawner):
+    """Submit with ``condor_submit``, follow with ``condor_q``, stop with ``condor_rm``."""
+
+    session_scheduler = "htcondor"
+
+    condor_submit = Unicode("/usr/bin/condor_submit", help="Full path of condor_submit.").tag(
+        config=True
+    )
+    condor_q = Unicode("/usr/bin/condor_q", help="Full path of condor_q.").tag(config=True)
+    condor_rm = Unicode("/usr/bin/condor_rm", help="Full path of condor_rm.").tag(config=True)
+    request_cpus = Integer(1, help="CPUs each HTCondor session requests.").tag(config=True)
+    request_memory_mb = Integer(4096, help="Memory (MiB) each HTCondor session requests.").tag(
+        config=True
+    )
+
+    def submit_description(self, options: dict[str, Any], log_dir: str) -> str:
+        argv = ["/bin/bash", "-c", self.server_command()]
+        lines = {
+            "universe": "vanilla",
+            "executable": argv[0],
+            "arguments": condor_quote_args(argv[1:]),
+            "environment": condor_quote_environment(self.job_environment()),
+            "getenv": "false",
+            "initialdir": self.unix_user.pw_dir,
+            "output": f"{log_dir}/jupyter-$(Cluster).log",
+            "error": f"{log_dir}/jupyter-$(Cluster).log",
+            "log": f"{log_dir}/jupyter-$(Cluster).events",
+            "request_cpus": str(self.request_cpus),
+            "request_memory": str(self.request_memory_mb),
+            "allowed_job_duration": str(int(options["runtime"]) * 60),
+            "+JobBatchName": f'"jupyter-{self.user.name}"',
+            "+SDCCLabSession": "true",
+        }
+        if options.get("gpu") not in (None, "none") and int(options.get("gpus") or 0) > 0:
+            lines["request_gpus"] = str(int(options["gpus"]))
+        return "".join(f"{k} = {v}\n" for k, v in lines.items()) + "queue 1\n"
+
+    async def submit_job(self, options: dict[str, Any]) -> str:
+        log_dir = await self.ensure_log_dir()
+        try:
+            out = await self.as_user(
+                [self.condor_submit, "-terse"],
+                input_text=self.submit_description(options, log_dir),
+                cwd=self.unix_user.pw_dir,
+            )
+        except CommandError as e:
+            raise BatchSessionError(f"HTCondor refused the job: {e.output}") from e
+        try:
+            return parse_condor_submit_output(out)
+        except HTCondorParseError as e:
+            raise BatchSessionError(f"condor_submit gave no job id: {e}") from e
+
+    async def job_status(self) -> JobStatus:
+        result = await run_command(
+            [self.condor_q, "-long", self.job_id], timeout=self.command_timeout, env={"LANG": "C"}
+        )
+        try:
+            ads = parse_classads(result.stdout)
+        except HTCondorParseError as e:
+            raise CommandError([self.condor_q], 0, f"unreadable condor_q output: {e}") from e
+        if not ads:
+            return JobStatus("gone", "the job left the queue")
+        job = job_from_ad(ads[0])
+        if job.status == "HELD":
+            # A held job does not start by itself: end the spawn with HTCondor's reason.
+            return JobStatus("gone", f"held: {job.hold_reason or 'no reason given'}")
+        state = STATUS.get(job.status)
+        if state is None:
+            return JobStatus("gone", job.status.lower())
+        host = (job.remote_host or "").rpartition("@")[2] or None
+        return JobStatus(state, job.status.lower(), host)
+
+    async def cancel_job(self) -> None:
+        await self.as_user([self.condor_rm, self.job_id])

@@ -1,0 +1,60 @@
+"""``POST /hub/api/sdcc-lab/port``: a batch job's server tells the hub its port.
+
+The request carries the server's own API token and ``{"port": <int>}`` and
+nothing else: any other key, a non-integer or an out-of-range port is refused
+(400), and the port goes only to the spawner whose token it is, and only
+while that spawner waits for it. Nothing a job sends can change what the hub
+executes: no attribute is set from the request but the port number.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from jupyterhub import apihandlers
+from jupyterhub.apihandlers.base import APIHandler
+from tornado import web
+
+from .batch import BatchSessionSpawner
+
+PORT_REPORT_PATH = r"/api/sdcc-lab/port"
+
+
+def batch_spawner_of(spawner: Any) -> BatchSessionSpawner | None:
+    """The batch spawner behind a user's spawner (itself, or a form spawner's child)."""
+    if isinstance(spawner, BatchSessionSpawner):
+        return spawner
+    child = getattr(spawner, "child_spawner", None)
+    return child if isinstance(child, BatchSessionSpawner) else None
+
+
+class PortReportHandler(APIHandler):
+    async def post(self) -> None:
+        user = self.current_user
+        token = self.get_auth_token()
+        if user is None or not token or getattr(user, "kind", "user") != "user":
+            raise web.HTTPError(403, "a server's API token is required")
+        body = self.get_json_body()
+        if not isinstance(body, dict) or set(body) != {"port"}:
+            raise web.HTTPError(400, 'only {"port": <integer>} is accepted')
+        port = body["port"]
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise web.HTTPError(400, "port must be an integer between 1 and 65535")
+        for spawner in user.spawners.values():
+            batch = batch_spawner_of(spawner)
+            api_token = batch.api_token if batch is not None else ""
+            if batch is not None and api_token and hmac.compare_digest(api_token, token):
+                if not batch.accept_port(port):
+                    raise web.HTTPError(409, "this session is not waiting for a port")
+                self.log.info("%s's job reported port %d", user.name, port)
+                self.set_status(204)
+                self.finish()
+                return
+        raise web.HTTPError(403, "this token belongs to no starting batch session")
+
+
+def register() -> None:
+    """Add the handler to JupyterHub's API (once), before the hub builds its app."""
+    if not any(h[0] == PORT_REPORT_PATH for h in apihandlers.default_handlers):
+        apihandlers.default_handlers.append((PORT_REPORT_PATH, PortReportHandler))

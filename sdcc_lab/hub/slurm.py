@@ -1,0 +1,117 @@
+"""Slurm sessions: the single-user server as a Slurm job."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from traitlets import Bool, List, Unicode
+
+from ..scheduler.slurm import SlurmParseError, parse_sbatch_parsable, parse_squeue_json
+from .batch import BatchSessionError, BatchSessionSpawner, JobStatus
+from .commands import CommandError, run_command
+from .options import NAME_RE
+
+PENDING_STATES = {"PENDING", "CONFIGURING", "REQUEUED", "RESIZING", "SUSPENDED"}
+RUNNING_STATES = {"RUNNING", "COMPLETING"}
+
+BATCH_SCRIPT = """#!/bin/bash
+# JupyterLab session of the sdcc_lab portal.
+{setup}
+"""
+
+
+class SlurmSessionSpawner(BatchSessionSpawner):
+    """Submit with ``sbatch --parsable``, follow with ``squeue --json``, stop with ``scancel``.
+
+    Every scheduler option goes to sbatch as its own argument (never into the
+    script text), after the form spawner validated it against what the user
+    may use.
+    """
+
+    session_scheduler = "slurm"
+
+    sbatch = Unicode("/usr/bin/sbatch", help="Full path of sbatch.").tag(config=True)
+    squeue = Unicode("/usr/bin/squeue", help="Full path of squeue.").tag(config=True)
+    scancel = Unicode("/usr/bin/scancel", help="Full path of scancel.").tag(config=True)
+
+    extra_sbatch_args = List(
+        Unicode(),
+        help="""Site arguments added to every sbatch, e.g. ["--mem-per-cpu=4G", "--cpus-per-task=2"].
+        Admin-written: never built from user input.""",
+    ).tag(config=True)
+
+    gpu_gres_name = Unicode(
+        "gpu", help="GRES name of GPUs (``--gres=gpu[:type]:N``)."
+    ).tag(config=True)
+
+    export_environment = Bool(
+        True,
+        help="""Pass the server's environment (hub URL, API token, session identity) to the job
+        through sbatch's own environment (``--export=ALL``).""",
+    ).tag(config=True)
+
+    def sbatch_args(self, options: dict[str, Any], log_dir: str) -> list[str]:
+        args = [
+            "--parsable",
+            f"--job-name=jupyter-{self.user.name}",
+            f"--time={int(options['runtime'])}",
+            f"--output={log_dir}/jupyter-%j.log",
+            f"--chdir={self.unix_user.pw_dir}",
+            "--export=ALL" if self.export_environment else "--export=NONE",
+        ]
+        for key in ("partition", "account", "qos"):
+            value = options.get(key)
+            if value:
+                # Validated already; checked again here because it becomes an argument.
+                if not NAME_RE.match(str(value)):
+                    raise BatchSessionError(f"{key} {value!r} is not a valid Slurm name")
+                args.append(f"--{key}={value}")
+        gpu, gpus = options.get("gpu") or "none", int(options.get("gpus") or 0)
+        if gpu != "none" and gpus > 0:
+            if gpu != "any" and not NAME_RE.match(gpu):
+                raise BatchSessionError(f"GPU type {gpu!r} is not valid")
+            kind = self.gpu_gres_name if gpu == "any" else f"{self.gpu_gres_name}:{gpu}"
+            args.append(f"--gres={kind}:{gpus}")
+        return [*args, *self.extra_sbatch_args]
+
+    def batch_script(self) -> str:
+        return BATCH_SCRIPT.format(setup=self.server_command())
+
+    async def submit_job(self, options: dict[str, Any]) -> str:
+        log_dir = await self.ensure_log_dir()
+        argv = [self.sbatch, *self.sbatch_args(options, log_dir)]
+        try:
+            out = await self.as_user(
+                argv, env=self.job_environment(), input_text=self.batch_script(),
+                cwd=self.unix_user.pw_dir,
+            )
+        except CommandError as e:
+            raise BatchSessionError(f"Slurm refused the job: {e.output}") from e
+        try:
+            return parse_sbatch_parsable(out)
+        except SlurmParseError as e:
+            raise BatchSessionError(f"sbatch gave no job id: {e}") from e
+
+    async def job_status(self) -> JobStatus:
+        result = await run_command(
+            [self.squeue, "--json", "--jobs", self.job_id],
+            timeout=self.command_timeout,
+            env={"LANG": "C"},
+        )
+        try:
+            jobs = parse_squeue_json(json.loads(result.stdout))
+        except (ValueError, SlurmParseError) as e:
+            raise CommandError([self.squeue], 0, f"unreadable squeue output: {e}") from e
+        job = next((j for j in jobs if j.job_id == self.job_id), None)
+        if job is None:
+            return JobStatus("gone", "the job is no longer known to Slurm")
+        if job.state in PENDING_STATES:
+            return JobStatus("pending", job.reason or job.state.lower())
+        if job.state in RUNNING_STATES:
+            return JobStatus("running", None, job.batch_host or job.nodes)
+        detail = job.state + (f": {job.reason}" if job.reason else "")
+        return JobStatus("gone", detail)
+
+    async def cancel_job(self) -> None:
+        await self.as_user([self.scancel, self.job_id])

@@ -6,12 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/sdcc-lab-wheel.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-# A clean copy: the dev build of the labextension must not leak into the wheel.
-git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work"
-mkdir -p "$work/src-tree" && (cd "$work" && find . -mindepth 1 -maxdepth 1 ! -name src-tree -exec mv {} src-tree/ \;)
-.venv/bin/python -m build --wheel --outdir "$work/dist" "$work/src-tree" >"$work/build.log" 2>&1 \
-  || { tail -30 "$work/build.log"; exit 1; }
-wheel=$(ls "$work"/dist/sdcc_lab-*.whl)
+# From a clean copy: the dev build of the labextension must not leak into the wheel.
+wheel=$(bash scripts/build_wheel.sh "$work/dist" | tail -1)
 echo "wheel: $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KB)"
 if unzip -l "$wheel" | grep -q '\.js\.map$'; then
   echo "the wheel carries source maps: not a production build" >&2; exit 1

@@ -386,14 +386,14 @@ smoke_check() {
     scancel "${err%%;*}" 2>/dev/null || true
     die "a 90-minute job on gpu-qos was accepted (job $err)"
   fi
-  echo "smoke check: refused at submit: ${err##*$'\n'}"
+  echo "smoke check: refused at submit: ${err//$'\n'/ | }"
   # bob has no association on partition gpu.
   if err=$(cd / && runuser -u bob -- sbatch --parsable -p gpu -A tier3 -t 5 \
     -o /dev/null --wrap true 2>&1); then
     scancel "${err%%;*}" 2>/dev/null || true
     die "bob's job on partition gpu was accepted (job $err)"
   fi
-  echo "smoke check: refused at submit: ${err##*$'\n'}"
+  echo "smoke check: refused at submit: ${err//$'\n'/ | }"
 }
 
 # --- commands ---------------------------------------------------------------

@@ -194,6 +194,46 @@ def configure(c: Any, raw: dict[str, Any]) -> None:
     c.Spawner.args = ["--allow-root"] if s.as_root else []
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 120
+    configure_share_service(c, s)
+
+
+def configure_share_service(c: Any, s: DemoSettings) -> None:
+    """The share service as a hub-managed service; its keys stay on the hub's side."""
+    import secrets
+
+    keys_file = s.hub_dir / "share-keys"
+    if not keys_file.exists():
+        keys_file.touch(mode=0o600)
+        keys_file.write_text(secrets.token_urlsafe(48) + "\n")
+    port = free_port()  # a fresh port at each hub start; only the hub and servers use it
+    c.JupyterHub.services = [
+        {
+            "name": "share",
+            "url": f"http://127.0.0.1:{port}",
+            "command": [
+                sys.executable, "-m", "sdcc_lab.share",
+                f"--ShareService.keys_file={keys_file}",
+                f"--ShareService.data_dir={s.hub_dir}",
+                f"--ShareService.public_url={s.url}",
+            ],
+            "cwd": str(s.hub_dir),
+            "oauth_no_confirm": True,
+            "display": False,
+        }
+    ]
+    # Users reach the service in their browsers, and their servers with their tokens.
+    c.JupyterHub.load_roles = [
+        {"name": "user", "scopes": ["self", "access:services!service=share"]},
+        {
+            "name": "server",
+            "scopes": ["users:activity!user", "access:servers!server", "access:services!service=share"],
+        },
+    ]
+    share_url = f"http://127.0.0.1:{port}/services/share/"
+    c.Spawner.environment["SDCC_LAB_SHARE_URL"] = share_url
+    for name in ("SlurmSessionSpawner", "HTCondorSessionSpawner"):
+        if "environment" in c[name]:
+            c[name].environment["SDCC_LAB_SHARE_URL"] = share_url
 
 
 def wait_until_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..session import session_from_env
 from .handlers import default_handlers
+from .shares import setup_shares, share_handlers
 
 
 def load_extension(server_app: Any) -> None:
@@ -14,4 +15,6 @@ def load_extension(server_app: Any) -> None:
     # Read once: the identity is fixed for the life of the server.
     web_app.settings["sdcc_lab_session"] = session_from_env(os.environ)
     web_app.add_handlers(".*$", default_handlers(web_app.settings["base_url"]))
+    web_app.settings["sdcc_lab_shares"] = setup_shares(server_app)
+    web_app.add_handlers(".*$", share_handlers(web_app.settings["base_url"]))
     server_app.log.info("sdcc_lab server extension loaded")

@@ -1,0 +1,122 @@
+"""Where an imported copy lands, and the recipient's record of past imports.
+
+Import never loses data. The copy of ``owner``'s ``name`` goes to
+``{import_dir}/{owner}/{name}``. The record (a small JSON file outside the
+user's folders) remembers, for each file an import wrote, which share and
+version it holds and the SHA-256 of what was written. Opening a link again:
+
+- the last copy of that share is there and unchanged since written:
+  ``unchanged`` when it already holds this version, else ``refreshed`` in place;
+- it was changed (or a file of that name is not ours): the new version goes
+  beside it, under the first free name ``name-1.ipynb``, ``name-2.ipynb``, … (``copied``);
+- it is gone (or there never was one): ``created``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CHUNK = 256 * 1024
+_UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+def safe_segment(value: str, fallback: str) -> str:
+    """A single path segment a user can see: no separators, control characters or leading dot."""
+    cleaned = _UNSAFE.sub("_", value).strip()
+    cleaned = cleaned.lstrip(".")
+    if not cleaned or cleaned in (".", ".."):
+        return fallback
+    return cleaned[:200]
+
+
+def notebook_name(source_path: str) -> str:
+    name = safe_segment(source_path.rsplit("/", 1)[-1], "notebook.ipynb")
+    return name if name.endswith(".ipynb") else name + ".ipynb"
+
+
+def numbered(name: str, n: int) -> str:
+    stem = name[: -len(".ipynb")] if name.endswith(".ipynb") else name
+    return f"{stem}-{n}.ipynb"
+
+
+def free_name(folder: Path, name: str) -> str:
+    """``name`` if no file has it, else the first free ``stem-N.ipynb``."""
+    if not (folder / name).exists():
+        return name
+    n = 1
+    while (folder / numbered(name, n)).exists():
+        n += 1
+    return numbered(name, n)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # created | refreshed | unchanged | copied
+    name: str  # file name inside the owner's folder
+
+
+class ImportRecord:
+    """The JSON record of past imports (atomic rewrite; callers serialise access)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.data: dict[str, Any] = {"imports": {}, "latest": {}}
+        try:
+            loaded = json.loads(path.read_text())
+            if isinstance(loaded, dict):
+                self.data["imports"] = dict(loaded.get("imports") or {})
+                self.data["latest"] = dict(loaded.get("latest") or {})
+        except (OSError, ValueError):
+            pass
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
+        os.replace(tmp, self.path)
+
+    @staticmethod
+    def source_key(owner: str, source_path: str) -> str:
+        return f"{owner}\n{source_path}"
+
+    def decide(self, folder: Path, name: str, share: dict[str, Any]) -> Decision:
+        latest = self.data["latest"]
+        candidate = latest.get("share:" + share["id"]) or latest.get(
+            self.source_key(share["owner"], share["path"])
+        )
+        if candidate:
+            target = Path(candidate)
+            if target.parent == folder and target.exists():
+                known = self.data["imports"].get(candidate) or {}
+                if known.get("sha256") == file_sha256(target):
+                    same = known.get("share") == share["id"] and known.get("version") == share["version"]
+                    return Decision("unchanged" if same else "refreshed", target.name)
+                return Decision("copied", free_name(folder, name))
+            if target.parent == folder:
+                return Decision("created", target.name)
+        if (folder / name).exists():
+            return Decision("copied", free_name(folder, name))
+        return Decision("created", name)
+
+    def remember(self, target: Path, share: dict[str, Any], sha256: str) -> None:
+        key = str(target)
+        self.data["imports"][key] = {
+            "share": share["id"], "owner": share["owner"], "source_path": share["path"],
+            "version": share["version"], "sha256": sha256,
+        }
+        self.data["latest"]["share:" + share["id"]] = key
+        self.data["latest"][self.source_key(share["owner"], share["path"])] = key

@@ -1,0 +1,156 @@
+"""The single-user server's side of share links: talking to the share service.
+
+The server never signs or verifies a link. It calls the hub-managed share
+service (``SDCC_LAB_SHARE_URL``, set by the hub's configuration) with its own
+``JUPYTERHUB_API_TOKEN``; the service asks the hub whose token it is, so a
+server can only act for its own user. Notebook bodies stream from and to disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from jupyter_core.paths import jupyter_data_dir
+from tornado import web
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
+from traitlets import Float, Integer, List, Unicode, default
+from traitlets.config import Configurable
+
+CHUNK = 256 * 1024
+MB = 1024 * 1024
+
+
+class ShareServiceError(web.HTTPError):
+    """An answer of the share service, or its absence (503), as this server's answer."""
+
+
+class ShareClient(Configurable):
+    """Where the share service is and how this server uses it (``c.ShareClient.…``)."""
+
+    service_url = Unicode(
+        help="""URL of the share service's API as this server reaches it, e.g.
+        ``http://127.0.0.1:10101/services/share/``. Default ``$SDCC_LAB_SHARE_URL``
+        (the hub's configuration sets it). Empty: sharing is off (503).""",
+    ).tag(config=True)
+
+    @default("service_url")
+    def _default_service_url(self) -> str:
+        return os.environ.get("SDCC_LAB_SHARE_URL", "")
+
+    api_token = Unicode(
+        help="Token this server authenticates with (default ``$JUPYTERHUB_API_TOKEN``)."
+    ).tag(config=True)
+
+    @default("api_token")
+    def _default_api_token(self) -> str:
+        return os.environ.get("JUPYTERHUB_API_TOKEN", "")
+
+    import_dir = Unicode(
+        "shared",
+        help="Folder (relative to the server's root) that receives imported copies, "
+        "one sub-folder per sender: ``shared/alice/analysis.ipynb``.",
+    ).tag(config=True)
+
+    max_notebook_size = Integer(
+        100 * MB,
+        help="Largest notebook this server shares or imports, in bytes (default 100 MB; "
+        "the service has its own limit too). Larger ones get 413.",
+    ).tag(config=True)
+
+    compared_options = List(
+        Unicode(),
+        ["partition", "environment", "container", "gpu", "gpus"],
+        help="Session options compared between a link's environment and the recipient's "
+        "session; a difference is reported as a mismatch (the scheduler and the kernel "
+        "always are).",
+    ).tag(config=True)
+
+    record_file = Unicode(
+        help="JSON file recording past imports (default: "
+        "``{jupyter_data_dir}/sdcc_lab/imports.json``)."
+    ).tag(config=True)
+
+    @default("record_file")
+    def _default_record_file(self) -> str:
+        return str(Path(jupyter_data_dir()) / "sdcc_lab" / "imports.json")
+
+    connect_timeout = Float(10, help="Seconds to wait for the share service to accept a connection.").tag(config=True)
+    request_timeout = Float(600, help="Seconds a transfer to or from the share service may take.").tag(config=True)
+
+    # --- HTTP -----------------------------------------------------------------------
+    def _client(self) -> AsyncHTTPClient:
+        return AsyncHTTPClient(
+            force_instance=True,
+            max_body_size=self.max_notebook_size + CHUNK,
+            max_buffer_size=4 * CHUNK,
+        )
+
+    def _url(self, path: str, query: dict[str, Any] | None = None) -> str:
+        if not self.service_url:
+            raise ShareServiceError(503, "sharing is not configured on this server (no share service URL)")
+        url = self.service_url.rstrip("/") + "/" + path
+        return url + ("?" + urlencode(query) if query else "")
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, Any] | None = None,
+        json_body: Any = None,
+        upload: Path | None = None,
+        streaming_callback: Callable[[bytes], None] | None = None,
+        header_callback: Callable[[str], None] | None = None,
+    ) -> HTTPResponse:
+        headers = {"Authorization": f"token {self.api_token}"}
+        body: Any = None
+        producer: Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None]] | None = None
+        if json_body is not None:
+            body = json.dumps(json_body)
+            headers["Content-Type"] = "application/json"
+        elif upload is not None:
+            headers["Content-Type"] = "application/x-ipynb+json"
+            headers["Content-Length"] = str(upload.stat().st_size)
+
+            async def produce(write: Callable[[bytes], Awaitable[None]]) -> None:
+                with open(upload, "rb") as f:
+                    while chunk := f.read(CHUNK):
+                        await write(chunk)
+
+            producer = produce
+        elif method in ("POST", "PUT"):
+            body = b""
+        request = HTTPRequest(
+            self._url(path, query), method=method, headers=headers, body=body,
+            body_producer=producer, streaming_callback=streaming_callback,
+            header_callback=header_callback, connect_timeout=self.connect_timeout,
+            request_timeout=self.request_timeout, follow_redirects=False,
+        )
+        client = self._client()
+        try:
+            return await client.fetch(request)
+        except HTTPClientError as e:
+            if e.code == 599 or e.response is None:
+                raise ShareServiceError(503, f"the share service is unreachable ({e})") from None
+            message = _message_of(e.response)
+            code = e.code if e.code in (400, 403, 404, 410, 413) else 502
+            raise ShareServiceError(code, message) from None
+        except OSError as e:
+            raise ShareServiceError(503, f"the share service is unreachable ({e})") from None
+        finally:
+            client.close()
+
+
+def _message_of(response: HTTPResponse) -> str:
+    try:
+        data = json.loads(response.body or b"{}")
+        if isinstance(data, dict) and isinstance(data.get("message"), str):
+            return str(data["message"])
+    except (ValueError, AttributeError):
+        pass
+    return f"the share service answered {response.code}"

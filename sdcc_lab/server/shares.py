@@ -366,10 +366,10 @@ class ImportsHandler(ShareAPIHandler):
                     )
                 except ShareServiceError as e:
                     try:
-                        e.log_message = json.loads(bytes(download.error))["message"]
+                        message = str(json.loads(bytes(download.error))["message"])
                     except (ValueError, KeyError, TypeError):
-                        pass
-                    raise
+                        raise e from None
+                    raise ShareServiceError(e.status_code, message) from None
             if download.problem == "too big":
                 raise web.HTTPError(413, f"the notebook is larger than the limit of {self.client.max_notebook_size // MB} MB")
             if download.stream is None or download.share is None:

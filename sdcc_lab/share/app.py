@@ -160,6 +160,7 @@ class ShareService(Application):
         prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/share/")
         if hub_auth is None:
             hub_auth = HubOAuth(api_token=os.environ.get("JUPYTERHUB_API_TOKEN", ""), cache_max_age=60)
+        Path(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         store = ShareStore(self.db_url, self.snapshot_dir)
         return web.Application(
             handlers(prefix),

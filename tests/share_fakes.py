@@ -1,0 +1,63 @@
+"""An in-process share service for tests of the server extension.
+
+The service app is the real one (``sdcc_lab.share``: handlers, store, signer);
+only the hub's answer to "whose token is this?" is replaced by a table, since
+these tests run without a hub. The real-hub tests (``test_share_hub.py``) use
+the real ``HubOAuth``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tornado.httpserver import HTTPServer
+
+from sdcc_lab.netutil import free_port
+from sdcc_lab.share.app import ShareService
+
+PREFIX = "/services/share/"
+
+
+class TokenTableAuth:
+    """Stands in for ``HubOAuth``: tokens map to users; ``admin`` is an admin."""
+
+    access_scopes: set[str] = set()
+    login_url = ""
+    base_url = PREFIX
+
+    def __init__(self, tokens: dict[str, str]) -> None:
+        self.tokens = tokens
+
+    async def get_user(self, handler: Any, sync: bool = False) -> dict[str, Any] | None:
+        header = handler.request.headers.get("Authorization", "")
+        name = self.tokens.get(header.removeprefix("token ").strip())
+        if name is None:
+            return None
+        handler._token_authenticated = True
+        return {"name": name, "kind": "user", "admin": name == "admin", "scopes": []}
+
+    def check_xsrf_cookie(self, handler: Any) -> None:
+        return None
+
+
+@dataclass
+class RunningService:
+    url: str
+    service: ShareService
+    server: HTTPServer
+    tokens: dict[str, str]
+
+    def api(self, path: str) -> str:
+        return self.url + "api/" + path
+
+
+def start_service(data_dir: Path, keys: list[str] | None = None, **traits: Any) -> RunningService:
+    tokens = {"alice-token": "alice", "bob-token": "bob", "admin-token": "admin"}
+    service = ShareService(keys=keys or ["test-key-1"], data_dir=str(data_dir), **traits)
+    app = service.make_app(hub_auth=TokenTableAuth(tokens))
+    port = free_port()
+    server = HTTPServer(app)
+    server.listen(port, "127.0.0.1")
+    return RunningService(f"http://127.0.0.1:{port}{PREFIX}", service, server, tokens)

@@ -1,0 +1,309 @@
+"""The share REST API of the server extension (pytest-jupyter), with the real
+share service app running in-process: every endpoint and every error code."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+from share_fakes import RunningService, start_service
+
+Fetch = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+def share_service(io_loop: Any, tmp_path: Path) -> Iterator[RunningService]:
+    running = start_service(tmp_path / "service", max_notebook_size=200_000)
+    yield running
+    running.server.stop()
+
+
+@pytest.fixture
+def jp_server_config(share_service: RunningService, tmp_path: Path) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"sdcc_lab": True}},
+        "ShareClient": {
+            "service_url": share_service.url,
+            "api_token": "alice-token",
+            "record_file": str(tmp_path / "imports.json"),
+        },
+    }
+
+
+def write_notebook(root: Path, path: str, source: str = "print(1)") -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    target = root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(target))
+    return target
+
+
+async def call(fetch: Fetch, method: str, *parts: str, body: Any = None) -> tuple[int, Any]:
+    kwargs: dict[str, Any] = {"method": method}
+    if body is not None:
+        kwargs["body"] = body if isinstance(body, str) else json.dumps(body)
+    elif method in ("POST", "PUT"):
+        kwargs["body"] = ""
+    try:
+        r = await fetch("sdcc-lab", "api", *parts, **kwargs)
+    except HTTPClientError as e:
+        assert e.response is not None
+        data = json.loads(e.response.body)
+        assert isinstance(data["message"], str) and data["message"]
+        return e.code, data
+    return r.code, json.loads(r.body) if r.body else None
+
+
+async def share(fetch: Fetch, path: str, **extra: Any) -> dict[str, Any]:
+    code, data = await call(fetch, "POST", "shares", body={"path": path, **extra})
+    assert code == 201, data
+    return data
+
+
+# --- POST shares ----------------------------------------------------------------------
+async def test_share_creates_a_link_with_the_environment(jp_fetch: Fetch, jp_root_dir: Path) -> None:
+    write_notebook(jp_root_dir, "analysis.ipynb")
+    data = await share(jp_fetch, "analysis.ipynb", expires_in=3600)
+    assert set(data) == {"id", "url", "token", "path", "expires_at", "environment"}
+    assert data["path"] == "analysis.ipynb"
+    assert data["url"].endswith("/services/share/open/" + data["token"])
+    assert data["expires_at"].endswith("Z")
+    assert data["environment"]["kernelspec"] == {
+        "name": "python3", "display_name": "Python 3", "language": "python"}
+    assert data["environment"]["scheduler"] == "local"
+
+
+async def test_share_lists_and_revokes(jp_fetch: Fetch, jp_root_dir: Path) -> None:
+    write_notebook(jp_root_dir, "a.ipynb")
+    created = await share(jp_fetch, "a.ipynb")
+    code, listing = await call(jp_fetch, "GET", "shares")
+    assert code == 200
+    assert [s["id"] for s in listing["shares"]] == [created["id"]]
+    assert set(listing["shares"][0]) == {"id", "path", "url", "created_at", "expires_at", "opens"}
+    code, _ = await call(jp_fetch, "DELETE", "shares", created["id"])
+    assert code == 204
+    code, listing = await call(jp_fetch, "GET", "shares")
+    assert listing["shares"] == []
+    code, data = await call(jp_fetch, "POST", "imports", body={"link": created["url"]})
+    assert code == 410 and "revoked" in data["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ("not json", 400),
+        ({"path": ""}, 400),
+        ({"path": 5}, 400),
+        ({"path": "../outside.ipynb"}, 400),
+        ({"path": "sub/../../outside.ipynb"}, 400),
+        ({"path": "/etc/passwd"}, 400),
+        ({"path": "folder"}, 400),
+        ({"path": "notes.txt"}, 400),
+        ({"path": "broken.ipynb"}, 400),
+        ({"path": "a.ipynb", "expires_in": "soon"}, 400),
+        ({"path": "a.ipynb", "expires_in": -5}, 400),
+        ({"path": "a.ipynb", "expires_in": 10 * 24 * 3600}, 400),
+        ({"path": "missing.ipynb"}, 404),
+        ({"path": "escape.ipynb"}, 403),
+        ({"path": "big.ipynb"}, 413),
+    ],
+)
+async def test_share_refuses_bad_input(
+    jp_fetch: Fetch, jp_root_dir: Path, tmp_path: Path, body: Any, status: int
+) -> None:
+    write_notebook(jp_root_dir, "a.ipynb")
+    (jp_root_dir / "folder").mkdir()
+    (jp_root_dir / "notes.txt").write_text("hello")
+    (jp_root_dir / "broken.ipynb").write_text('{"cells": [, "nbformat": 4}')
+    outside = write_notebook(tmp_path / "elsewhere", "secret.ipynb")
+    os.symlink(outside, jp_root_dir / "escape.ipynb")
+    write_notebook(jp_root_dir, "big.ipynb", "x = '" + "y" * 300_000 + "'")
+    code, data = await call(jp_fetch, "POST", "shares", body=body)
+    assert code == status, data
+    if status == 413:
+        assert "limit" in data["message"] and "MB" in data["message"]
+
+
+async def test_the_service_limit_answers_413_with_the_limit(
+    jp_fetch: Fetch, jp_root_dir: Path, share_service: RunningService, jp_serverapp: Any
+) -> None:
+    # The server's own limit is higher than the service's: the service refuses.
+    jp_serverapp.web_app.settings["sdcc_lab_shares"].client.max_notebook_size = 10**9
+    write_notebook(jp_root_dir, "big.ipynb", "x = '" + "y" * 300_000 + "'")
+    code, data = await call(jp_fetch, "POST", "shares", body={"path": "big.ipynb"})
+    assert code == 413 and "limit of" in data["message"]
+
+
+async def test_names_with_spaces_and_non_ascii_letters(jp_fetch: Fetch, jp_root_dir: Path) -> None:
+    name = "Résumé des données (v2) 日本.ipynb"
+    write_notebook(jp_root_dir, f"my dir/{name}", "print('ü')")
+    created = await share(jp_fetch, f"my dir/{name}")
+    code, data = await call(jp_fetch, "POST", "imports", body={"link": created["url"]})
+    assert code == 201 and data["action"] == "created"
+    assert data["path"] == f"shared/alice/{name}"
+    nb = json.loads((jp_root_dir / data["path"]).read_text())
+    assert "".join(nb["cells"][0]["source"]) == "print('ü')"
+
+
+async def test_service_down_is_503_with_a_message(
+    jp_fetch: Fetch, jp_root_dir: Path, share_service: RunningService
+) -> None:
+    write_notebook(jp_root_dir, "a.ipynb")
+    share_service.server.stop()
+    code, data = await call(jp_fetch, "POST", "shares", body={"path": "a.ipynb"})
+    assert code == 503 and "share service is unreachable" in data["message"]
+    code, data = await call(jp_fetch, "GET", "shares")
+    assert code == 503
+    code, data = await call(jp_fetch, "POST", "imports", body={"link": "a" * 40})
+    assert code == 503 and "unreachable" in data["message"]
+
+
+# --- DELETE shares/{id} ------------------------------------------------------------------
+async def test_delete_errors(jp_fetch: Fetch, share_service: RunningService, jp_root_dir: Path) -> None:
+    code, _ = await call(jp_fetch, "DELETE", "shares", "not-an-id!")
+    assert code == 400
+    code, _ = await call(jp_fetch, "DELETE", "shares", "0123456789abcdef")
+    assert code == 404
+    # bob's share, straight through the service's API with bob's token
+    bob = await service_share(share_service, "bob-token", jp_root_dir, "b.ipynb")
+    code, data = await call(jp_fetch, "DELETE", "shares", bob["id"])
+    assert code == 403
+    # an admin may revoke it
+    r = await AsyncHTTPClient().fetch(share_service.api("shares/" + bob["id"]), method="DELETE",
+                                      headers={"Authorization": "token admin-token"})
+    assert r.code == 204
+
+
+async def service_share(svc: RunningService, token: str, root: Path, name: str, **query: Any) -> dict[str, Any]:
+    path = write_notebook(root, name)
+    q = urllib.parse.urlencode({"path": name, **query})
+    r = await AsyncHTTPClient().fetch(svc.api("shares?" + q), method="POST", body=path.read_bytes(),
+                                      headers={"Authorization": f"token {token}"})
+    return dict(json.loads(r.body))
+
+
+# --- imports ------------------------------------------------------------------------------
+async def test_import_preview_names_owner_file_and_mismatches(
+    jp_fetch: Fetch, share_service: RunningService, jp_root_dir: Path
+) -> None:
+    env = {"scheduler": "slurm", "options": {"partition": "gpu", "account": "tier3"},
+           "kernelspec": {"name": "julia-1.9", "display_name": "Julia 1.9", "language": "julia"}}
+    bob = await service_share(share_service, "bob-token", jp_root_dir / "bobs", "x.ipynb",
+                              environment=json.dumps(env))
+    code, data = await call(jp_fetch, "POST", "imports", "preview", body={"link": bob["token"]})
+    assert code == 200
+    assert data["owner"] == "bob" and data["source_path"] == "x.ipynb"
+    text = " | ".join(data["mismatches"])
+    assert "Julia 1.9" in text and "scheduler: slurm" in text and "partition: gpu" in text
+    assert "account" not in text  # an account of one's own is not a mismatch
+    assert not list((jp_root_dir / "shared").glob("**/*.ipynb")) if (jp_root_dir / "shared").exists() else True
+
+
+async def test_import_created_unchanged_refreshed_copied(
+    jp_fetch: Fetch, share_service: RunningService, jp_root_dir: Path
+) -> None:
+    bob = await service_share(share_service, "bob-token", jp_root_dir / "bobs", "x.ipynb")
+    link = bob["url"]
+    code, first = await call(jp_fetch, "POST", "imports", body={"link": link})
+    assert (code, first["action"], first["path"]) == (201, "created", "shared/bob/x.ipynb")
+    copy = jp_root_dir / "shared/bob/x.ipynb"
+    meta = json.loads(copy.read_text())["metadata"]["sdcc_lab_share"]
+    assert meta["id"] == bob["id"] and meta["owner"] == "bob" and meta["path"] == "x.ipynb"
+    assert meta["version"] == 1
+
+    code, again = await call(jp_fetch, "POST", "imports", body={"link": link})
+    assert (code, again["action"]) == (200, "unchanged")
+
+    await push(share_service, "bob-token", jp_root_dir / "bobs/x.ipynb", "x.ipynb", "print(2)")
+    code, refreshed = await call(jp_fetch, "POST", "imports", body={"link": link})
+    assert (code, refreshed["action"], refreshed["path"]) == (201, "refreshed", "shared/bob/x.ipynb")
+    assert "print(2)" in copy.read_text()
+
+    # The recipient edits the copy; the next version lands beside it.
+    edited = json.loads(copy.read_text())
+    edited["cells"][0]["source"] = "my own work"
+    copy.write_text(json.dumps(edited))
+    await push(share_service, "bob-token", jp_root_dir / "bobs/x.ipynb", "x.ipynb", "print(3)")
+    code, copied = await call(jp_fetch, "POST", "imports", body={"link": link})
+    assert (code, copied["action"], copied["path"]) == (201, "copied", "shared/bob/x-1.ipynb")
+    assert "my own work" in copy.read_text()
+    assert "print(3)" in (jp_root_dir / "shared/bob/x-1.ipynb").read_text()
+
+
+async def push(svc: RunningService, token: str, path: Path, name: str, source: str) -> None:
+    write_notebook(path.parent, path.name, source)
+    r = await AsyncHTTPClient().fetch(svc.api("snapshots?" + urllib.parse.urlencode({"path": name})),
+                                      method="PUT", body=path.read_bytes(),
+                                      headers={"Authorization": f"token {token}"})
+    assert r.code == 200
+
+
+async def test_concurrent_imports_write_one_file(
+    jp_fetch: Fetch, share_service: RunningService, jp_root_dir: Path
+) -> None:
+    import asyncio
+
+    bob = await service_share(share_service, "bob-token", jp_root_dir / "bobs", "c.ipynb")
+    results = await asyncio.gather(*[
+        call(jp_fetch, "POST", "imports", body={"link": bob["url"]}) for _ in range(5)])
+    actions = sorted(r[1]["action"] for r in results)
+    assert actions == ["created", "unchanged", "unchanged", "unchanged", "unchanged"]
+    files = sorted(p.name for p in (jp_root_dir / "shared/bob").iterdir())
+    assert files == ["c.ipynb"]
+    nbformat.validate(nbformat.read(str(jp_root_dir / "shared/bob/c.ipynb"), 4))
+
+
+@pytest.mark.parametrize(
+    ("link", "status"),
+    [
+        ("", 400),
+        (5, 400),
+        ("http://hub/some/page", 400),
+        ("short", 400),
+        ("<script>alert(1)</script>" * 2, 400),
+    ],
+)
+async def test_import_refuses_malformed_links(jp_fetch: Fetch, link: Any, status: int) -> None:
+    code, data = await call(jp_fetch, "POST", "imports", body={"link": link})
+    assert code == status, data
+
+
+async def test_import_refuses_a_tampered_or_foreign_token(
+    jp_fetch: Fetch, share_service: RunningService, jp_root_dir: Path
+) -> None:
+    bob = await service_share(share_service, "bob-token", jp_root_dir / "bobs", "t.ipynb")
+    token = bob["token"]
+    tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    for bad in (tampered, "eyJpIjoiMSJ9.abcdefgh.ijklmnopqrstu"):
+        code, data = await call(jp_fetch, "POST", "imports", body={"link": bad})
+        assert code == 403, data
+        code, data = await call(jp_fetch, "POST", "imports", "preview", body={"link": bad})
+        assert code == 403, data
+
+
+async def test_expired_link_is_410(jp_fetch: Fetch, share_service: RunningService, jp_root_dir: Path) -> None:
+    import asyncio
+
+    bob = await service_share(share_service, "bob-token", jp_root_dir / "bobs", "e.ipynb", expires_in=1)
+    await asyncio.sleep(1.2)
+    code, data = await call(jp_fetch, "POST", "imports", body={"link": bob["url"]})
+    assert code == 410 and "expired" in data["message"]
+
+
+async def test_share_requires_authentication(jp_fetch: Fetch) -> None:
+    for method, part in (("GET", "shares"), ("POST", "shares"), ("POST", "imports"),
+                         ("DELETE", "shares/0123")):
+        with pytest.raises(HTTPClientError) as e:
+            await jp_fetch("sdcc-lab", "api", *part.split("/"), method=method,
+                           body="{}" if method == "POST" else None, headers={"Authorization": ""})
+        assert e.value.code == 403

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Set up everything the tests need and run every suite:
 # pytest (server extension, real JupyterHub portal), jest, galata/Playwright
-# in Debian's chromium, and the packaging check of the wheel.
+# in Debian's chromium, and the packaging check of the wheel. Before the
+# suites it builds the job environment (/opt/sdcc-lab/jobenv) and brings up
+# the Slurm test cluster (scripts/slurm/); it brings the cluster down at the
+# end, whatever happened.
 # Prints the time of each step; exits non-zero if any suite failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,16 +39,31 @@ if [ -n "${failed[*]:-}" ]; then
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
 
+# The Slurm test cluster: down at the end, even when a suite fails or the
+# run is interrupted.
+cluster_is_up=0
+cluster_down() {
+  [ "$cluster_is_up" = 1 ] || return 0
+  cluster_is_up=0
+  step cluster-down bash scripts/slurm/cluster.sh down
+}
+trap cluster_down EXIT
+trap 'exit 130' INT TERM
+step jobenv bash scripts/slurm/jobenv.sh
+cluster_is_up=1
+step cluster-up bash scripts/slurm/cluster.sh up
+
 step pytest pytest_suite
 step jest jlpm test
 step ui-tests bash ui-tests/run.sh
 step wheel bash scripts/check_wheel.sh
+cluster_down
 
 printf '\n==> times (s)\n'
-for name in setup pytest jest ui-tests wheel; do
-  printf '%-10s %5s\n' "$name" "${took[$name]:--}"
+for name in setup jobenv cluster-up pytest jest ui-tests wheel cluster-down; do
+  printf '%-12s %5s\n' "$name" "${took[$name]:--}"
 done
-printf '%-10s %5s\n' total $((SECONDS - t_start))
+printf '%-12s %5s\n' total $((SECONDS - t_start))
 if [ ${#failed[@]} -gt 0 ]; then
   printf '\nFAILED: %s\n' "${failed[*]}" >&2
   exit 1

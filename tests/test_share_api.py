@@ -33,6 +33,7 @@ def jp_server_config(share_service: RunningService, tmp_path: Path) -> dict[str,
         "ShareClient": {
             "service_url": share_service.url,
             "api_token": "alice-token",
+            "max_notebook_size": 200_000,
             "record_file": str(tmp_path / "imports.json"),
         },
     }
@@ -131,7 +132,7 @@ async def test_share_refuses_bad_input(
     code, data = await call(jp_fetch, "POST", "shares", body=body)
     assert code == status, data
     if status == 413:
-        assert "limit" in data["message"] and "MB" in data["message"]
+        assert "limit of 195.3 KB" in data["message"]
 
 
 async def test_the_service_limit_answers_413_with_the_limit(
@@ -141,7 +142,7 @@ async def test_the_service_limit_answers_413_with_the_limit(
     jp_serverapp.web_app.settings["sdcc_lab_shares"].client.max_notebook_size = 10**9
     write_notebook(jp_root_dir, "big.ipynb", "x = '" + "y" * 300_000 + "'")
     code, data = await call(jp_fetch, "POST", "shares", body={"path": "big.ipynb"})
-    assert code == 413 and "limit of" in data["message"]
+    assert code == 413 and "limit of 195.3 KB" in data["message"]
 
 
 async def test_names_with_spaces_and_non_ascii_letters(jp_fetch: Fetch, jp_root_dir: Path) -> None:

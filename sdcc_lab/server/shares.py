@@ -26,10 +26,10 @@ from tornado import web
 from tornado.httputil import HTTPHeaders
 from tornado.ioloop import IOLoop
 
-from ..share.nbstream import InvalidNotebook, NotebookStream
+from ..share.nbstream import InvalidNotebook, NotebookStream, too_big
 from .handlers import API_PREFIX, SDCCAPIHandler
 from .imports import ImportRecord, notebook_name, safe_segment
-from .share_client import CHUNK, MB, ShareClient, ShareServiceError
+from .share_client import CHUNK, ShareClient, ShareServiceError
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_\-.]{16,8192}$")
 SHARE_ID_RE = re.compile(r"^[0-9a-f]{1,32}$")
@@ -116,7 +116,7 @@ class Shares:
     async def push(self, path: str, os_path: Path) -> None:
         size = os_path.stat().st_size
         if size > self.client.max_notebook_size:
-            raise ValueError(f"{path} is larger than the limit of {self.client.max_notebook_size // MB} MB")
+            raise ValueError(f"{path}: {too_big(self.client.max_notebook_size)}")
         await self.client.call("PUT", "api/snapshots", query={"path": path}, upload=os_path)
         self.log.info("sdcc_lab: pushed the saved version of shared %s", path)
 
@@ -237,7 +237,7 @@ class SharesHandler(ShareAPIHandler):
         path, os_path = await self.notebook_file(body.get("path"))
         size = os_path.stat().st_size
         if size > self.client.max_notebook_size:
-            raise web.HTTPError(413, f"{path} is larger than the limit of {self.client.max_notebook_size // MB} MB")
+            raise web.HTTPError(413, f"{path}: {too_big(self.client.max_notebook_size)}")
         metadata = await IOLoop.current().run_in_executor(None, scan_file, os_path)
         env = self.environment(metadata)
         query: dict[str, Any] = {"path": path, "environment": json.dumps(env)}
@@ -371,7 +371,7 @@ class ImportsHandler(ShareAPIHandler):
                         raise e from None
                     raise ShareServiceError(e.status_code, message) from None
             if download.problem == "too big":
-                raise web.HTTPError(413, f"the notebook is larger than the limit of {self.client.max_notebook_size // MB} MB")
+                raise web.HTTPError(413, too_big(self.client.max_notebook_size))
             if download.stream is None or download.share is None:
                 raise web.HTTPError(502, "the share service sent no notebook")
             try:

@@ -30,7 +30,7 @@ from tornado.iostream import StreamClosedError
 
 from . import pages
 from .app import ShareService
-from .nbstream import InvalidNotebook, NotebookStream
+from .nbstream import InvalidNotebook, NotebookStream, too_big
 from .store import ShareInfo, ShareStore
 from .tokens import ShareSigner, TokenClaims, TokenError
 
@@ -168,7 +168,7 @@ class NotebookUpload(APIBase):
         self._fh = open(self._part, "wb")  # noqa: SIM115 (closed in finish_upload / on_finish)
 
     def too_big_message(self) -> str:
-        return f"the notebook is larger than the limit of {self.service.max_notebook_size // (1024 * 1024)} MB"
+        return too_big(self.service.max_notebook_size)
 
     def data_received(self, chunk: bytes) -> None:
         if self._too_big or self._invalid or self._fh is None:

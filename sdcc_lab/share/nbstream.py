@@ -26,6 +26,19 @@ _MAX_LITERAL = 512
 _MAX_KEY = 256
 
 
+def human_size(n: int) -> str:
+    """``104857600`` → ``"100 MB"``: how limits are named in messages."""
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def too_big(limit: int) -> str:
+    return f"the notebook is larger than the limit of {human_size(limit)}"
+
+
 class InvalidNotebook(ValueError):
     """The bytes are not a notebook (JSON syntax, or the notebook's top-level shape)."""
 

@@ -58,6 +58,16 @@ alive() {
   [ -n "$st" ] && [ "$st" != Z ]
 }
 
+# Kill a process and all its descendants, the parent first so that it does
+# not start new ones.
+kill_tree() {
+  local pid=$1 child children
+  children=$(pgrep -P "$pid" || true)
+  kill -KILL "$pid" 2>/dev/null || true
+  STOPPED+=("$pid")
+  for child in $children; do kill_tree "$child"; done
+}
+
 # Whether any of the PIDs is still in the process table, zombies included.
 any_listed() {
   local pid
@@ -233,7 +243,7 @@ start_munged() {
 start_mariadbd() {
   if [ ! -d /var/lib/mysql/mysql ]; then
     log "mariadb-install-db"
-    mariadb-install-db --user=mysql --skip-test-db >/dev/null
+    mariadb-install-db --user=mysql --skip-test-db >"$LOG/mariadb-install-db.log" 2>&1
   fi
   # No TCP at all: only the socket, so no port is taken from other sessions.
   setsid /usr/sbin/mariadbd --user=mysql --skip-networking \
@@ -436,11 +446,12 @@ cmd_down() {
   for ((i = ${#DAEMONS[@]} - 1; i >= 0; i--)); do
     stop_daemon "${DAEMONS[$i]}"
   done
-  # Job steps whose slurmd is gone.
+  # Job steps whose slurmd is gone (killed without a shutdown), with the
+  # job's processes under them.
   for d in $(pgrep -x slurmstepd || true); do
     alive "$d" || continue
-    kill -KILL "$d" 2>/dev/null && echo "killed a leftover slurmstepd (pid $d)" || true
-    STOPPED+=("$d")
+    echo "killing a leftover slurmstepd (pid $d) and its processes"
+    kill_tree "$d"
   done
   # Wait until init has reaped them all, so no trace is left in the process table.
   for ((i = 0; i < 50; i++)); do

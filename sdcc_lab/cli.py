@@ -38,6 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a non-loopback --ip; any password logs in, so never on a shared network",
     )
+    demo.add_argument(
+        "--local-only",
+        action="store_true",
+        help="offer local sessions only, even where a Slurm cluster answers",
+    )
+    demo.add_argument(
+        "--job-env",
+        default="/opt/sdcc-lab/jobenv",
+        help="Python environment that Slurm jobs run the server from "
+        "(default /opt/sdcc-lab/jobenv; scripts/slurm/jobenv.sh builds it)",
+    )
     return parser
 
 
@@ -53,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
                 users=args.users,
                 data_dir=args.data_dir,
                 insecure_allow_remote=args.insecure_allow_remote,
+                local_only=args.local_only,
+                job_env=args.job_env,
             )
         except DemoError as e:
             print(f"sdcc-lab demo: {e}", file=sys.stderr)

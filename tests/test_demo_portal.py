@@ -25,7 +25,7 @@ BIN_DIR = Path(sys.executable).parent
 def alice(demo_portal: Portal) -> HubClient:
     client = HubClient(demo_portal.url, "alice")
     client.login()
-    client.start_server()
+    client.start_server(local=True)
     return client
 
 
@@ -42,7 +42,10 @@ def test_alice_reaches_her_jupyterlab_with_the_extension(alice: HubClient) -> No
     assert info.status_code == 200, info.text
     body = info.json()
     assert body["user"] == "alice"
-    assert body["session"] == {"scheduler": "local", "options": {}}
+    assert body["session"] == {
+        "scheduler": "local",
+        "options": {"local": True, "environment": "default"},
+    }
 
 
 def test_alice_finds_her_starter_notebook(alice: HubClient) -> None:
@@ -89,7 +92,7 @@ def test_stopping_the_demo_leaves_no_process(start_demo: Callable[..., Portal]) 
     portal = start_demo(users="carol")
     carol = HubClient(portal.url, "carol")
     carol.login()
-    carol.start_server()
+    carol.start_server(local=True)
     assert carol.open_lab().status_code == 200
 
     demo = psutil.Process(portal.process.pid)

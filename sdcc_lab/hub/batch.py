@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from jupyterhub.spawner import Spawner
+from jupyterhub.spawner import SpawnException, Spawner
 from traitlets import Dict, Float, Integer, List, Unicode, default
 
 from .commands import CommandError, run_command, user_prefix
@@ -44,8 +44,11 @@ class JobStatus:
     host: str | None = None
 
 
-class BatchSessionError(Exception):
+class BatchSessionError(SpawnException):
     """The batch system refused or lost the session; the message is for the user."""
+
+    def __init__(self, message: str, *, reason: str = "batch") -> None:
+        super().__init__(message, reason=reason)
 
 
 class BatchSessionSpawner(SessionIdentityMixin, Spawner):
@@ -53,7 +56,7 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
 
     exec_prefix = List(
         Unicode(),
-        ["runuser", "-u", "{username}", "--"],
+        ["/usr/sbin/runuser", "-u", "{username}", "--"],
         help="""Command prefix that runs the scheduler's submit and cancel commands as the user.
 
         ``{username}`` is replaced by the (checked) user name. With a hub not

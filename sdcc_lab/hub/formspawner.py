@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jupyterhub.spawner import Spawner
+from jupyterhub.spawner import SpawnException, Spawner
 from tornado import web
 from traitlets import Bool, Dict, Instance, List, Unicode, default
 
@@ -101,6 +101,12 @@ class FormSpawner(Spawner):
         (e.g. "htcondor"); choosing it starts an HTCondor session.""",
     ).tag(config=True)
 
+    batch_disabled_reason = Unicode(
+        "",
+        help="""If set, no batch session is offered and the form shows this text instead
+        (e.g. during scheduler maintenance). Slurm is not asked.""",
+    ).tag(config=True)
+
     template_paths = List(
         Unicode(),
         help="""Folders searched first for ``sdcc_spawn_form.html``, so a site can restyle the form.""",
@@ -126,6 +132,8 @@ class FormSpawner(Spawner):
 
     # --- discovery and validation -------------------------------------------------------
     async def user_entitlements(self) -> Entitlements:
+        if self.batch_disabled_reason:
+            return Entitlements(user=self.user.name, notice=self.batch_disabled_reason)
         return await self.discovery.entitlements(self.user.name)
 
     def environment_names(self) -> list[str]:
@@ -147,7 +155,7 @@ class FormSpawner(Spawner):
             try:
                 spawner.user_options = await spawner.validate(user_options or {})
             except OptionsError as e:
-                raise web.HTTPError(400, str(e)) from e
+                raise SpawnException(str(e), reason="options") from e
 
         return apply
 
@@ -255,7 +263,6 @@ class FormSpawner(Spawner):
         kwargs = {name: getattr(self, name) for name in INHERITED_TRAITS if self.has_trait(name)}
         kwargs["_deprecated_db_session"] = getattr(self, "_deprecated_db_session", None)
         child = cls(**kwargs)
-        child._log_name = self._log_name
         return child
 
     def _configure_child(self, child: Spawner) -> None:

@@ -12,6 +12,7 @@ command flow against recorded outputs of real pools.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,15 +31,21 @@ from .commands import CommandError, run_command
 def condor_quote_args(args: Sequence[str]) -> str:
     """HTCondor's "new syntax" for ``arguments``: one double-quoted string, each
     argument in single quotes, quotes doubled."""
+    if any("\n" in a or "\r" in a for a in args):
+        # The shell text goes to bash -c as one argument; the description must stay one line.
+        raise ValueError("an argument holds a line break")
     parts = ["'" + a.replace("'", "''").replace('"', '""') + "'" for a in args]
     return '"' + " ".join(parts) + '"'
 
 
 def condor_quote_environment(env: Mapping[str, str]) -> str:
     """HTCondor's "new syntax" for ``environment``: ``"NAME='value' …"``."""
-    for name in env:
+    for name, value in env.items():
         if not name.replace("_", "a").isalnum():
             raise ValueError(f"environment variable name {name!r} cannot be passed to HTCondor")
+        if "\n" in value or "\r" in value:
+            # A submit description is line-based: a newline would start a new command.
+            raise ValueError(f"environment variable {name} holds a line break")
     parts = [
         f"{name}='" + value.replace("'", "''").replace('"', '""') + "'"
         for name, value in sorted(env.items())
@@ -70,7 +77,9 @@ class HTCondorSessionSpawner(BatchSessionSpawner):
     )
 
     def submit_description(self, options: dict[str, Any], log_dir: str) -> str:
-        argv = ["/bin/bash", "-c", self.server_command()]
+        # The description is line-based and the script is not: it travels base64-encoded.
+        script = base64.b64encode(self.server_command().encode()).decode()
+        argv = ["/bin/bash", "-c", f'eval "$(echo {script} | /usr/bin/base64 -d)"']
         lines = {
             "universe": "vanilla",
             "executable": argv[0],

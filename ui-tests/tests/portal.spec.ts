@@ -9,6 +9,10 @@ async function logIn(page: Page, user: string): Promise<void> {
   await page.getByLabel('Username').fill(user);
   await page.getByLabel('Password').fill('any password');
   await page.getByRole('button', { name: 'Sign in' }).click();
+  // The portal's form asks where the session runs: here, locally.
+  await page.waitForURL(/\/hub\/spawn/);
+  await page.getByLabel("Run locally on the hub's node").check();
+  await page.getByRole('button', { name: 'Start' }).click();
   // The hub spawns the server, then sends the browser to JupyterLab.
   await page.waitForURL(new RegExp(`/user/${user}/lab`), { timeout: 120000 });
   await expect(page.locator('#jp-main-dock-panel')).toBeVisible({ timeout: 120000 });

@@ -80,7 +80,7 @@ wait_for() {
   local what=$1 limit=$2 t0; shift 2
   t0=$SECONDS
   until "$@" >/dev/null 2>&1; do
-    [ $((SECONDS - t0)) -lt "$limit" ] || die "$what not ready after ${limit}s"
+    [ $((SECONDS - t0)) -lt "$limit" ] || die "$what not ready after ${limit}s (logs: $LOG, /var/log/mysql)"
     sleep 0.2
   done
 }
@@ -153,6 +153,7 @@ make_dirs() {
   install -d -o munge -g munge -m 0755 /run/munge
   install -d -o munge -g munge -m 0700 /var/lib/munge /var/log/munge /etc/munge
   install -d -o mysql -g mysql -m 0755 /run/mysqld
+  install -d -o mysql -g adm -m 0750 /var/log/mysql
   install -d -o slurm -g slurm -m 0755 "$RUN" "$LOG" "$STATE"
   install -d -m 0755 "$ETC" "$SPOOL"
   if [ ! -s /etc/munge/munge.key ]; then
@@ -243,12 +244,12 @@ start_munged() {
 start_mariadbd() {
   if [ ! -d /var/lib/mysql/mysql ]; then
     log "mariadb-install-db"
-    mariadb-install-db --user=mysql --skip-test-db >"$LOG/mariadb-install-db.log" 2>&1
+    mariadb-install-db --user=mysql --skip-test-db >/var/log/mysql/install-db.log 2>&1
   fi
   # No TCP at all: only the socket, so no port is taken from other sessions.
   setsid /usr/sbin/mariadbd --user=mysql --skip-networking \
     --socket="$MYSQL_SOCK" --pid-file="$MYSQL_PID" \
-    --log-error="$LOG/mariadb.log" \
+    --log-error=/var/log/mysql/error.log \
     --innodb-buffer-pool-size=1024M --innodb-lock-wait-timeout=900 \
     </dev/null >/dev/null 2>&1 &
   wait_for mariadbd 60 mariadb-admin --socket="$MYSQL_SOCK" ping
@@ -337,7 +338,7 @@ accounting_now() {
 
 setup_accounting() {
   local a
-  # A second run finds everything in place: two queries instead of twenty.
+  # A second run finds everything in place: three queries instead of twenty.
   if [ "$(accounting_now 2>/dev/null)" = "$ACCOUNTING_WANT" ]; then
     echo "accounting: already in place"
     return
@@ -378,7 +379,7 @@ smoke_check() {
     -D "$home" -o "$out" --wrap 'env | grep SLURM_JOB')
   id=${id%%;*}
   for ((i = 0; i < 300; i++)); do
-    state=$(scontrol show job -o "$id" | grep -o 'JobState=[A-Z_]*' | cut -d= -f2)
+    state=$(scontrol show job -o "$id" | grep -o 'JobState=[A-Z_]*' | cut -d= -f2) || true
     case $state in
       COMPLETED) break ;;
       PENDING | CONFIGURING | RUNNING | COMPLETING) sleep 0.2 ;;
@@ -396,6 +397,7 @@ smoke_check() {
     scancel "${err%%;*}" 2>/dev/null || true
     die "a 90-minute job on gpu-qos was accepted (job $err)"
   fi
+  [[ "$err" == *QOSMaxWallDurationPerJobLimit* ]] || die "the 90-minute job was refused for another reason: $err"
   echo "smoke check: refused at submit: ${err//$'\n'/ | }"
   # bob has no association on partition gpu.
   if err=$(cd / && runuser -u bob -- sbatch --parsable -p gpu -A tier3 -t 5 \
@@ -403,6 +405,8 @@ smoke_check() {
     scancel "${err%%;*}" 2>/dev/null || true
     die "bob's job on partition gpu was accepted (job $err)"
   fi
+  [[ "$err" == *"Invalid account or account/partition combination"* ]] \
+    || die "bob's job on partition gpu was refused for another reason: $err"
   echo "smoke check: refused at submit: ${err//$'\n'/ | }"
 }
 

@@ -10,6 +10,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { requestAPI } from './api';
+import { sharePlugin } from './share/plugin';
 import { describeSession } from './session';
 import { CommandIDs, IInfo } from './tokens';
 
@@ -30,7 +31,7 @@ function rowsToTable(rows: [string, string][]): HTMLTableElement {
   return table;
 }
 
-const plugin: JupyterFrontEndPlugin<void> = {
+const sessionPlugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Shows where this session runs and checks that the sdcc_lab server extension answers.',
   autoStart: true,
@@ -85,4 +86,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [sessionPlugin, sharePlugin];

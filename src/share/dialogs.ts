@@ -1,0 +1,304 @@
+/**
+ * The share dialogs. Every value from a file name, a user or the server is
+ * put into the page as text (`textContent`), never as HTML.
+ */
+import {
+  Clipboard,
+  Dialog,
+  Notification,
+  showDialog,
+  showErrorMessage
+} from '@jupyterlab/apputils';
+import { TranslationBundle } from '@jupyterlab/translation';
+import { Widget } from '@lumino/widgets';
+
+import { createShare, listShares, revokeShare } from './api';
+import {
+  absoluteLink,
+  environmentRows,
+  expiryChoices,
+  formatWhen
+} from './format';
+import { IImportPreview, IShareEnvironment } from './types';
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  text?: string,
+  className?: string
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (text !== undefined) {
+    node.textContent = text;
+  }
+  if (className) {
+    node.className = className;
+  }
+  return node;
+}
+
+/** A two-column table of `[label, value]` rows. */
+function table(rows: [string, string][]): HTMLTableElement {
+  const t = el('table', undefined, 'jp-sdcc-SessionTable');
+  for (const [label, value] of rows) {
+    const tr = t.insertRow();
+    const th = el('th', label);
+    th.scope = 'row';
+    tr.appendChild(th);
+    tr.insertCell().textContent = value;
+  }
+  return t;
+}
+
+function envRows(
+  env: IShareEnvironment,
+  trans: TranslationBundle
+): [string, string][] {
+  return environmentRows(env).map(([label, value]): [string, string] => [
+    trans.__(label),
+    value
+  ]);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * "Share notebook…": choose an expiry, create the link, copy it.
+ */
+export async function showShareDialog(
+  path: string,
+  defaultExpiry: number,
+  trans: TranslationBundle
+): Promise<void> {
+  const body = new Widget();
+  body.addClass('jp-sdcc-ShareDialog');
+  const node = body.node;
+  node.appendChild(el('p', trans.__('Notebook: %1', path), 'jp-sdcc-ShareName'));
+
+  const expiryLabel = el('label', trans.__('Link valid for') + ' ');
+  const select = el('select');
+  select.setAttribute('aria-label', trans.__('Link valid for'));
+  expiryLabel.appendChild(select);
+  node.appendChild(expiryLabel);
+
+  let max: number | undefined;
+  try {
+    max = (await listShares()).max_expires_in;
+  } catch {
+    max = undefined; // the create call reports a missing service clearly
+  }
+  for (const [seconds, label] of expiryChoices(max)) {
+    const option = el('option', trans.__(label));
+    option.value = String(seconds);
+    option.selected = seconds === defaultExpiry;
+    select.appendChild(option);
+  }
+
+  const create = el('button', trans.__('Create link'), 'jp-Button jp-mod-styled jp-mod-accept');
+  node.appendChild(create);
+  const result = el('div', undefined, 'jp-sdcc-ShareResult');
+  node.appendChild(result);
+
+  create.onclick = async () => {
+    create.disabled = true;
+    result.replaceChildren(el('p', trans.__('Creating the link…')));
+    try {
+      const share = await createShare(path, Number(select.value));
+      const link = absoluteLink(share.url, window.location.href);
+      const input = el('input', undefined, 'jp-mod-styled jp-sdcc-ShareLink');
+      input.readOnly = true;
+      input.style.width = '100%';
+      input.value = link;
+      input.setAttribute('aria-label', trans.__('Share link'));
+      const copy = el('button', trans.__('Copy link'), 'jp-Button jp-mod-styled');
+      copy.onclick = () => {
+        Clipboard.copyToSystem(link);
+        Notification.success(trans.__('Link copied'), { autoClose: 2000 });
+      };
+      result.replaceChildren(
+        input,
+        copy,
+        el('p', trans.__('Valid until %1.', formatWhen(share.expires_at))),
+        el('p', trans.__('The environment that travels with it:')),
+        table(envRows(share.environment, trans)),
+        el(
+          'p',
+          trans.__(
+            'Whoever opens the link gets a copy of the last saved version, in their own session. Save to update what they get.'
+          )
+        )
+      );
+      input.select();
+    } catch (error) {
+      create.disabled = false;
+      result.replaceChildren(
+        el('p', trans.__('The link was not created: %1', errorText(error)), 'jp-sdcc-Problem')
+      );
+    }
+  };
+
+  const answer = await showDialog({
+    title: trans.__('Share notebook'),
+    body,
+    buttons: [
+      Dialog.createButton({ label: trans.__('Manage my shares'), displayType: 'default' }),
+      Dialog.okButton({ label: trans.__('Close') })
+    ]
+  });
+  if (answer.button.label === trans.__('Manage my shares')) {
+    await showManageDialog(trans);
+  }
+}
+
+/**
+ * "Manage my shares": my live links, their expiry and opens, a Revoke button each.
+ */
+export async function showManageDialog(trans: TranslationBundle): Promise<void> {
+  let shares;
+  try {
+    shares = (await listShares()).shares;
+  } catch (error) {
+    await showErrorMessage(trans.__('Could not list your share links'), errorText(error));
+    return;
+  }
+  const body = new Widget();
+  body.addClass('jp-sdcc-ManageShares');
+  if (shares.length === 0) {
+    body.node.appendChild(el('p', trans.__('You have no live share links.')));
+  } else {
+    const t = el('table', undefined, 'jp-sdcc-SessionTable');
+    const head = t.createTHead().insertRow();
+    for (const label of [trans.__('Notebook'), trans.__('Expires'), trans.__('Opens'), '']) {
+      head.appendChild(el('th', label));
+    }
+    const tbody = t.createTBody();
+    for (const share of shares) {
+      const tr = tbody.insertRow();
+      tr.insertCell().textContent = share.path;
+      tr.insertCell().textContent = formatWhen(share.expires_at);
+      tr.insertCell().textContent = String(share.opens);
+      const revoke = el('button', trans.__('Revoke'), 'jp-Button jp-mod-styled jp-mod-warn');
+      revoke.setAttribute('aria-label', trans.__('Revoke the link to %1', share.path));
+      revoke.onclick = async () => {
+        revoke.disabled = true;
+        try {
+          await revokeShare(share.id);
+          tr.remove();
+          Notification.info(trans.__('The link to %1 no longer works.', share.path), {
+            autoClose: 3000
+          });
+        } catch (error) {
+          revoke.disabled = false;
+          Notification.error(trans.__('Could not revoke the link: %1', errorText(error)));
+        }
+      };
+      tr.insertCell().appendChild(revoke);
+    }
+    body.node.appendChild(t);
+  }
+  await showDialog({
+    title: trans.__('My share links'),
+    body,
+    buttons: [Dialog.okButton({ label: trans.__('Close') })]
+  });
+}
+
+/** What the recipient decided about a link. */
+export type ImportChoice = 'import' | 'match' | 'cancel';
+
+/**
+ * Before importing: who shared which notebook, until when, for which
+ * environment, and how this session differs.
+ */
+export async function showImportDialog(
+  preview: IImportPreview,
+  trans: TranslationBundle
+): Promise<ImportChoice> {
+  const body = new Widget();
+  body.addClass('jp-sdcc-ImportDialog');
+  body.node.appendChild(
+    table([
+      [trans.__('Shared by'), preview.owner],
+      [trans.__('Notebook'), preview.name],
+      [trans.__('Link valid until'), formatWhen(preview.expires_at)],
+      ...envRows(preview.environment, trans)
+    ])
+  );
+  body.node.appendChild(
+    el(
+      'p',
+      trans.__(
+        'A copy of the last saved version goes to shared/%1/ in your home folder. A copy you have changed is never overwritten.',
+        preview.owner
+      )
+    )
+  );
+  const buttons = [Dialog.cancelButton({ label: trans.__('Cancel') })];
+  if (preview.mismatches.length) {
+    body.node.appendChild(
+      el('p', trans.__('Your session differs from the one the notebook was shared from:'), 'jp-sdcc-Problem')
+    );
+    const list = el('ul', undefined, 'jp-sdcc-Mismatches');
+    for (const mismatch of preview.mismatches) {
+      list.appendChild(el('li', mismatch));
+    }
+    body.node.appendChild(list);
+    if (preview.spawn_url) {
+      buttons.push(Dialog.createButton({ label: trans.__('Start a matching session…'), displayType: 'default' }));
+    }
+    buttons.push(Dialog.okButton({ label: trans.__('Import anyway') }));
+  } else {
+    buttons.push(Dialog.okButton({ label: trans.__('Import') }));
+  }
+  const answer = await showDialog({
+    title: trans.__('Import a shared notebook'),
+    body,
+    buttons
+  });
+  if (answer.button.accept) {
+    return 'import';
+  }
+  return answer.button.label === trans.__('Start a matching session…') ? 'match' : 'cancel';
+}
+
+/**
+ * How to start a matching session: stop this one on the hub's page, then
+ * start one with the link's options pre-filled (the hub checks what you may use).
+ */
+export async function showMatchDialog(
+  preview: IImportPreview,
+  trans: TranslationBundle
+): Promise<void> {
+  const body = new Widget();
+  body.node.appendChild(
+    el(
+      'p',
+      trans.__(
+        'Your current session must be stopped first: open the hub’s home page and use Stop My Server. Then start a session with the link’s options filled in; the hub’s form checks which of them you may use. Open the share link again in the new session to import the notebook.'
+      )
+    )
+  );
+  const links = el('p');
+  if (preview.hub_home_url) {
+    const home = el('a', trans.__('Stop my server (hub home)'));
+    home.href = preview.hub_home_url;
+    home.target = '_blank';
+    home.rel = 'noopener noreferrer';
+    links.appendChild(home);
+    links.appendChild(document.createTextNode(' · '));
+  }
+  if (preview.spawn_url) {
+    const spawn = el('a', trans.__('Start a matching session'));
+    spawn.href = preview.spawn_url;
+    spawn.target = '_blank';
+    spawn.rel = 'noopener noreferrer';
+    links.appendChild(spawn);
+  }
+  body.node.appendChild(links);
+  await showDialog({
+    title: trans.__('Start a matching session'),
+    body,
+    buttons: [Dialog.okButton({ label: trans.__('Close') })]
+  });
+}

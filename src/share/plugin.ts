@@ -1,0 +1,215 @@
+/**
+ * The share plugin: "Share notebook…" (file browser, notebook tab, palette),
+ * "Manage my shares…", and the import flow a share link starts.
+ */
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  ICommandPalette,
+  InputDialog,
+  Notification,
+  showErrorMessage
+} from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import {
+  ITranslator,
+  nullTranslator,
+  TranslationBundle
+} from '@jupyterlab/translation';
+
+import { APIError } from '../api';
+import { importLink, previewImport } from './api';
+import {
+  showImportDialog,
+  showManageDialog,
+  showMatchDialog,
+  showShareDialog
+} from './dialogs';
+import { DAY, isNotebookPath, takeShareToken } from './format';
+import { ShareCommandIDs } from './types';
+
+const PLUGIN_ID = 'sdcc-lab:share';
+
+/** Where "Share notebook…" was invoked from (the `from` argument). */
+type Origin = 'filebrowser' | 'tab' | undefined;
+
+function message(error: unknown, trans: TranslationBundle): string {
+  if (error instanceof APIError) {
+    if (error.status === 410) {
+      return trans.__('This link no longer works: %1', error.message);
+    }
+    if (error.status === 403) {
+      return trans.__('This link cannot be used: %1', error.message);
+    }
+    if (error.status === 503) {
+      return trans.__('Sharing is unavailable right now: %1', error.message);
+    }
+    return error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Ask, import, open: the recipient's side of a link. */
+async function runImport(
+  app: JupyterFrontEnd,
+  link: string,
+  trans: TranslationBundle
+): Promise<void> {
+  let preview;
+  try {
+    preview = await previewImport(link);
+  } catch (error) {
+    await showErrorMessage(trans.__('Cannot open the shared notebook'), message(error, trans));
+    return;
+  }
+  const choice = await showImportDialog(preview, trans);
+  if (choice === 'match') {
+    await showMatchDialog(preview, trans);
+    return;
+  }
+  if (choice !== 'import') {
+    return;
+  }
+  try {
+    const result = await importLink(link);
+    await app.commands.execute('docmanager:open', { path: result.path });
+    const texts = {
+      created: trans.__('Imported %1 from %2.', result.path, result.owner),
+      refreshed: trans.__('%1 now holds the latest saved version.', result.path),
+      unchanged: trans.__('%1 already holds the latest saved version.', result.path),
+      copied: trans.__(
+        'You changed your earlier copy, so it was kept; the new version is in %1.',
+        result.path
+      )
+    };
+    const notify = result.action === 'copied' ? Notification.warning : Notification.success;
+    notify(texts[result.action], { autoClose: result.action === 'copied' ? false : 5000 });
+  } catch (error) {
+    await showErrorMessage(trans.__('The notebook was not imported'), message(error, trans));
+  }
+}
+
+export const sharePlugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description:
+    'Share links: share a notebook from the file browser, manage my links, import a shared notebook.',
+  autoStart: true,
+  optional: [
+    ICommandPalette,
+    ITranslator,
+    ISettingRegistry,
+    IDefaultFileBrowser,
+    IDocumentManager
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette | null,
+    translator: ITranslator | null,
+    settingRegistry: ISettingRegistry | null,
+    browser: IDefaultFileBrowser | null,
+    docManager: IDocumentManager | null
+  ) => {
+    const trans = (translator ?? nullTranslator).load('sdcc_lab');
+    let defaultExpiry = DAY;
+    if (settingRegistry) {
+      void Promise.all([settingRegistry.load(PLUGIN_ID), app.restored])
+        .then(([settings]) => {
+          const read = () => {
+            defaultExpiry = (settings.get('defaultExpiry').composite as number) ?? DAY;
+          };
+          read();
+          settings.changed.connect(read);
+        })
+        .catch(reason => console.warn('sdcc_lab: share settings not loaded', reason));
+    }
+
+    const currentPath = (): string | undefined => {
+      const widget = app.shell.currentWidget;
+      return widget && docManager ? docManager.contextForWidget(widget)?.path : undefined;
+    };
+    const tabPath = (): string | undefined => {
+      const node = app.contextMenuHitTest(n => !!n.dataset.id);
+      const id = node?.dataset.id;
+      if (!id || !docManager) {
+        return undefined;
+      }
+      for (const widget of app.shell.widgets('main')) {
+        if (widget.id === id) {
+          return docManager.contextForWidget(widget)?.path;
+        }
+      }
+      return undefined;
+    };
+    const pathFor = (origin: Origin, explicit: unknown): string | undefined => {
+      if (typeof explicit === 'string' && explicit) {
+        return explicit;
+      }
+      if (origin === 'filebrowser') {
+        return browser?.selectedItems().next()?.value?.path;
+      }
+      if (origin === 'tab') {
+        return tabPath();
+      }
+      return currentPath();
+    };
+
+    app.commands.addCommand(ShareCommandIDs.share, {
+      label: trans.__('Share notebook…'),
+      caption: trans.__('Create a link to a copy of this notebook'),
+      isVisible: args => isNotebookPath(pathFor(args.from as Origin, args.path)),
+      isEnabled: args => isNotebookPath(pathFor(args.from as Origin, args.path)),
+      execute: async args => {
+        const path = pathFor(args.from as Origin, args.path);
+        if (!path || !isNotebookPath(path)) {
+          Notification.warning(trans.__('Open or select a notebook to share it.'));
+          return;
+        }
+        await showShareDialog(path, defaultExpiry, trans);
+      }
+    });
+    app.commands.addCommand(ShareCommandIDs.manage, {
+      label: trans.__('Manage my shares…'),
+      caption: trans.__('My live share links, their expiry and opens; revoke them'),
+      execute: () => showManageDialog(trans)
+    });
+    app.commands.addCommand(ShareCommandIDs.importLink, {
+      label: trans.__('Import from a share link…'),
+      execute: async args => {
+        let link = typeof args.link === 'string' ? args.link : '';
+        if (!link) {
+          const answer = await InputDialog.getText({
+            title: trans.__('Import a shared notebook'),
+            label: trans.__('Share link'),
+            okLabel: trans.__('Continue'),
+            cancelLabel: trans.__('Cancel')
+          });
+          link = answer.button.accept ? (answer.value ?? '').trim() : '';
+        }
+        if (link) {
+          await runImport(app, link, trans);
+        }
+      }
+    });
+    for (const command of [
+      ShareCommandIDs.share,
+      ShareCommandIDs.manage,
+      ShareCommandIDs.importLink
+    ]) {
+      palette?.addItem({ command, category: 'sdcc_lab' });
+    }
+
+    // A share link leads here with ?sdcc-share=TOKEN: take it out of the
+    // address bar (so a reload does not ask again), then ask and import.
+    const { token, cleaned } = takeShareToken(window.location.href);
+    if (token) {
+      window.history.replaceState(window.history.state, '', cleaned);
+      void app.restored.then(() =>
+        app.commands.execute(ShareCommandIDs.importLink, { link: token })
+      );
+    }
+  }
+};

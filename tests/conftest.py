@@ -45,13 +45,16 @@ class Portal:
         return self.process.wait(timeout=timeout)
 
 
-def _start_portal(data_dir: Path, users: str = "alice,bob") -> Portal:
-    port = free_port()
+def _start_portal(
+    data_dir: Path, users: str = "alice,bob", args: tuple[str, ...] = (), port: int = 0
+) -> Portal:
+    port = port or free_port()
     log_path = data_dir.parent / f"{data_dir.name}.log"
-    log = log_path.open("wb")
+    offset = log_path.stat().st_size if log_path.exists() else 0  # a restart appends
+    log = log_path.open("ab")
     process = subprocess.Popen(
         [str(BIN_DIR / "sdcc-lab"), "demo", "--port", str(port), "--data-dir", str(data_dir),
-         "--users", users],
+         "--users", users, *args],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"},
@@ -61,7 +64,7 @@ def _start_portal(data_dir: Path, users: str = "alice,bob") -> Portal:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"sdcc-lab demo exited with {process.returncode}:\n{portal.log()}")
-        if b"demo portal is running" in log_path.read_bytes():
+        if b"demo portal is running" in log_path.read_bytes()[offset:]:
             with urllib.request.urlopen(portal.url + "hub/api", timeout=5) as r:
                 assert r.status == 200
             return portal
@@ -81,8 +84,8 @@ def demo_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
 def start_demo(tmp_path: Path) -> Iterator[Callable[..., Portal]]:
     started: list[Portal] = []
 
-    def start(users: str = "alice,bob") -> Portal:
-        portal = _start_portal(tmp_path / f"data{len(started)}", users)
+    def start(users: str = "alice,bob", args: tuple[str, ...] = ()) -> Portal:
+        portal = _start_portal(tmp_path / f"data{len(started)}", users, args)
         started.append(portal)
         return portal
 

@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="Python environment that Slurm jobs run the server from "
         "(default /opt/sdcc-lab/jobenv; scripts/slurm/jobenv.sh builds it)",
     )
+    demo.add_argument(
+        "--config",
+        default="",
+        help="a jupyterhub_config.py of your own, applied after the demo's settings",
+    )
     return parser
 
 
@@ -66,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 insecure_allow_remote=args.insecure_allow_remote,
                 local_only=args.local_only,
                 job_env=args.job_env,
+                extra_config=args.config,
             )
         except DemoError as e:
             print(f"sdcc-lab demo: {e}", file=sys.stderr)

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -54,6 +55,10 @@ class DemoSettings:
     bin_dir: str
     proxy_command: str
     as_root: bool
+    # Empty when sessions may run as Slurm jobs; else why they may not.
+    slurm_unavailable: str = "local sessions were asked for (--local-only)"
+    job_env: str = ""
+    extra_config: str = ""
 
     @property
     def hub_dir(self) -> Path:
@@ -137,6 +142,24 @@ def write_starter_notebook(home: Path, user: str) -> None:
     tmp.replace(path)
 
 
+def slurm_unavailable_reason(job_env: Path) -> str:
+    """Why the demo cannot run sessions as Slurm jobs here, or "" if it can."""
+    if os.geteuid() != 0:
+        return "the demo runs Slurm sessions only when started as root (to submit as each user)"
+    for command in ("/usr/bin/sbatch", "/usr/bin/sacctmgr", "/usr/bin/scontrol"):
+        if not Path(command).exists():
+            return f"{command} is not installed"
+    if not (job_env / "bin" / "sdcc-lab-singleuser").exists():
+        return f"no job environment at {job_env} (scripts/slurm/jobenv.sh builds it)"
+    try:
+        subprocess.run(
+            ["/usr/bin/scontrol", "ping"], check=True, capture_output=True, timeout=10
+        )
+    except (subprocess.SubprocessError, OSError):
+        return "the Slurm controller does not answer (scripts/slurm/cluster.sh up starts one)"
+    return ""
+
+
 def write_demo_lab_settings(home: Path) -> None:
     """Spare demo users JupyterLab's question about fetching news from the internet."""
     path = home / ".jupyter/lab/user-settings/@jupyterlab/apputils-extension"
@@ -159,6 +182,12 @@ def prepare(settings: DemoSettings) -> Path:
         "# Written by `sdcc-lab demo` at each start; edits here are overwritten.\n"
         "from sdcc_lab.demo import configure\n\n"
         f"configure(c, {pprint.pformat(asdict(settings))})\n"
+        + (
+            f"\n# --config: the admin's own settings, applied last.\n"
+            f"load_subconfig({settings.extra_config!r})\n"
+            if settings.extra_config
+            else ""
+        )
     )
     return config
 
@@ -182,7 +211,25 @@ def configure(c: Any, raw: dict[str, Any]) -> None:
     c.JupyterHub.authenticator_class = "dummy"
     c.Authenticator.allowed_users = set(s.users)
 
-    c.JupyterHub.spawner_class = "sdcc_lab.hub.SimpleLocalSessionSpawner"
+    c.JupyterHub.spawner_class = "sdcc_lab.hub.SDCCSpawner"
+    c.SDCCSpawner.local_spawner_class = "sdcc_lab.hub.SimpleLocalSessionSpawner"
+    c.SDCCSpawner.environments = {
+        "default": {"description": "the demo's Python environment", "setup": ""},
+    }
+    if s.slurm_unavailable:
+        c.SDCCSpawner.batch_disabled_reason = (
+            f"Batch sessions are off in this demo: {s.slurm_unavailable}."
+        )
+    else:
+        job_bin = Path(s.job_env) / "bin"
+        c.SlurmSessionSpawner.cmd = [str(job_bin / "sdcc-lab-singleuser")]
+        c.SlurmSessionSpawner.environment = {
+            "PATH": os.pathsep.join([str(job_bin), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "LANG": "C.UTF-8",
+        }
+        c.SlurmSessionSpawner.job_bind_ip = "127.0.0.1"
+        c.SlurmSessionSpawner.host_map = {socket.gethostname().split(".")[0]: "127.0.0.1"}
+        c.SlurmSessionSpawner.pending_timeout = 300
     c.SimpleLocalProcessSpawner.home_dir_template = str(s.home_root / "{username}")
     c.Spawner.cmd = [str(bin_dir / "jupyterhub-singleuser")]
     c.Spawner.default_url = "/lab"
@@ -287,8 +334,13 @@ def run_demo(
     users: str = "alice,bob",
     data_dir: str = "./.sdcc-lab-demo",
     insecure_allow_remote: bool = False,
+    local_only: bool = False,
+    job_env: str = "/opt/sdcc-lab/jobenv",
+    extra_config: str = "",
 ) -> int:
     check_ip(ip, insecure_allow_remote)
+    if extra_config and not Path(extra_config).is_file():
+        raise DemoError(f"--config {extra_config}: no such file")
     names = parse_users(users)
     if not 0 < port < 65536:
         raise DemoError(f"--port {port} is not a port number")
@@ -303,6 +355,13 @@ def run_demo(
         bin_dir=str(bin_dir),
         proxy_command=find_proxy(bin_dir),
         as_root=os.geteuid() == 0,
+        slurm_unavailable=(
+            "local sessions were asked for (--local-only)"
+            if local_only
+            else slurm_unavailable_reason(Path(job_env))
+        ),
+        job_env=job_env,
+        extra_config=str(Path(extra_config).resolve()) if extra_config else "",
     )
     config = prepare(settings)
 
@@ -326,6 +385,12 @@ def run_demo(
         print(
             f"\nThe sdcc_lab demo portal is running at {settings.url}\n"
             f"Log in as {' or '.join(names)}, with any password.\n"
+            + (
+                f"Sessions run locally only: {settings.slurm_unavailable}.\n"
+                if settings.slurm_unavailable
+                else "Sessions can run as Slurm jobs, or locally.\n"
+            )
+            +
             f"All its state is in {settings.data_dir}. Press Ctrl-C to stop it.\n",
             flush=True,
         )

@@ -110,3 +110,36 @@ def page_config(html: str) -> dict[str, Any]:
     if not match:
         raise AssertionError("not a JupyterLab page: no jupyter-config-data")
     return json.loads(match.group(1))
+
+
+# --- share links (additive) ---------------------------------------------------------------
+SHARE_PREFIX = "/services/share/"
+
+
+def notebook_json(*sources: str, kernel: str = "python3") -> dict[str, Any]:
+    """A version 4 notebook with one code cell per source."""
+    return {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+             "outputs": [], "source": src}
+            for i, src in enumerate(sources)
+        ],
+        "metadata": {"kernelspec": {"name": kernel, "display_name": "Python 3 (ipykernel)",
+                                    "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def save_notebook(client: HubClient, path: str, *sources: str) -> None:
+    """Save through the Contents API, as JupyterLab does (post-save hooks run)."""
+    r = client.server_api("PUT", "api/contents/" + path,
+                          json={"type": "notebook", "format": "json", "content": notebook_json(*sources)})
+    assert r.status_code in (200, 201), r.text
+
+
+def cell_sources(client: HubClient, path: str) -> list[str]:
+    r = client.server_api("GET", "api/contents/" + path)
+    assert r.status_code == 200, r.text
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in r.json()["content"]["cells"]]

@@ -68,6 +68,7 @@ class Shares:
         self.live_checked = 0.0
         self.import_lock = asyncio.Lock()
         self._pushing: dict[str, bool] = {}
+        self._renames: set[asyncio.Future[None]] = set()
 
     # --- live paths ---------------------------------------------------------------
     async def refresh_live_paths(self) -> list[dict[str, Any]]:
@@ -95,6 +96,8 @@ class Shares:
 
     async def push_soon(self, path: str, os_path: str) -> None:
         try:
+            if self._renames:  # the service must know a file's new name before its new version
+                await asyncio.gather(*list(self._renames), return_exceptions=True)
             if not await self.is_shared(path):
                 return
             if path in self._pushing:  # one push in flight: push once more after it
@@ -125,9 +128,20 @@ class Shares:
             return
         old, new = data.get("source_path") or "", data.get("path") or ""
         old_prefix = old.rstrip("/") + "/"
-        await self.is_shared(old)  # refreshes the live paths when they are stale
-        if not any(p == old or p.startswith(old_prefix) for p in self.live_paths):
+        affected = {p for p in self.live_paths if p == old or p.startswith(old_prefix)}
+        stale = time.monotonic() - self.live_checked > LIVE_PATHS_TTL
+        if not affected and not stale:
             return
+        # Follow at once here, so that a save right after the rename finds the new path.
+        for p in affected:
+            self.live_paths.discard(p)
+            self.live_paths.add(new + p[len(old):])
+        task = asyncio.ensure_future(self._rename_remote(old, new))
+        self._renames.add(task)
+        task.add_done_callback(self._renames.discard)
+        await task
+
+    async def _rename_remote(self, old: str, new: str) -> None:
         try:
             await self.client.call("POST", "api/renames", json_body={"from": old, "to": new})
             await self.refresh_live_paths()

@@ -1,0 +1,279 @@
+"""Share links end to end: a real JupyterHub, the real share service, alice and bob.
+
+The hub of ``sdcc-lab demo`` starts the share service as a managed service;
+alice's and bob's servers talk to it with their own API tokens, and the
+browsers (``HubClient``) reach its pages through the hub's OAuth.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import requests
+
+from conftest import Portal
+from hubclient import SHARE_PREFIX, HubClient, cell_sources, save_notebook
+
+pytestmark = [pytest.mark.hub, pytest.mark.slow]
+
+
+def user(portal: Portal, name: str) -> HubClient:
+    client = HubClient(portal.url, name)
+    client.login()
+    client.start_server(local=True)
+    assert client.open_lab().status_code == 200
+    return client
+
+
+@pytest.fixture(scope="module")
+def alice(demo_portal: Portal) -> HubClient:
+    return user(demo_portal, "alice")
+
+
+@pytest.fixture(scope="module")
+def bob(demo_portal: Portal) -> HubClient:
+    return user(demo_portal, "bob")
+
+
+def share(client: HubClient, path: str, **extra: Any) -> dict[str, Any]:
+    r = client.server_api("POST", "sdcc-lab/api/shares", json={"path": path, **extra})
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def import_link(client: HubClient, link: str) -> requests.Response:
+    return client.server_api("POST", "sdcc-lab/api/imports", json={"link": link})
+
+
+def import_until(client: HubClient, link: str, action: str, timeout: float = 15) -> dict[str, Any]:
+    """Import until the answer is ``action`` (the sender's push after a save is asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = import_link(client, link)
+        assert r.status_code in (200, 201), r.text
+        if r.json()["action"] == action or time.monotonic() > deadline:
+            assert r.json()["action"] == action, r.json()
+            return dict(r.json())
+        time.sleep(0.5)
+
+
+def test_the_whole_story(alice: HubClient, bob: HubClient) -> None:
+    save_notebook(alice, "analysis.ipynb", "x = 1", "print(x)")
+    created = share(alice, "analysis.ipynb", expires_in=3600)
+    assert created["url"].startswith(alice.url.rstrip("/") + SHARE_PREFIX + "open/")
+    assert created["environment"]["kernelspec"]["name"] == "python3"
+    assert created["environment"]["scheduler"] == "local"
+
+    # bob opens the link: a page on the hub says what it is, and leads to his own server
+    page = bob.session.get(created["url"])
+    assert page.status_code == 200, page.text
+    assert "alice" in page.text and "analysis.ipynb" in page.text
+    assert "/hub/user-redirect/lab?sdcc-share=" in page.text
+
+    first = import_link(bob, created["url"])
+    assert first.status_code == 201, first.text
+    assert first.json()["action"] == "created"
+    assert first.json()["path"] == "shared/alice/analysis.ipynb"
+    assert first.json()["mismatches"] == []
+    assert cell_sources(bob, "shared/alice/analysis.ipynb") == ["x = 1", "print(x)"]
+    meta = bob.server_api("GET", "api/contents/shared/alice/analysis.ipynb").json()["content"]["metadata"]
+    assert meta["sdcc_lab_share"]["owner"] == "alice"
+    assert meta["sdcc_lab_share"]["path"] == "analysis.ipynb"
+    assert meta["sdcc_lab_share"]["id"] == created["id"]
+
+    # alice saves: bob's unchanged copy is refreshed
+    save_notebook(alice, "analysis.ipynb", "x = 2", "print(x)")
+    import_until(bob, created["url"], "refreshed")
+    assert cell_sources(bob, "shared/alice/analysis.ipynb") == ["x = 2", "print(x)"]
+
+    # bob edits his copy; alice saves again: the new version lands beside it
+    save_notebook(bob, "shared/alice/analysis.ipynb", "bob's own work")
+    save_notebook(alice, "analysis.ipynb", "x = 3", "print(x)")
+    copied = import_until(bob, created["url"], "copied")
+    assert copied["path"] == "shared/alice/analysis-1.ipynb"
+    assert cell_sources(bob, "shared/alice/analysis.ipynb") == ["bob's own work"]
+    assert cell_sources(bob, "shared/alice/analysis-1.ipynb") == ["x = 3", "print(x)"]
+
+    # alice sees one open per import in her list
+    listing = alice.server_api("GET", "sdcc-lab/api/shares").json()["shares"]
+    mine = next(s for s in listing if s["id"] == created["id"])
+    assert mine["opens"] >= 3
+
+    # alice revokes: the link stops at once
+    r = alice.server_api("DELETE", f"sdcc-lab/api/shares/{created['id']}")
+    assert r.status_code == 204, r.text
+    r = import_link(bob, created["url"])
+    assert r.status_code == 410, r.text
+    page = bob.session.get(created["url"])
+    assert page.status_code == 410
+    assert "revoked" in page.text
+
+
+def test_a_renamed_notebook_keeps_its_link(alice: HubClient, bob: HubClient) -> None:
+    save_notebook(alice, "before.ipynb", "v1")
+    created = share(alice, "before.ipynb")
+    r = alice.server_api("PATCH", "api/contents/before.ipynb", json={"path": "after.ipynb"})
+    assert r.status_code == 200, r.text
+    save_notebook(alice, "after.ipynb", "v2 after the rename")
+    imported = import_until(bob, created["url"], "created")
+    deadline = time.monotonic() + 15
+    while cell_sources(bob, imported["path"]) != ["v2 after the rename"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+        import_link(bob, created["url"])
+    assert cell_sources(bob, imported["path"]) == ["v2 after the rename"]
+    paths = [s["path"] for s in alice.server_api("GET", "sdcc-lab/api/shares").json()["shares"]]
+    assert "after.ipynb" in paths and "before.ipynb" not in paths
+
+
+def test_an_expired_link_answers_410(alice: HubClient, bob: HubClient) -> None:
+    save_notebook(alice, "brief.ipynb", "short-lived")
+    created = share(alice, "brief.ipynb", expires_in=2)
+    assert import_link(bob, created["url"]).status_code == 201
+    time.sleep(2.5)
+    r = import_link(bob, created["url"])
+    assert r.status_code == 410 and "expired" in r.json()["message"]
+    page = bob.session.get(created["url"])
+    assert page.status_code == 410 and "expired" in page.text
+
+
+def test_a_tampered_token_answers_403_and_starts_nothing(alice: HubClient, bob: HubClient) -> None:
+    save_notebook(alice, "genuine.ipynb", "genuine")
+    created = share(alice, "genuine.ipynb")
+    token = created["token"]
+    head, _, sig = token.rpartition(".")
+    forged = head + "." + ("A" if sig[0] != "A" else "B") + sig[1:]
+    r = import_link(bob, forged)
+    assert r.status_code == 403, r.text
+    r = bob.server_api("POST", "sdcc-lab/api/imports/preview", json={"link": forged})
+    assert r.status_code == 403, r.text
+    page = bob.session.get(alice.url.rstrip("/") + SHARE_PREFIX + "open/" + forged)
+    assert page.status_code == 403
+    assert "not valid" in page.text
+    assert "user-redirect" not in page.text  # no way onward
+
+
+def test_bob_cannot_list_or_revoke_alices_shares(alice: HubClient, bob: HubClient, demo_portal: Portal) -> None:
+    save_notebook(alice, "private.ipynb", "mine")
+    created = share(alice, "private.ipynb")
+    listing = bob.server_api("GET", "sdcc-lab/api/shares").json()["shares"]
+    assert created["id"] not in [s["id"] for s in listing]
+    r = bob.server_api("DELETE", f"sdcc-lab/api/shares/{created['id']}")
+    assert r.status_code == 403, r.text
+    # Not through his browser either: the service's pages list only his links,
+    # and its API takes no cookie.
+    page = bob.session.get(demo_portal.url.rstrip("/") + SHARE_PREFIX)
+    assert page.status_code == 200 and "private.ipynb" not in page.text
+    api = bob.session.get(demo_portal.url.rstrip("/") + SHARE_PREFIX + "api/shares?all=1")
+    assert api.status_code == 403
+    # With a token of his own, straight to the service: still only bob.
+    token = bob.hub_api("POST", "users/bob/tokens", json={"note": "share test"}).json()["token"]
+    r = requests.get(demo_portal.url.rstrip("/") + SHARE_PREFIX + "api/shares?all=1",
+                     headers={"Authorization": f"token {token}"})
+    assert r.status_code == 403
+    r = requests.delete(demo_portal.url.rstrip("/") + SHARE_PREFIX + f"api/shares/{created['id']}",
+                        headers={"Authorization": f"token {token}"})
+    assert r.status_code == 403
+    assert import_link(bob, created["url"]).status_code == 201  # the link still works
+
+
+def test_html_in_a_file_name_is_text_on_the_service_page(alice: HubClient, bob: HubClient) -> None:
+    name = "<img src=x onerror=alert(1)> x.ipynb"
+    save_notebook(alice, urllib.parse.quote(name), "xss?")
+    created = share(alice, name)
+    page = bob.session.get(created["url"])
+    assert page.status_code == 200
+    assert "<img src=x" not in page.text
+    assert "&lt;img src=x onerror=alert(1)&gt; x.ipynb" in page.text
+    r = bob.server_api("POST", "sdcc-lab/api/imports/preview", json={"link": created["url"]})
+    assert r.json()["name"] == name  # JSON carries it as data; the dialog puts it as text
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    ["https://evil.example/", "//evil.example/x", "/hub/login", "/hub/user-redirect/../../evil",
+     "javascript:alert(1)", "/hub/user-redirect/lab\\@evil.example"],
+)
+def test_next_must_stay_on_the_hub(alice: HubClient, bob: HubClient, next_url: str) -> None:
+    save_notebook(alice, "nexttest.ipynb", "n")
+    created = share(alice, "nexttest.ipynb")
+    page = bob.session.get(created["url"], params={"next": next_url}, allow_redirects=True)
+    assert page.status_code == 400, page.text
+    landed = urllib.parse.urlsplit(page.url)
+    assert landed.netloc == urllib.parse.urlsplit(alice.url).netloc
+    assert landed.path.startswith(SHARE_PREFIX + "open/")
+    assert not page.history or all(r.status_code != 302 or "evil" not in r.headers.get("Location", "")
+                                   for r in page.history)
+    assert "sdcc-share" not in page.text
+
+
+def test_a_next_on_the_hub_is_kept(alice: HubClient, bob: HubClient) -> None:
+    save_notebook(alice, "nextok.ipynb", "n")
+    created = share(alice, "nextok.ipynb")
+    page = bob.session.get(created["url"], params={"next": "/hub/user-redirect/lab/tree/shared"})
+    assert page.status_code == 200
+    assert "/hub/user-redirect/lab/tree/shared?sdcc-share=" in page.text
+
+
+def test_state_changes_need_xsrf_from_a_browser(alice: HubClient, bob: HubClient, demo_portal: Portal) -> None:
+    save_notebook(alice, "xsrf.ipynb", "x")
+    created = share(alice, "xsrf.ipynb")
+    server = demo_portal.url.rstrip("/") + "/user/bob/sdcc-lab/api/"
+    # bob's browser session (cookies) without the X-XSRFToken header
+    r = bob.session.post(server + "imports", json={"link": created["url"]}, allow_redirects=False)
+    assert r.status_code == 403
+    r = bob.session.post(demo_portal.url.rstrip("/") + "/user/alice/sdcc-lab/api/shares",
+                         json={"path": "xsrf.ipynb"}, allow_redirects=False)
+    assert r.status_code in (302, 403)
+    a = alice.session.delete(demo_portal.url.rstrip("/") + f"/user/alice/sdcc-lab/api/shares/{created['id']}",
+                             allow_redirects=False)
+    assert a.status_code == 403
+    # The service's revoke form needs its _xsrf too.
+    home = alice.session.get(demo_portal.url.rstrip("/") + SHARE_PREFIX)
+    assert home.status_code == 200 and "xsrf.ipynb" in home.text
+    revoke = demo_portal.url.rstrip("/") + SHARE_PREFIX + f"shares/{created['id']}/revoke"
+    r = alice.session.post(revoke, data={"next": SHARE_PREFIX}, allow_redirects=False)
+    assert r.status_code == 403
+    assert import_link(bob, created["url"]).status_code == 201  # still live
+    r = alice.session.post(revoke, data={"next": "https://evil.example/",
+                                         "_xsrf": alice.xsrf(SHARE_PREFIX)}, allow_redirects=False)
+    assert r.status_code == 400
+    r = alice.session.post(revoke, data={"next": SHARE_PREFIX, "_xsrf": alice.xsrf(SHARE_PREFIX)},
+                           allow_redirects=False)
+    assert r.status_code == 303 and r.headers["Location"] == SHARE_PREFIX
+    assert import_link(bob, created["url"]).status_code == 410
+
+
+def test_servers_never_see_the_signing_keys(alice: HubClient, demo_portal: Portal) -> None:
+    keys = [k for k in (demo_portal.data_dir / "hub" / "share-keys").read_text().split() if k]
+    assert keys
+    checked = 0
+    for proc in psutil.Process(demo_portal.process.pid).children(recursive=True):
+        try:
+            cmd = " ".join(proc.cmdline())
+            if "jupyterhub-singleuser" not in cmd:
+                continue
+            env = proc.environ()
+        except psutil.Error:
+            continue
+        checked += 1
+        assert "SDCC_LAB_SHARE_URL" in env
+        assert not any(key in value for key in keys for value in env.values())
+    assert checked >= 1
+
+
+def test_the_link_works_when_alices_server_is_gone(alice: HubClient, bob: HubClient) -> None:
+    save_notebook(alice, "lasting.ipynb", "saved before the job ended")
+    created = share(alice, "lasting.ipynb")
+    alice.stop_server()
+    deadline = time.monotonic() + 60
+    while alice.hub_api("GET", "users/alice").json().get("servers", {}).get("") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    r = import_link(bob, created["url"])
+    assert r.status_code == 201, r.text
+    assert cell_sources(bob, r.json()["path"]) == ["saved before the job ended"]

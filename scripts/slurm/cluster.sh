@@ -21,7 +21,7 @@ LOG=/var/log/slurm
 MYSQL_SOCK=/run/mysqld/mysqld.sock
 MYSQL_PID=/run/mysqld/mysqld.pid
 DB=slurm_acct_db
-PACKAGES=(munge slurmctld slurmd slurm-client slurmdbd mariadb-server)
+PACKAGES=(munge slurmctld slurmd slurm-client slurmdbd mariadb-server python3)
 # daemon name -> PID file; stopped in the reverse of this order
 DAEMONS=(munged mariadbd slurmdbd slurmctld slurmd)
 STOPPED=()  # PIDs that cmd_down stopped

@@ -40,7 +40,7 @@ module.exports = {
     { name: 'lab', testMatch: /lab\.spec\.ts$/ },
     {
       name: 'portal',
-      testMatch: /portal\.spec\.ts$/,
+      testMatch: /(portal|share)\.spec\.ts$/,
       use: { baseURL: `http://127.0.0.1:${DEMO_PORT}` }
     }
   ],

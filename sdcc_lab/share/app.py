@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -182,13 +183,21 @@ class ShareService(Application):
         server = HTTPServer(app, xheaders=True)
         server.listen(url.port or 80, url.hostname or "127.0.0.1")
         self.log.info("sdcc_lab share service listening on %s", url.geturl())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
         store: ShareStore = app.settings["share_store"]
-        while True:
-            await asyncio.sleep(self.purge_interval)
+        while not stop.is_set():
             try:
-                store.purge_dead()
-            except Exception:  # a failed purge must not stop the service
-                self.log.exception("purging dead shares failed")
+                await asyncio.wait_for(stop.wait(), timeout=self.purge_interval)
+            except asyncio.TimeoutError:
+                try:
+                    store.purge_dead()
+                except Exception:  # a failed purge must not stop the service
+                    self.log.exception("purging dead shares failed")
+        server.stop()
+        self.log.info("sdcc_lab share service stopped")
 
 
 def main(argv: list[str] | None = None) -> None:

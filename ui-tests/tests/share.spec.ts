@@ -1,0 +1,145 @@
+/**
+ * Share links in a browser, on a real `sdcc-lab demo` portal: alice shares a
+ * notebook from the file browser; bob opens the link, confirms, and gets a
+ * copy of alice's cells in his own JupyterLab.
+ */
+import { Browser, expect, Page, test } from '@playwright/test';
+
+const SIGN_IN_TIMEOUT = 120000;
+
+/** After the hub's login: the spawn form (pick a local session) or JupyterLab. */
+async function throughSpawnForm(page: Page, user: string): Promise<void> {
+  const lab = new RegExp(`/user/${user}/lab`);
+  await page.waitForURL(url => /\/hub\/spawn/.test(url.pathname) || lab.test(url.pathname), {
+    timeout: SIGN_IN_TIMEOUT
+  });
+  if (/\/hub\/spawn/.test(new URL(page.url()).pathname)) {
+    await page.getByLabel("Run locally on the hub's node").check();
+    await page.getByRole('button', { name: 'Start' }).click();
+  }
+  await page.waitForURL(lab, { timeout: SIGN_IN_TIMEOUT });
+  await expect(page.locator('#jp-main-dock-panel')).toBeVisible({ timeout: SIGN_IN_TIMEOUT });
+}
+
+async function signIn(page: Page, user: string): Promise<void> {
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill('any password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function logIn(page: Page, user: string): Promise<void> {
+  await page.goto('/hub/login');
+  await signIn(page, user);
+  await throughSpawnForm(page, user);
+}
+
+async function newPage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext();
+  return context.newPage();
+}
+
+/** Right-click a notebook in the file browser → Share notebook… → Create link. */
+async function shareFromFileBrowser(page: Page, name: string): Promise<string> {
+  const item = page.locator('.jp-DirListing-item[data-file-type="notebook"]', {
+    hasText: name
+  });
+  await item.first().click({ button: 'right' });
+  await page.getByRole('menuitem', { name: 'Share notebook…' }).click();
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog).toContainText('Share notebook');
+  await dialog.getByRole('button', { name: 'Create link' }).click();
+  const link = dialog.getByLabel('Share link');
+  await expect(link).toHaveValue(/\/services\/share\/open\//);
+  await expect(dialog).toContainText('Python 3');
+  const value = await link.inputValue();
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  return value;
+}
+
+/** bob opens the link, sees the service's page, continues, confirms the import. */
+async function openAsBob(page: Page, link: string): Promise<void> {
+  await page.goto(link);
+  if (/\/hub\/login/.test(page.url())) {
+    await signIn(page, 'bob');
+  }
+  await expect(page.locator('body')).toContainText('A notebook was shared with you');
+  await expect(page.locator('body')).toContainText('alice');
+  await page.getByRole('link', { name: 'Continue to my JupyterLab' }).click();
+  await throughSpawnForm(page, 'bob');
+}
+
+test('alice shares a notebook; bob opens the link and gets her cells', async ({
+  page,
+  browser
+}) => {
+  await logIn(page, 'alice');
+  const link = await shareFromFileBrowser(page, 'welcome.ipynb');
+
+  const bob = await newPage(browser);
+  await openAsBob(bob, link);
+  const dialog = bob.locator('.jp-Dialog');
+  await expect(dialog).toContainText('Import a shared notebook');
+  await expect(dialog).toContainText('alice');
+  await expect(dialog).toContainText('welcome.ipynb');
+  await dialog.getByRole('button', { name: /^Import/ }).click();
+  await expect(bob.locator('.jp-Notebook')).toContainText(
+    'Welcome to the sdcc_lab demo portal, alice',
+    { timeout: 30000 }
+  );
+  await expect(bob.locator('.lm-TabBar-tab.jp-mod-current')).toContainText('welcome.ipynb');
+  // The token left the address bar: a reload does not ask again.
+  expect(bob.url()).not.toContain('sdcc-share');
+
+  // Manage my shares: alice sees the link opened once, and revokes it.
+  await page.getByRole('menuitem', { name: 'File' }).click();
+  await page.getByRole('menuitem', { name: 'Manage my shares…' }).click();
+  const manage = page.locator('.jp-Dialog');
+  await expect(manage).toContainText('welcome.ipynb');
+  await manage.getByRole('button', { name: /Revoke the link to welcome.ipynb/ }).first().click();
+  await expect(manage).not.toContainText('welcome.ipynb');
+  await manage.getByRole('button', { name: 'Close' }).click();
+
+  // The revoked link: a clear page on the hub, no JupyterLab.
+  await bob.goto(link);
+  await expect(bob.locator('body')).toContainText('revoked');
+});
+
+test('HTML in a file name is shown as text, never run', async ({ page, browser }) => {
+  const name = '<img src=x onerror="window.__xss=1"> x.ipynb';
+  await logIn(page, 'alice');
+  // Save a notebook with that name through the Contents API, as JupyterLab would.
+  await page.evaluate(async (path: string) => {
+    const xsrf = document.cookie.match(/(?:^|; )_xsrf=([^;]*)/)?.[1] ?? '';
+    const nb = {
+      type: 'notebook',
+      format: 'json',
+      content: {
+        cells: [{ cell_type: 'code', source: 'print("from a strange name")', metadata: {}, outputs: [], execution_count: null }],
+        metadata: { kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' } },
+        nbformat: 4,
+        nbformat_minor: 4
+      }
+    };
+    const r = await fetch(`api/contents/${encodeURIComponent(path)}`, {
+      method: 'PUT',
+      headers: { 'X-XSRFToken': decodeURIComponent(xsrf), 'Content-Type': 'application/json' },
+      body: JSON.stringify(nb)
+    });
+    if (!r.ok) {
+      throw new Error(`save failed: ${r.status}`);
+    }
+  }, name);
+  // The file browser shows files saved by others after a reload.
+  await page.reload();
+  await expect(page.locator('#jp-main-dock-panel')).toBeVisible({ timeout: SIGN_IN_TIMEOUT });
+  const link = await shareFromFileBrowser(page, 'x.ipynb');
+  expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+
+  const bob = await newPage(browser);
+  await openAsBob(bob, link);
+  const dialog = bob.locator('.jp-Dialog');
+  await expect(dialog).toContainText(name);
+  expect(await bob.evaluate(() => (window as any).__xss)).toBeUndefined();
+  expect(await dialog.locator('img').count()).toBe(0);
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+});

@@ -1,0 +1,59 @@
+"""``GET sdcc-lab/api/resources``: the session's job limits and usage.
+
+The handler is thin: the :class:`~sdcc_lab.resources.collector.ResourcesCollector`
+in ``settings["sdcc_lab_resources"]`` does the work and owns the caches. Any
+failure becomes ``null`` values and a ``problems`` entry: this endpoint never
+answers 500 because a source failed.
+
+Query parameter ``usage=0`` skips the usage reading (the browser asks so when
+the panel is hidden and only the end time matters).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from ..resources.collector import ResourcesCollector, empty_snapshot
+from .handlers import API_PREFIX, SDCCAPIHandler
+
+
+class ResourcesHandler(SDCCAPIHandler):
+    """The session's resources, shared by every tab (see the collector for costs)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        collector: ResourcesCollector | None = self.settings.get("sdcc_lab_resources")
+        usage = self.get_query_argument("usage", "1") not in ("0", "false", "no")
+        data: dict[str, Any]
+        if collector is None:
+            data = empty_snapshot(None, "the resources collector is not running")
+        else:
+            try:
+                data = await collector.snapshot(usage=usage)
+            except Exception as e:
+                collector.log_once(f"sdcc_lab resources: snapshot failed: {e!r}")
+                data = empty_snapshot(collector.scheduler, f"reading the resources failed: {e}")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(data)
+
+
+def resources_handlers(base_url: str) -> list[tuple[str, type[SDCCAPIHandler]]]:
+    return [(url_path_join(base_url, API_PREFIX, "resources"), ResourcesHandler)]
+
+
+def setup_resources(server_app: Any) -> ResourcesCollector:
+    """Create the server's one collector and schedule its start-up query."""
+    from tornado.ioloop import IOLoop
+
+    collector = ResourcesCollector(
+        identity=server_app.web_app.settings.get("sdcc_lab_session"),
+        parent=server_app,
+        log=server_app.log,
+    )
+    IOLoop.current().add_callback(collector.start)
+    return collector

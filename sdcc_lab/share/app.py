@@ -152,6 +152,7 @@ class ShareService(Application):
         super().initialize(argv)
         if self.config_file:
             self.load_config_file(self.config_file)
+            self.update_config(self.cli_config)  # the command line wins over the file
         if self.debug_log:
             self.log_level = 10
 

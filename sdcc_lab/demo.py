@@ -14,6 +14,7 @@ Layout of the data folder::
 from __future__ import annotations
 
 import ipaddress
+import json
 import pprint
 import os
 import re
@@ -85,6 +86,28 @@ def parse_users(users: str) -> tuple[str, ...]:
                 "starting with a letter"
             )
     return names
+
+
+def internal_ports(hub_dir: Path) -> tuple[int, int]:
+    """The hub's and the proxy API's ports: those of the last run when still free.
+
+    Servers that outlive a hub restart (batch jobs) call the hub's API at the
+    address they were started with, so a restarted demo keeps it.
+    """
+    saved = hub_dir / "ports.json"
+    try:
+        ports = json.loads(saved.read_text())
+        hub_port, proxy_api_port = int(ports["hub"]), int(ports["proxy_api"])
+        for port in (hub_port, proxy_api_port):
+            with socket.socket() as s:
+                # As the hub will bind it: a port in TIME_WAIT after a crash is free.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", port))
+    except (OSError, ValueError, KeyError, TypeError):
+        hub_port, proxy_api_port = free_port(), free_port()
+    hub_dir.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps({"hub": hub_port, "proxy_api": proxy_api_port}))
+    return hub_port, proxy_api_port
 
 
 def check_ip(ip: str, insecure_allow_remote: bool) -> None:
@@ -345,11 +368,12 @@ def run_demo(
     if not 0 < port < 65536:
         raise DemoError(f"--port {port} is not a port number")
     bin_dir = Path(sys.executable).parent
+    hub_port, proxy_api_port = internal_ports(Path(data_dir).resolve() / "hub")
     settings = DemoSettings(
         ip=ip,
         port=port,
-        hub_port=free_port(),
-        proxy_api_port=free_port(),
+        hub_port=hub_port,
+        proxy_api_port=proxy_api_port,
         users=names,
         data_dir=str(Path(data_dir).resolve()),
         bin_dir=str(bin_dir),

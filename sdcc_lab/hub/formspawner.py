@@ -55,6 +55,8 @@ INHERITED_TRAITS = (
     "internal_trust_bundles",
     "internal_certs_location",
 )
+# Fields of JupyterHub's own spawn page, not options.
+HUB_FORM_FIELDS = ("_xsrf",)
 # Set by JupyterHub on the spawner just before start.
 PER_START_TRAITS = ("api_token", "admin_access", "cert_paths")
 
@@ -164,6 +166,8 @@ class FormSpawner(Spawner):
         """Posted form fields → options dict (types only; validation comes after)."""
         options: dict[str, Any] = {}
         for key, values in formdata.items():
+            if key in HUB_FORM_FIELDS:
+                continue
             if key not in OPTION_KEYS:
                 raise OptionsError(key[:40], "is not an option of this portal")
             if len(values) != 1:
@@ -191,7 +195,7 @@ class FormSpawner(Spawner):
             return await self.validate(self.shape_form(formdata))
         except OptionsError as e:
             self._prefill = dict(self.shape_form_loosely(formdata))
-            raise web.HTTPError(400, str(e)) from e
+            raise SpawnException(str(e), reason="options") from e
 
     def shape_form_loosely(self, formdata: Mapping[str, Any]) -> dict[str, Any]:
         """What the user had chosen, to put back into the form after an error."""

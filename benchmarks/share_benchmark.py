@@ -40,9 +40,9 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from hubclient import HubClient  # noqa: E402
+from hubclient import HubClient
 
-from sdcc_lab.netutil import free_port  # noqa: E402
+from sdcc_lab.netutil import free_port
 
 BIN = Path(sys.executable).parent
 MB = 1024 * 1024
@@ -91,11 +91,11 @@ class PeakRSS:
                     pass
             time.sleep(0.01)
 
-    def __enter__(self) -> PeakRSS:
+    def __enter__(self) -> PeakRSS:  # noqa: PYI034
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
 
@@ -134,10 +134,19 @@ def find_processes(demo: subprocess.Popen[bytes]) -> dict[str, psutil.Process]:
     return found
 
 
-def timed(fn: Callable[[], Any]) -> float:
+def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any]:
     t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - t0, result
+
+
+def plain_copy(alice: HubClient, bob: HubClient, name: str, target: str) -> None:
+    """What copying through JupyterLab's own API costs: GET from alice, PUT into bob."""
+    got = alice.server_api("GET", f"api/contents/{name}")
+    assert got.status_code == 200, got.text
+    put = bob.server_api("PUT", f"api/contents/{target}",
+                         json={"type": "notebook", "format": "json", "content": got.json()["content"]})
+    assert put.status_code in (200, 201), put.text
 
 
 def main() -> None:
@@ -167,26 +176,18 @@ def main() -> None:
             link = ""
             with PeakRSS(procs) as share_peak:
                 for _ in range(runs):
-                    r: Any = None
-
-                    def create() -> None:
-                        nonlocal r
-                        r = alice.server_api("POST", "sdcc-lab/api/shares", json={"path": name})
-                        assert r.status_code == 201, r.text
-
-                    share_times.append(timed(create))
+                    t, r = timed(alice.server_api, "POST", "sdcc-lab/api/shares", json={"path": name})
+                    assert r.status_code == 201, r.text
+                    share_times.append(t)
                     if link:
                         alice.server_api("DELETE", f"sdcc-lab/api/shares/{r.json()['id']}")
                     else:
                         link = r.json()["url"]
                 for _ in range(runs):
                     shutil.rmtree(homes / "bob" / "shared", ignore_errors=True)
-
-                    def imp() -> None:
-                        r = bob.server_api("POST", "sdcc-lab/api/imports", json={"link": link})
-                        assert r.status_code == 201, r.text
-
-                    import_times.append(timed(imp))
+                    t, r = timed(bob.server_api, "POST", "sdcc-lab/api/imports", json={"link": link})
+                    assert r.status_code == 201, r.text
+                    import_times.append(t)
             rows.append((size, actual, runs, share_times, import_times, plain_times, dict(share_peak.peak)))
         # Plain copies last: the Contents API's parsing grows the servers' heaps,
         # which Python keeps; measured first, it would hide the share path's peaks.
@@ -195,16 +196,8 @@ def main() -> None:
             name = f"bench-{size}.ipynb"
             with PeakRSS(procs) as plain_peak:
                 for i in range(runs):
-
-                    def plain() -> None:
-                        got = alice.server_api("GET", f"api/contents/{name}")
-                        assert got.status_code == 200, got.text
-                        put = bob.server_api("PUT", f"api/contents/plain-{i}-{name}",
-                                             json={"type": "notebook", "format": "json",
-                                                   "content": got.json()["content"]})
-                        assert put.status_code in (200, 201), put.text
-
-                    plain_times.append(timed(plain))
+                    t, _ = timed(plain_copy, alice, bob, name, f"plain-{i}-{name}")
+                    plain_times.append(t)
             row_list = list(row)
             row_list.append(dict(plain_peak.peak))
             rows[rows.index(row)] = tuple(row_list)  # type: ignore[assignment]
@@ -216,7 +209,7 @@ def main() -> None:
 
 
 def report(rows: list[Any], idle: dict[str, int]) -> None:
-    print(f"\nidle RSS: " + ", ".join(f"{k} {v / MB:.0f} MB" for k, v in sorted(idle.items())))
+    print("\nidle RSS: " + ", ".join(f"{k} {v / MB:.0f} MB" for k, v in sorted(idle.items())))
     print(f"\n{'size':>9} {'runs':>4} {'share ms':>9} {'import ms':>10} {'plain copy ms':>14} "
           f"{'import/plain':>12} {'share/plain':>11}")
     for size, actual, runs, share_t, import_t, plain_t, _, _ in rows:

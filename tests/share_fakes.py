@@ -23,7 +23,7 @@ PREFIX = "/services/share/"
 class TokenTableAuth:
     """Stands in for ``HubOAuth``: tokens map to users; ``admin`` is an admin."""
 
-    access_scopes: set[str] = set()
+    access_scopes: frozenset[str] = frozenset()
     login_url = ""
     base_url = PREFIX
 

@@ -12,9 +12,8 @@ from typing import Any
 
 import nbformat
 import pytest
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
-
 from share_fakes import RunningService, start_service
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 Fetch = Callable[..., Awaitable[Any]]
 
@@ -177,7 +176,7 @@ async def test_delete_errors(jp_fetch: Fetch, share_service: RunningService, jp_
     assert code == 404
     # bob's share, straight through the service's API with bob's token
     bob = await service_share(share_service, "bob-token", jp_root_dir, "b.ipynb")
-    code, data = await call(jp_fetch, "DELETE", "shares", bob["id"])
+    code, _ = await call(jp_fetch, "DELETE", "shares", bob["id"])
     assert code == 403
     # an admin may revoke it
     r = await AsyncHTTPClient().fetch(share_service.api("shares/" + bob["id"]), method="DELETE",

@@ -112,7 +112,7 @@ class Shares:
                     self._pushing[path] = False
             finally:
                 self._pushing.pop(path, None)
-        except Exception as e:  # logged, never raised into the save
+        except Exception as e:  # noqa: BLE001 (logged, never raised into the save)
             self.log.warning("sdcc_lab: the snapshot of shared %s was not updated: %s", path,
                              getattr(e, "log_message", None) or e)
 
@@ -188,7 +188,10 @@ class ShareAPIHandler(SDCCAPIHandler):
             raise web.HTTPError(400, "only notebooks (.ipynb) can be shared")
         if not await ensure_async(cm.file_exists(path)) or await ensure_async(cm.is_hidden(path)):
             raise web.HTTPError(404, f"no notebook at {path}")
-        os_path = Path(cm._get_os_path(path))
+        get_os_path = getattr(cm, "_get_os_path", None)
+        if get_os_path is None:
+            raise web.HTTPError(400, "sharing needs a file-based contents manager")
+        os_path = Path(get_os_path(path))
         real = Path(os.path.realpath(os_path))
         if not real.is_relative_to(self.root()):
             raise web.HTTPError(403, f"{path} leads outside the server's root")

@@ -129,7 +129,7 @@ class ShareService(Application):
     purge_interval = Integer(3600, help="Seconds between purges of dead shares' snapshots.").tag(config=True)
     debug_log = Bool(False, help="Log at debug level.").tag(config=True)
 
-    aliases = {
+    aliases = {  # noqa: RUF012 (traitlets' class-level table)
         "config": "ShareService.config_file",
         "keys-file": "ShareService.keys_file",
         "db-url": "ShareService.db_url",

@@ -39,7 +39,7 @@ class ShareSigner:
     """Sign and verify share tokens with a list of keys, newest first."""
 
     def __init__(self, keys: Sequence[str | bytes]) -> None:
-        usable = [k for k in keys if k]
+        usable = [k.decode() if isinstance(k, bytes) else k for k in keys if k]
         if not usable:
             raise ValueError("the share service needs at least one secret key")
         # itsdangerous wants the oldest key first and signs with the last one.

@@ -16,6 +16,7 @@ from tornado.httpserver import HTTPServer
 
 from sdcc_lab.netutil import free_port
 from sdcc_lab.share.app import ShareService
+from sdcc_lab.share.store import ShareStore
 
 PREFIX = "/services/share/"
 
@@ -48,6 +49,7 @@ class RunningService:
     service: ShareService
     server: HTTPServer
     tokens: dict[str, str]
+    store: ShareStore
 
     def api(self, path: str) -> str:
         return self.url + "api/" + path
@@ -60,4 +62,5 @@ def start_service(data_dir: Path, keys: list[str] | None = None, **traits: Any) 
     port = free_port()
     server = HTTPServer(app)
     server.listen(port, "127.0.0.1")
-    return RunningService(f"http://127.0.0.1:{port}{PREFIX}", service, server, tokens)
+    return RunningService(f"http://127.0.0.1:{port}{PREFIX}", service, server, tokens,
+                          app.settings["share_store"])

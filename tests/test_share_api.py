@@ -307,3 +307,72 @@ async def test_share_requires_authentication(jp_fetch: Fetch) -> None:
             await jp_fetch("sdcc-lab", "api", *part.split("/"), method=method,
                            body="{}" if method == "POST" else None, headers={"Authorization": ""})
         assert e.value.code == 403
+
+
+async def test_admins_list_and_revoke_every_share(share_service: RunningService, jp_root_dir: Path) -> None:
+    bob = await service_share(share_service, "bob-token", jp_root_dir / "bobs", "adm.ipynb")
+    client = AsyncHTTPClient()
+    with pytest.raises(HTTPClientError) as e:
+        await client.fetch(share_service.api("shares?all=1"), headers={"Authorization": "token alice-token"})
+    assert e.value.code == 403
+    r = await client.fetch(share_service.api("shares?all=1"), headers={"Authorization": "token admin-token"})
+    assert bob["id"] in [s["id"] for s in json.loads(r.body)["shares"]]
+    # Not the owner's token: alice cannot revoke bob's link.
+    with pytest.raises(HTTPClientError) as e:
+        await client.fetch(share_service.api("shares/" + bob["id"]), method="DELETE",
+                           headers={"Authorization": "token alice-token"})
+    assert e.value.code == 403
+
+
+async def test_too_many_live_shares_is_403(
+    jp_fetch: Fetch, jp_root_dir: Path, share_service: RunningService
+) -> None:
+    share_service.service.max_live_shares = 2
+    write_notebook(jp_root_dir, "m.ipynb")
+    await share(jp_fetch, "m.ipynb")
+    await share(jp_fetch, "m.ipynb")
+    code, data = await call(jp_fetch, "POST", "shares", body={"path": "m.ipynb"})
+    assert code == 403 and "2 live share links" in data["message"]
+
+
+async def test_a_failed_push_never_fails_the_save(
+    jp_fetch: Fetch, jp_root_dir: Path, share_service: RunningService
+) -> None:
+    write_notebook(jp_root_dir, "saved.ipynb")
+    await share(jp_fetch, "saved.ipynb")
+    share_service.server.stop()
+    nb = json.loads((jp_root_dir / "saved.ipynb").read_text())
+    nb["cells"][0]["source"] = "saved while the service is down"
+    r = await jp_fetch("api", "contents", "saved.ipynb", method="PUT",
+                       body=json.dumps({"type": "notebook", "format": "json", "content": nb}))
+    assert r.code == 200
+    assert "saved while the service is down" in (jp_root_dir / "saved.ipynb").read_text()
+
+
+async def test_a_save_pushes_the_new_version(
+    jp_fetch: Fetch, jp_root_dir: Path, share_service: RunningService
+) -> None:
+    import asyncio
+
+    write_notebook(jp_root_dir, "pushed.ipynb", "v1")
+    created = await share(jp_fetch, "pushed.ipynb")
+    nb = json.loads((jp_root_dir / "pushed.ipynb").read_text())
+    nb["cells"][0]["source"] = "v2"
+    await jp_fetch("api", "contents", "pushed.ipynb", method="PUT",
+                   body=json.dumps({"type": "notebook", "format": "json", "content": nb}))
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        record = share_service_record(share_service, created["id"])
+        if record.version >= 2 or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert record.version == 2
+    assert '"v2"' in share_service_snapshot(share_service, created["id"])
+
+
+def share_service_record(svc: RunningService, share_id: str) -> Any:
+    return svc.store.get(share_id)
+
+
+def share_service_snapshot(svc: RunningService, share_id: str) -> str:
+    return svc.store.snapshot_path(share_id).read_text()

@@ -10,6 +10,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { requestAPI } from './api';
+import { resourcesPlugin } from './resources/plugin';
 import { sharePlugin } from './share/plugin';
 import { describeSession } from './session';
 import { CommandIDs, IInfo } from './tokens';
@@ -86,4 +87,4 @@ const sessionPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [sessionPlugin, sharePlugin];
+export default [sessionPlugin, sharePlugin, resourcesPlugin];

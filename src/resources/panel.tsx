@@ -1,0 +1,267 @@
+/**
+ * The Session resources sidebar: where the session runs, what it has and
+ * uses, and its wall time. A ReactWidget that re-renders on the model's
+ * signals; all state lives in the model.
+ */
+import { ReactWidget, LabIcon } from '@jupyterlab/ui-components';
+import { TranslationBundle } from '@jupyterlab/translation';
+import * as React from 'react';
+
+import {
+  formatBytes,
+  formatCountdown,
+  formatCpus,
+  formatDuration,
+  percentOf
+} from './format';
+import { ResourcesModel } from './model';
+import { IResources } from './types';
+
+const GAUGE_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
+<path class="jp-icon3" fill="#616161" d="M12 4a10 10 0 0 0-10 10c0 2.4.85 4.6 2.26 6.32l1.54-1.28A8 8 0 1 1 20 14c0 1.93-.69 3.7-1.83 5.08l1.54 1.28A10 10 0 0 0 12 4zm4.95 4.64-5.66 4.24a1.5 1.5 0 1 0 2.12 2.12z"/>
+</svg>`;
+
+export const resourcesIcon = new LabIcon({ name: 'sdcc-lab:resources', svgstr: GAUGE_SVG });
+
+/** A labelled bar with its numbers; "unknown" instead of a bar when a value is missing. */
+function UsageBar(props: {
+  label: string;
+  used: number | null;
+  limit: number | null;
+  text: string;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const pct = percentOf(props.used, props.limit);
+  const level = pct === null ? '' : pct >= 95 ? ' jp-sdcc-Bar-critical' : pct >= 80 ? ' jp-sdcc-Bar-high' : '';
+  return (
+    <div className="jp-sdcc-Usage">
+      <div className="jp-sdcc-UsageLabel">
+        <span>{props.label}</span>
+        <span className="jp-sdcc-UsageText">{props.text}</span>
+      </div>
+      {pct === null ? null : (
+        <div
+          className={`jp-sdcc-Bar${level}`}
+          role="progressbar"
+          aria-label={props.label}
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={Math.round(pct)}
+          aria-valuetext={props.text}
+        >
+          <div className="jp-sdcc-BarFill" style={{ width: `${pct}%` }} />
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Row(props: { label: string; value: string | null; trans: TranslationBundle }): JSX.Element {
+  return (
+    <tr>
+      <th scope="row">{props.label}</th>
+      <td className={props.value === null ? 'jp-sdcc-Unknown' : undefined}>
+        {props.value ?? props.trans.__('unknown')}
+      </td>
+    </tr>
+  );
+}
+
+function localTime(iso: string | null): string | null {
+  if (iso === null) {
+    return null;
+  }
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? null : d.toLocaleString();
+}
+
+function schedulerName(data: IResources, trans: TranslationBundle): string {
+  switch (data.scheduler) {
+    case 'slurm':
+      return data.job.id ? trans.__('Slurm job %1', data.job.id) : trans.__('Slurm job');
+    case 'htcondor':
+      return data.job.id ? trans.__('HTCondor job %1', data.job.id) : trans.__('HTCondor job');
+    case 'local':
+      return trans.__('Local session');
+    default:
+      return trans.__('Unknown');
+  }
+}
+
+/** The whole panel's content for one state of the model. */
+export function ResourcesView(props: { model: ResourcesModel; trans: TranslationBundle }): JSX.Element {
+  const { model, trans } = props;
+  const data = model.data;
+  if (data === null) {
+    return (
+      <div className="jp-sdcc-Resources" aria-busy={model.error === null}>
+        <p>{model.error === null ? trans.__('Reading this session’s resources…') : trans.__('The session’s resources could not be read: %1', model.error)}</p>
+      </div>
+    );
+  }
+  const remaining = model.remaining();
+  const cpuUsed = data.usage.cpu_percent === null ? null : data.usage.cpu_percent / 100;
+  const gpus = data.usage.gpus ?? [];
+  const hasEnd = data.time.end !== null;
+  const batch = data.scheduler === 'slurm' || data.scheduler === 'htcondor';
+  return (
+    <div className="jp-sdcc-Resources">
+      <section aria-labelledby="jp-sdcc-res-where">
+        <h3 id="jp-sdcc-res-where">{trans.__('Where')}</h3>
+        <table className="jp-sdcc-SessionTable">
+          <tbody>
+            <Row label={trans.__('Session')} value={schedulerName(data, trans)} trans={trans} />
+            <Row label={trans.__('Node')} value={data.job.nodes} trans={trans} />
+            {batch ? <Row label={trans.__('Partition')} value={data.job.partition} trans={trans} /> : null}
+            {batch ? <Row label={trans.__('Account')} value={data.job.account} trans={trans} /> : null}
+            {batch ? <Row label={trans.__('QOS')} value={data.job.qos} trans={trans} /> : null}
+            <Row label={trans.__('Environment')} value={data.job.environment} trans={trans} />
+          </tbody>
+        </table>
+      </section>
+      <section aria-labelledby="jp-sdcc-res-what">
+        <h3 id="jp-sdcc-res-what">{trans.__('Resources')}</h3>
+        <UsageBar
+          label={trans.__('Memory')}
+          used={data.usage.memory_bytes}
+          limit={data.allocation.memory_bytes}
+          text={trans.__(
+            '%1 of %2',
+            formatBytes(data.usage.memory_bytes, trans),
+            formatBytes(data.allocation.memory_bytes, trans)
+          )}
+          trans={trans}
+        />
+        <UsageBar
+          label={trans.__('CPU')}
+          used={cpuUsed}
+          limit={data.allocation.cpus}
+          text={trans.__(
+            '%1 of %2 CPUs',
+            cpuUsed === null ? trans.__('unknown') : cpuUsed.toFixed(2),
+            formatCpus(data.allocation.cpus, trans)
+          )}
+          trans={trans}
+        />
+        <div className="jp-sdcc-Usage">
+          <div className="jp-sdcc-UsageLabel">
+            <span>{trans.__('GPUs')}</span>
+            <span className="jp-sdcc-UsageText">
+              {data.allocation.gpus === null ? trans.__('unknown') : String(data.allocation.gpus)}
+            </span>
+          </div>
+        </div>
+        {gpus.map(g => (
+          <UsageBar
+            key={g.id}
+            label={trans.__('GPU %1', g.name ? `${g.id} (${g.name})` : g.id)}
+            used={g.utilization_percent}
+            limit={100}
+            text={trans.__(
+              '%1 busy, %2 of %3',
+              g.utilization_percent === null ? trans.__('unknown') : `${Math.round(g.utilization_percent)}%`,
+              formatBytes(g.memory_bytes, trans),
+              formatBytes(g.memory_total_bytes, trans)
+            )}
+            trans={trans}
+          />
+        ))}
+        {data.allocation.gpus && data.usage.gpus === null ? (
+          <p className="jp-sdcc-Note">{trans.__('GPU use is not available on this machine (no NVML).')}</p>
+        ) : null}
+        <p className="jp-sdcc-Note">
+          {trans.__(
+            'Limits from: %1. Usage of %2.',
+            data.allocation.limits_from ?? trans.__('unknown'),
+            data.usage.measured_from === 'cgroup'
+              ? trans.__('the session’s cgroup')
+              : data.usage.measured_from === 'processes'
+                ? trans.__('the server and its kernels')
+                : trans.__('unknown')
+          )}
+        </p>
+      </section>
+      <section aria-labelledby="jp-sdcc-res-time">
+        <h3 id="jp-sdcc-res-time">{trans.__('Wall time')}</h3>
+        {hasEnd || data.time.limit_seconds !== null ? (
+          <>
+            <div
+              className="jp-sdcc-Countdown"
+              role="timer"
+              aria-live="off"
+              aria-label={trans.__('Time remaining')}
+            >
+              {remaining !== null && remaining <= 0
+                ? trans.__('The job has reached its end time')
+                : trans.__('%1 left', formatCountdown(remaining, trans))}
+            </div>
+            <table className="jp-sdcc-SessionTable">
+              <tbody>
+                <Row label={trans.__('Limit')} value={data.time.limit_seconds === null ? null : formatDuration(data.time.limit_seconds, trans)} trans={trans} />
+                <Row label={trans.__('Start')} value={localTime(data.time.start)} trans={trans} />
+                <Row label={trans.__('End')} value={localTime(data.time.end)} trans={trans} />
+              </tbody>
+            </table>
+          </>
+        ) : data.scheduler === 'local' ? (
+          <p>{trans.__('This local session has no wall time: it runs until it is stopped.')}</p>
+        ) : (
+          <p>{trans.__('The end of this job is unknown.')}</p>
+        )}
+      </section>
+      {data.problems.length > 0 || model.error !== null ? (
+        <section aria-labelledby="jp-sdcc-res-problems" className="jp-sdcc-Problems">
+          <h3 id="jp-sdcc-res-problems">{trans.__('Not known')}</h3>
+          <ul>
+            {model.error !== null ? <li>{trans.__('Last update failed: %1', model.error)}</li> : null}
+            {data.problems.map((p, i) => (
+              <li key={i}>{p}</li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+    </div>
+  );
+}
+
+/** The sidebar widget. */
+export class ResourcesPanel extends ReactWidget {
+  constructor(
+    private readonly _model: ResourcesModel,
+    private readonly _trans: TranslationBundle
+  ) {
+    super();
+    this.id = 'sdcc-lab-resources';
+    this.addClass('jp-sdcc-ResourcesPanel');
+    this.title.icon = resourcesIcon;
+    this.title.caption = _trans.__('Session resources');
+    this.node.setAttribute('role', 'region');
+    this.node.setAttribute('aria-label', _trans.__('Session resources'));
+    _model.changed.connect(this.update, this);
+    _model.ticked.connect(this.update, this);
+  }
+
+  protected onAfterShow(): void {
+    this._model.panelVisible = true;
+    this.update();
+  }
+
+  protected onAfterHide(): void {
+    this._model.panelVisible = false;
+  }
+
+  dispose(): void {
+    this._model.changed.disconnect(this.update, this);
+    this._model.ticked.disconnect(this.update, this);
+    super.dispose();
+  }
+
+  render(): JSX.Element {
+    return (
+      <>
+        <h2 className="jp-sdcc-ResourcesTitle">{this._trans.__('Session resources')}</h2>
+        <ResourcesView model={this._model} trans={this._trans} />
+      </>
+    );
+  }
+}

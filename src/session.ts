@@ -28,7 +28,8 @@ export function describeSession(session: ISessionIdentity): [string, string][] {
   } else {
     rows.push(['Where', SCHEDULER_NAMES[session.scheduler] ?? session.scheduler]);
   }
-  const known = new Set<string>();
+  // `local` is already said by "Where".
+  const known = new Set<string>(['local']);
   for (const [key, label] of OPTION_LABELS) {
     known.add(key);
     const value = session.options[key];

@@ -37,10 +37,10 @@ module.exports = {
     }
   },
   projects: [
-    { name: 'lab', testMatch: /lab\.spec\.ts$/ },
+    { name: 'lab', testMatch: /(lab|resources)\.spec\.ts$/ },
     {
       name: 'portal',
-      testMatch: /(portal|share)\.spec\.ts$/,
+      testMatch: /(portal|share|spawn)\.spec\.ts$/,
       use: { baseURL: `http://127.0.0.1:${DEMO_PORT}` }
     }
   ],

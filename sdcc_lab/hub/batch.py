@@ -28,10 +28,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from jupyterhub.spawner import SpawnException, Spawner
+from jupyterhub.spawner import Spawner
 from traitlets import Dict, Float, Integer, List, Unicode, default
 
 from .commands import CommandError, run_command, user_prefix
+from .errors import SessionRefused
 from .identity import SessionIdentityMixin
 
 
@@ -44,7 +45,7 @@ class JobStatus:
     host: str | None = None
 
 
-class BatchSessionError(SpawnException):
+class BatchSessionError(SessionRefused):
     """The batch system refused or lost the session; the message is for the user."""
 
     def __init__(self, message: str, *, reason: str = "batch") -> None:

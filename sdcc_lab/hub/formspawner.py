@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jupyterhub.spawner import SpawnException, Spawner
-from tornado import web
+from jupyterhub.spawner import Spawner
 from traitlets import Bool, Dict, Instance, List, Unicode, default
 
 from .discovery import SlurmDiscovery
 from .entitlements import Entitlements
+from .errors import SessionRefused
 from .options import OPTION_KEYS, OptionsError, validate_options
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -157,7 +157,7 @@ class FormSpawner(Spawner):
             try:
                 spawner.user_options = await spawner.validate(user_options or {})
             except OptionsError as e:
-                raise SpawnException(str(e), reason="options") from e
+                raise SessionRefused(str(e), reason="options") from e
 
         return apply
 
@@ -195,15 +195,18 @@ class FormSpawner(Spawner):
             return await self.validate(self.shape_form(formdata))
         except OptionsError as e:
             self._prefill = dict(self.shape_form_loosely(formdata))
-            raise SpawnException(str(e), reason="options") from e
+            raise SessionRefused(str(e), reason="options") from e
 
     def shape_form_loosely(self, formdata: Mapping[str, Any]) -> dict[str, Any]:
         """What the user had chosen, to put back into the form after an error."""
-        return {
+        chosen = {
             k: (v[0] if isinstance(v, list) and v else v)
             for k, v in formdata.items()
             if k in OPTION_KEYS
         }
+        if "local" in chosen:
+            chosen["local"] = chosen["local"] in (True, "true", "on", "1")
+        return chosen
 
     async def options_from_query(self, query_data: Mapping[str, list[str]]) -> dict[str, Any]:
         # A link (e.g. a share link's "start a matching session") never starts a job

@@ -10,7 +10,7 @@ describe('describeSession', () => {
   it('lists batch options in the order a user reads them', () => {
     const rows = describeSession({
       scheduler: 'slurm',
-      options: { runtime: 30, qos: 'gpu-qos', partition: 'gpu', account: 'tier3', gpu: 'none' }
+      options: { runtime: 30, qos: 'gpu-qos', partition: 'gpu', account: 'tier3', gpu: 'none', local: false }
     });
     expect(rows).toEqual([
       ['Where', 'Slurm batch job'],

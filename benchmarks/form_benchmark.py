@@ -110,9 +110,9 @@ c.SlurmSpawner.req_account = "physics"
 c.SlurmSpawner.req_qos = "normal"
 c.SlurmSpawner.req_runtime = "00:10:00"
 c.SlurmSpawner.exec_prefix = "/usr/sbin/runuser -u {username} --"
-c.SlurmSpawner.batch_submit_cmd = "{exec_prefix} /usr/bin/sbatch --parsable"
-c.SlurmSpawner.batch_query_cmd = "{exec_prefix} /usr/bin/squeue -h -j {job_id} -o '%T %B'"
-c.SlurmSpawner.batch_cancel_cmd = "{exec_prefix} /usr/bin/scancel {job_id}"
+c.SlurmSpawner.batch_submit_cmd = "/usr/bin/sbatch --parsable"
+c.SlurmSpawner.batch_query_cmd = "/usr/bin/squeue -h -j {job_id} -o '%T %B'"
+c.SlurmSpawner.batch_cancel_cmd = "/usr/bin/scancel {job_id}"
 c.SlurmSpawner.cmd = ["/opt/sdcc-lab/jobenv/bin/jupyterhub-singleuser"]
 c.SlurmSpawner.batchspawner_singleuser_cmd = "/opt/sdcc-lab/jobenv/bin/batchspawner-singleuser"
 c.SlurmSpawner.req_srun = ""
@@ -138,7 +138,14 @@ def spawn_to_ready(config_text: str, options: dict[str, Any] | None, spawns: int
         portal = _start_portal(Path(tmp) / "data", args=("--config", str(config)))
         try:
             client = HubClient(portal.url, "alice")
-            client.login()
+            # Log in without following the redirect to /hub/spawn, which would
+            # start a spawner without a form before the clock runs.
+            client.session.get(client.url + "hub/login").raise_for_status()
+            client.session.post(
+                client.url + "hub/login",
+                data={"username": "alice", "password": "x", "_xsrf": client.xsrf("/hub/")},
+                allow_redirects=False,
+            ).raise_for_status()
             for _ in range(spawns):
                 t0 = time.perf_counter()
                 r = client.hub_api("POST", "users/alice/server", json=options or {})

@@ -36,6 +36,7 @@ from .errors import SessionRefused
 from .options import OPTION_KEYS, OptionsError, validate_options
 
 TEMPLATES = Path(__file__).parent / "templates"
+_JINJA_ENVIRONMENTS: dict[tuple[str, ...], jinja2.Environment] = {}
 
 # Traits a child spawner takes over from its parent (what JupyterHub gives a spawner).
 INHERITED_TRAITS = (
@@ -224,10 +225,15 @@ class FormSpawner(Spawner):
         return render
 
     def _jinja(self) -> jinja2.Environment:
-        loader = jinja2.ChoiceLoader(
-            [jinja2.FileSystemLoader(self.template_paths), jinja2.FileSystemLoader(str(TEMPLATES))]
-        )
-        return jinja2.Environment(loader=loader, autoescape=True)
+        # One environment per template path list: templates compile once per hub.
+        key = tuple(self.template_paths)
+        env = _JINJA_ENVIRONMENTS.get(key)
+        if env is None:
+            loader = jinja2.ChoiceLoader(
+                [jinja2.FileSystemLoader(list(key)), jinja2.FileSystemLoader(str(TEMPLATES))]
+            )
+            env = _JINJA_ENVIRONMENTS[key] = jinja2.Environment(loader=loader, autoescape=True)
+        return env
 
     async def preselected(self, entitlements: Entitlements) -> dict[str, Any]:
         """The link's options, else the last options that are still valid, else none."""

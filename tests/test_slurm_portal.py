@@ -39,7 +39,8 @@ def slurm(*argv: str) -> str:
 
 
 def jobs_of(user: str) -> list[str]:
-    return slurm("/usr/bin/squeue", "-h", "-u", user, "-o", "%i").split()
+    """The user's portal sessions in the queue (jobs named jupyter-USER)."""
+    return slurm("/usr/bin/squeue", "-h", "-u", user, "-n", f"jupyter-{user}", "-o", "%i").split()
 
 
 def scontrol_job(job_id: str) -> dict[str, str]:
@@ -149,9 +150,16 @@ def test_alice_runs_on_gpu_and_stop_cancels_the_job(slurm_portal: Portal) -> Non
     state = slurm("/usr/bin/sacct", "-n", "-X", "-P", "-j", job, "-o", "State").strip()
     assert state.startswith("CANCELLED"), state
 
+    # Her last valid choice is pre-selected next time.
+    form = alice.session.get(alice.url + "hub/spawn").text
+    assert '<option value="gpu" selected>' in form
+    assert '<option value="gpu-qos" selected>' in form
+    assert 'name="runtime" id="sdcc-runtime" min="1" step="1"\n               value="30"' in form
+
 
 def sacct_count(user: str) -> int:
-    return len(slurm("/usr/bin/sacct", "-n", "-X", "-u", user, "-S", "now-1hours", "-o", "JobID").split())
+    return len(slurm("/usr/bin/sacct", "-n", "-X", "-u", user, "--name", f"jupyter-{user}",
+                     "-S", "now-1hours", "-o", "JobID").split())
 
 
 @pytest.mark.parametrize(
@@ -258,7 +266,39 @@ def test_a_pending_job_times_out_with_its_reason_and_is_cancelled(slurm_portal: 
         wait_until(lambda: job not in jobs_of("alice"), 30, "the pending job to be cancelled")
     finally:
         subprocess.run(["/usr/bin/scancel", blocker], check=False)
-        wait_until(lambda: blocker not in jobs_of("bob"), 30, "the blocker to end")
+        wait_until(
+            lambda: blocker not in slurm("/usr/bin/squeue", "-h", "-o", "%i").split(),
+            30, "the blocker to end",
+        )
+
+
+def test_a_job_that_dies_before_its_server_ends_the_spawn_with_its_reason(
+    cluster: None, start_demo: Callable[..., Portal], tmp_path: Path
+) -> None:
+    config = tmp_path / "broken_server.py"
+    config.write_text('c.SlurmSessionSpawner.cmd = ["/bin/false"]\n'
+                      "c.SlurmSessionSpawner.status_interval = 1\n")
+    portal = start_demo(args=("--config", str(config)))
+    alice = logged_in(portal, "alice")
+    r = start(alice, partition="cpu", account="physics", qos="normal", runtime=5)
+    deadline = time.monotonic() + 60
+    model: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        model = alice.hub_api("GET", "users/alice").json()
+        if not model["servers"] and model["pending"] is None:
+            break
+        time.sleep(1)
+    assert model["servers"] == {}, model  # the hub did not hang on the dead job
+    # The reason is what the spawn reports: the REST answer or the progress stream.
+    text = r.text
+    if r.status_code == 202:
+        events = alice.session.get(
+            alice.url + "hub/api/users/alice/server/progress",
+            headers={"X-XSRFToken": alice.xsrf("/hub/")}, timeout=30,
+        ).text
+        text += events
+    assert "ended before JupyterLab started" in text, text
+    assert jobs_of("alice") == []
 
 
 def test_a_restarted_hub_reconnects_and_stop_still_cancels(slurm_portal: Portal) -> None:

@@ -3,7 +3,8 @@
 # readable by every user, in which single-user Jupyter servers run as Slurm
 # jobs of other users (alice, bob). It holds a non-editable install of this
 # repository's wheel, so it does not need the repo folder to be readable,
-# plus jupyterlab and jupyterhub (for jupyterhub-singleuser).
+# plus jupyterlab and jupyterhub (for jupyterhub-singleuser), and the dask
+# extra (dask-jobqueue) so that sessions can start Dask workers.
 #   scripts/slurm/jobenv.sh     build it, or do nothing if it is up to date
 # Made from Debian's /usr/bin/python3: a per-user Python's home is not
 # readable by other users. Needs .venv (scripts/setup.sh) to build the wheel.
@@ -36,8 +37,8 @@ else
     "$ENV/bin/pip" install -q --upgrade pip >/dev/null 2>&1 || true
   fi
   rm -f "$stamp"
-  echo "==> pip install $(basename "$wheel") ${PINS[*]}"
-  "$ENV/bin/pip" install -q "$wheel" "${PINS[@]}" >"$work/pip.log" 2>&1 \
+  echo "==> pip install $(basename "$wheel")[dask] ${PINS[*]}"
+  "$ENV/bin/pip" install -q "$wheel[dask]" "${PINS[@]}" >"$work/pip.log" 2>&1 \
     || { tail -30 "$work/pip.log" >&2; exit 1; }
   # The version may be the same as the one installed: replace it all the same.
   "$ENV/bin/pip" install -q --no-deps --force-reinstall "$wheel" >"$work/pip.log" 2>&1 \

@@ -75,10 +75,21 @@ test('alice shares a notebook; bob opens the link and gets her cells', async ({
   await logIn(page, 'alice');
   const link = await shareFromFileBrowser(page, 'welcome.ipynb');
 
+  // The notebook's tab offers it too.
+  await page
+    .locator('.jp-DirListing-item[data-file-type="notebook"]', { hasText: 'welcome.ipynb' })
+    .first()
+    .dblclick();
+  const tab = page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab', { hasText: 'welcome.ipynb' });
+  await tab.first().click({ button: 'right' });
+  await page.getByRole('menuitem', { name: 'Share notebook…' }).click();
+  await expect(page.locator('.jp-Dialog')).toContainText('Notebook: welcome.ipynb');
+  await page.locator('.jp-Dialog').getByRole('button', { name: 'Close' }).click();
+
   const bob = await newPage(browser);
   await openAsBob(bob, link);
   const dialog = bob.locator('.jp-Dialog');
-  await expect(dialog).toContainText('Import a shared notebook');
+  await expect(dialog).toContainText('Import a shared notebook', { timeout: 30000 });
   await expect(dialog).toContainText('alice');
   await expect(dialog).toContainText('welcome.ipynb');
   await dialog.getByRole('button', { name: /^Import/ }).click();
@@ -138,6 +149,7 @@ test('HTML in a file name is shown as text, never run', async ({ page, browser }
   const bob = await newPage(browser);
   await openAsBob(bob, link);
   const dialog = bob.locator('.jp-Dialog');
+  await expect(dialog).toContainText('Import a shared notebook', { timeout: 30000 });
   await expect(dialog).toContainText(name);
   expect(await bob.evaluate(() => (window as any).__xss)).toBeUndefined();
   expect(await dialog.locator('img').count()).toBe(0);

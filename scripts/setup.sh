@@ -17,7 +17,7 @@ log() { printf '\n==> %s\n' "$*"; }
 packages=(python3 python3-venv python3-dev git ca-certificates)
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 if [ "$WITH_TESTS" = 1 ]; then
-  packages+=(chromium)
+  packages+=(chromium apache2 apache2-utils postgresql)
 fi
 missing=()
 for p in "${packages[@]}"; do

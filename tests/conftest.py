@@ -46,7 +46,11 @@ class Portal:
 
 
 def _start_portal(
-    data_dir: Path, users: str = "alice,bob", args: tuple[str, ...] = (), port: int = 0
+    data_dir: Path,
+    users: str = "alice,bob",
+    args: tuple[str, ...] = (),
+    port: int = 0,
+    env: dict[str, str] | None = None,
 ) -> Portal:
     port = port or free_port()
     log_path = data_dir.parent / f"{data_dir.name}.log"
@@ -57,7 +61,11 @@ def _start_portal(
          "--users", users, *args],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"},
+        env={
+            **os.environ,
+            "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}",
+            **(env or {}),
+        },
     )
     portal = Portal(f"http://127.0.0.1:{port}/", data_dir, process, log_path)
     deadline = time.monotonic() + 90

@@ -6,6 +6,7 @@ Importing this package also adds the batch jobs' port-report endpoint
 
 from .batch import BatchSessionSpawner
 from .formspawner import FormSpawner
+from .headerauth import HeaderAuthenticator
 from .htcondor import HTCondorSessionSpawner
 from .local import LocalSessionSpawner, SimpleLocalSessionSpawner
 from .portreport import register as _register_port_report
@@ -17,6 +18,7 @@ _register_port_report()
 __all__ = [
     "BatchSessionSpawner",
     "FormSpawner",
+    "HeaderAuthenticator",
     "HTCondorSessionSpawner",
     "LocalSessionSpawner",
     "SDCCSpawner",

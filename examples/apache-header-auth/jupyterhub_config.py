@@ -1,0 +1,19 @@
+"""The hub behind the example front proxy.
+
+Used as is by the tests (``sdcc-lab demo --config`` applies it over the demo's
+settings); a site copies the authenticator lines into its own configuration.
+``SDCC_PROXY_SECRET_FILE`` and ``SDCC_PORTAL_URL`` come from the environment
+here only so that the tests can pick free ports and folders.
+"""
+
+import os
+
+c = get_config()  # noqa: F821
+c.JupyterHub.authenticator_class = "sdcc_lab.hub.HeaderAuthenticator"
+c.HeaderAuthenticator.user_header = "X-Remote-User"
+c.HeaderAuthenticator.secret_header = "X-Proxy-Secret"
+c.HeaderAuthenticator.secret_file = os.environ["SDCC_PROXY_SECRET_FILE"]  # mode 600
+c.HeaderAuthenticator.trusted_proxy_ips = ["127.0.0.1"]  # the TCP peer the hub sees
+c.HeaderAuthenticator.portal_url = os.environ.get("SDCC_PORTAL_URL", "")
+c.HeaderAuthenticator.proxy_logout_url = os.environ.get("SDCC_PORTAL_URL", "") + "logout"
+c.Authenticator.allowed_users = {"alice", "bob"}

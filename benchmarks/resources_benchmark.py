@@ -1,0 +1,256 @@
+"""Server CPU per poll and scheduler calls per hour of the resources panel.
+
+Side by side in one run, on servers started the same way for the same Slurm
+job (a real job of alice's on the test cluster, whose id the servers get as
+SLURM_JOB_ID; the servers themselves run here as root, not inside the job):
+
+- sdcc_lab ``GET /sdcc-lab/api/resources`` (usage included, default settings:
+  one scheduler query at start, a re-check every 300 s);
+- jupyter-resource-usage 1.3 ``GET /api/metrics/v1`` (its defaults, and with
+  ``track_cpu_percent`` on, which is what gives a CPU figure like ours);
+- a scheduler-per-poll approach: the same endpoint with
+  ``recheck_interval = 0`` (``scontrol show job`` at every poll), and the
+  cost of ``squeue --json`` + parsing measured directly.
+
+Server CPU is user+system time of the server process and its waited
+children (psutil), per poll, after subtracting the idle rate measured just
+before (jupyter-resource-usage runs a 1 s Prometheus callback even when
+nobody polls; its idle rate is printed separately).
+
+Scheduler calls per hour with several tabs are measured time-scaled: the
+re-check period and the poll interval are both divided by 300 (1 s and
+1/60 s), five tabs poll for 12 s (= one hour), and the calls of a counting
+``scontrol`` wrapper are counted.
+
+Needs the Slurm test cluster (scripts/slurm/cluster.sh up), root, and
+jupyter-resource-usage==1.3.* in the venv. Run:
+    .venv/bin/python benchmarks/resources_benchmark.py [--polls 300] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sdcc_lab.netutil import free_port  # noqa: E402
+from sdcc_lab.scheduler.slurm import parse_squeue_json  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def sh(*argv: str) -> str:
+    return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=60).stdout
+
+
+@dataclass
+class Server:
+    name: str
+    proc: subprocess.Popen[bytes]
+    url: str
+    token: str
+    calls_file: Path
+
+    def get(self, path: str, session: requests.Session | None = None) -> None:
+        r = (session or requests).get(self.url + path, headers={"Authorization": f"token {self.token}"},
+                                      timeout=30)
+        r.raise_for_status()
+
+    def cpu(self) -> float:
+        t = psutil.Process(self.proc.pid).cpu_times()
+        return t.user + t.system + t.children_user + t.children_system
+
+    def calls(self) -> int:
+        return len(self.calls_file.read_text().splitlines())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def start_server(name: str, folder: Path, job_id: str, config: str) -> Server:
+    d = folder / name
+    d.mkdir()
+    calls = d / "calls"
+    calls.touch()
+    wrapper = d / "scontrol"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec /usr/bin/scontrol "$@"\n')
+    wrapper.chmod(0o755)
+    cfg = d / "config.py"
+    cfg.write_text(
+        "c.ServerApp.jpserver_extensions = {'sdcc_lab': True, 'jupyter_resource_usage': True}\n"
+        f"c.ResourcesCollector.scontrol_command = [{str(wrapper)!r}]\n" + config
+    )
+    port, token = free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "SLURM_JOB_ID": job_id,
+        "SDCC_LAB_SESSION": json.dumps({"scheduler": "slurm", "options": {}}),
+    }
+    proc = subprocess.Popen(
+        [str(BIN / "jupyter"), "server", f"--config={cfg}", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", "--allow-root", f"--ServerApp.root_dir={d}",
+         "--ServerApp.open_browser=False", "--log-level=WARN"],
+        stdout=(d / "log").open("wb"), stderr=subprocess.STDOUT, env=env,
+    )
+    server = Server(name, proc, f"http://127.0.0.1:{port}/", token, calls)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            server.get("api/status")
+            return server
+        except requests.RequestException:
+            time.sleep(0.3)
+    raise RuntimeError(f"{name} did not start:\n{(d / 'log').read_text()[-2000:]}")
+
+
+def idle_rate(server: Server, seconds: float = 4.0) -> float:
+    c0, t0 = server.cpu(), time.monotonic()
+    time.sleep(seconds)
+    return (server.cpu() - c0) / (time.monotonic() - t0)
+
+
+def per_poll(server: Server, path: str, polls: int, idle: float) -> tuple[float, float]:
+    """(net server CPU ms per poll, median latency ms)."""
+    s = requests.Session()
+    for _ in range(5):
+        server.get(path, s)
+    lat = []
+    c0, t0 = server.cpu(), time.monotonic()
+    for _ in range(polls):
+        a = time.perf_counter()
+        server.get(path, s)
+        lat.append(time.perf_counter() - a)
+    wall = time.monotonic() - t0
+    cpu = server.cpu() - c0 - idle * wall
+    return max(cpu, 0.0) / polls * 1000, statistics.median(lat) * 1000
+
+
+def squeue_per_poll(job_id: str, polls: int) -> float:
+    """CPU ms of one ``squeue --json`` (the child) plus parsing it (this process)."""
+    before_self = time.process_time()
+    before_children = os.times()
+    for _ in range(polls):
+        out = sh("/usr/bin/squeue", "--json", "-j", job_id)
+        parse_squeue_json(json.loads(out))
+    after_children = os.times()
+    children = (after_children.children_user - before_children.children_user
+                + after_children.children_system - before_children.children_system)
+    return (time.process_time() - before_self + children) / polls * 1000
+
+
+def tabs_for_an_hour(server: Server, tabs: int, scale: float) -> tuple[int, int]:
+    """(scheduler calls, polls) of ``tabs`` tabs polling every 5 s for one hour, time-scaled."""
+    start = server.calls()
+    stop = time.monotonic() + 3600 / scale
+    count = [0] * tabs
+
+    def tab(i: int) -> None:
+        s = requests.Session()
+        while time.monotonic() < stop:
+            server.get("sdcc-lab/api/resources", s)
+            count[i] += 1
+            time.sleep(5 / scale)
+
+    threads = [threading.Thread(target=tab, args=(i,)) for i in range(tabs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return server.calls() - start, sum(count)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--polls", type=int, default=300)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--tabs", type=int, default=5)
+    args = ap.parse_args()
+
+    sh("/usr/bin/scontrol", "ping")
+    job_id = sh("runuser", "-u", "alice", "--", "/usr/bin/sbatch", "--parsable", "-p", "cpu", "-A", "physics",
+                "-t", "30", "-c", "1", "--mem=256M", "-J", "sdcc-res-bench", "-o", "/dev/null",
+                "--wrap", "sleep 1800").strip().split(";")[0]
+    folder = Path(tempfile.mkdtemp(prefix="sdcc-res-bench-"))
+    servers: list[Server] = []
+    try:
+        deadline = time.monotonic() + 60
+        while sh("/usr/bin/squeue", "-h", "-j", job_id, "-o", "%T").strip() != "RUNNING":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"job {job_id} did not start")
+            time.sleep(0.5)
+        default = start_server("default", folder, job_id, "")
+        jru_cpu = start_server("jru-cpu", folder, job_id, "c.ResourceUseDisplay.track_cpu_percent = True\n")
+        per_poll_srv = start_server("per-poll", folder, job_id, "c.ResourcesCollector.recheck_interval = 0.0\n")
+        scaled = start_server("scaled", folder, job_id, "c.ResourcesCollector.recheck_interval = 1.0\n")
+        servers = [default, jru_cpu, per_poll_srv, scaled]
+        time.sleep(2)
+
+        rows: dict[str, list[float]] = {}
+        lats: dict[str, list[float]] = {}
+        idles: dict[str, list[float]] = {}
+        cases = [
+            ("sdcc_lab /sdcc-lab/api/resources", default, "sdcc-lab/api/resources"),
+            ("jupyter-resource-usage 1.3 /api/metrics/v1 (defaults)", default, "api/metrics/v1"),
+            ("jupyter-resource-usage 1.3 /api/metrics/v1 (track_cpu_percent)", jru_cpu, "api/metrics/v1"),
+            ("scontrol per poll (recheck_interval = 0)", per_poll_srv, "sdcc-lab/api/resources"),
+        ]
+        for _ in range(args.rounds):
+            for name, server, path in cases:
+                idle = idle_rate(server)
+                cpu, lat = per_poll(server, path, args.polls, idle)
+                rows.setdefault(name, []).append(cpu)
+                lats.setdefault(name, []).append(lat)
+                idles.setdefault(name, []).append(idle)
+        squeue_ms = statistics.median(squeue_per_poll(job_id, 30) for _ in range(args.rounds))
+
+        print(f"\nServer CPU per poll, median of {args.rounds} rounds of {args.polls} polls "
+              f"(idle rate subtracted), Slurm job {job_id}:\n")
+        print("| endpoint | server CPU per poll | median latency | idle server CPU |")
+        print("| --- | --- | --- | --- |")
+        for name, _, _ in cases:
+            print(f"| {name} | {statistics.median(rows[name]):.2f} ms | {statistics.median(lats[name]):.1f} ms "
+                  f"| {statistics.median(idles[name]) * 1000:.1f} ms/s |")
+        print(f"| `squeue --json -j ID` + parse, per poll (measured directly) | {squeue_ms:.2f} ms | | |")
+
+        calls, polls = tabs_for_an_hour(scaled, args.tabs, 300.0)
+        # Per poll: every poll is a call; measured as the ratio over a short real run.
+        pp_calls, pp_polls = tabs_for_an_hour(per_poll_srv, args.tabs, 3600 / 10)
+        polls_per_hour = args.tabs * 3600 // 5
+        pp_per_hour = round(pp_calls / pp_polls * polls_per_hour)
+        print(f"\nScheduler calls in one hour, {args.tabs} tabs polling every 5 s "
+              "(time-scaled, counted by a wrapper):\n")
+        print("| approach | scheduler calls per hour per session | polls |")
+        print("| --- | --- | --- |")
+        print(f"| sdcc_lab (re-check 300 s; run with 1 s for 12 s) | {calls} | {polls} |")
+        print(f"| scheduler per poll ({pp_calls} calls for {pp_polls} polls, at {polls_per_hour} polls/h) "
+              f"| {pp_per_hour} | {polls_per_hour} |")
+        print("| Open OnDemand card (squeue every 10 s per session, from its design) | 360 | |")
+        print(f"\nsdcc_lab default server: {default.calls()} scheduler call(s) in the whole run "
+              f"({sum(args.polls + 5 for _ in range(args.rounds))} resource polls).")
+    finally:
+        for s in servers:
+            s.stop()
+        subprocess.run(["/usr/bin/scancel", job_id], check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

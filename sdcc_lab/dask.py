@@ -1,0 +1,533 @@
+"""Dask on the session's allocation: ``sdcc_lab.dask.cluster()``.
+
+In a notebook of a batch session::
+
+    from sdcc_lab.dask import cluster
+    from dask.distributed import Client
+
+    c = cluster()             # SLURMCluster (HTCondorCluster in an HTCondor session)
+    c.scale(2)                # two worker jobs
+    client = Client(c)
+
+The cluster is preconfigured from the session identity (``SDCC_LAB_SESSION``)
+and the job's environment:
+
+- account, partition (``queue``) and QOS of the session's own job;
+- a walltime no longer than the session's remaining time (a requested
+  ``walltime`` is capped to it, with a warning): workers never outlive the
+  scheduler, which runs inside the session;
+- ``python`` = the session's interpreter, so workers import what it imports;
+- scheduler and workers on the interface of the address the node's name
+  resolves to (``lo`` on a single-node test cluster), never 0.0.0.0, and
+  dashboards on ``127.0.0.1`` with a free port (no fixed 8787);
+- job logs in ``~/.sdcc-lab/logs/dask`` (created), never in the working folder;
+- job names ``dask-USER-SESSIONJOB`` (:func:`worker_job_name`): the resources
+  panel finds the session's workers by that name;
+- cores and memory of each worker job: those of the session's allocation.
+
+Before a Slurm cluster is returned, ``sbatch --test-only`` is run with the
+same job arguments: a wrong account or partition fails at once, with Slurm's
+message, instead of as workers that never arrive. (HTCondor has no equivalent
+that can be run here; its configuration is built the same way but not
+pre-checked.) A local session raises :class:`DaskSessionError`: use
+``dask.distributed.LocalCluster`` there.
+
+Keyword arguments override the defaults; unknown or malformed ones are refused
+with a message. The job name is fixed. Nothing here imports dask until
+:func:`cluster` runs, so the server extension can use the naming helpers
+without the ``dask`` extra.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pwd
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any
+
+from .scheduler.slurm import SlurmParseError, parse_duration
+from .session import session_from_env
+
+__all__ = [
+    "DaskSessionError",
+    "SessionJob",
+    "cluster",
+    "cluster_kwargs",
+    "is_worker_job_name",
+    "node_interface",
+    "session_job",
+    "test_only_argv",
+    "worker_job_name",
+]
+
+WORKER_PREFIX = "dask"
+LOG_SUBDIR = Path(".sdcc-lab") / "logs" / "dask"
+DASHBOARD = "127.0.0.1:0"
+DEATH_TIMEOUT = 60  # seconds a worker waits for a vanished scheduler before it exits
+HTCONDOR_DISK = "1GiB"
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+# Job options the session fixes; job_extra_directives must not set them again.
+_FIXED_DIRECTIVES = {
+    "-A": "account", "--account": "account",
+    "-p": "queue", "--partition": "queue",
+    "-q": "qos", "--qos": "qos",
+    "-t": "walltime", "--time": "walltime",
+    "-J": "the job name", "--job-name": "the job name",
+    "-o": "log_directory", "--output": "log_directory",
+    "-e": "log_directory", "--error": "log_directory",
+}
+
+# Overrides cluster() accepts, per scheduler, and what each must be.
+_COMMON_KEYS = {
+    "cores": "a positive integer: threads of each worker job",
+    "memory": "a size such as '4GiB': memory of each worker job",
+    "processes": "a positive integer: worker processes per job (at most cores)",
+    "walltime": "a Slurm duration such as '00:30:00' (capped to the session's remaining time)",
+    "interface": "a network interface name of this node, e.g. 'ib0'",
+    "python": "the absolute path of the workers' Python",
+    "death_timeout": "seconds a worker waits for a lost scheduler",
+    "local_directory": "a folder for the workers' spill files",
+    "log_directory": "a folder for the job logs",
+    "job_script_prologue": "a list of shell lines run before the worker",
+    "worker_extra_args": "a list of extra dask-worker arguments",
+    "scheduler_options": "a dict of extra dask Scheduler options",
+    "n_workers": "a number of workers to start at once (after the check)",
+}
+SLURM_KEYS = {
+    **_COMMON_KEYS,
+    "account": "a Slurm account",
+    "queue": "a Slurm partition",
+    "qos": "a Slurm QOS",
+    "job_cpu": "CPUs each job asks for (default: cores)",
+    "job_mem": "memory each job asks for, in Slurm's spelling (default: memory)",
+    "job_extra_directives": "a list of extra sbatch options, e.g. ['--gres=gpu:1']",
+}
+HTCONDOR_KEYS = {
+    **_COMMON_KEYS,
+    "disk": "a size such as '1GiB': scratch disk of each worker job",
+    "job_extra_directives": "a dict of extra submit commands",
+}
+
+
+class DaskSessionError(RuntimeError):
+    """cluster() cannot give workers to this session; the message says why and what to do."""
+
+
+# --------------------------------------------------------------------------- naming
+
+def worker_job_name(user: str, session_job_id: str) -> str:
+    """The name of a session's worker jobs: ``dask-USER-SESSIONJOB``."""
+    return f"{WORKER_PREFIX}-{user}-{session_job_id}"
+
+
+def is_worker_job_name(name: str | None, user: str, session_job_id: str) -> bool:
+    """Whether a job's name is that of this session's Dask workers."""
+    return name == worker_job_name(user, session_job_id)
+
+
+def current_user() -> str:
+    """The user this process runs as (the name Slurm shows)."""
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+# --------------------------------------------------------------------------- the session
+
+@dataclass(frozen=True)
+class SessionJob:
+    """What cluster() needs to know about the session's own job."""
+
+    scheduler: str
+    user: str
+    job_id: str | None
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    cpus: int | None = None
+    memory_bytes: int | None = None
+    remaining_seconds: int | None = None
+    problem: str | None = None
+
+
+def session_job(environ: Mapping[str, str] | None = None, query: bool = True) -> SessionJob:
+    """Read the session: its identity, its job's environment, and (Slurm) one ``scontrol``.
+
+    The job's own values (what the scheduler granted) come first; the identity's
+    options fill gaps. The end time comes from the environment when Slurm sets
+    it (23.02+), else from ``scontrol show job`` (the resources readers' query).
+    """
+    env = dict(os.environ if environ is None else environ)
+    identity = session_from_env(env)
+    scheduler = identity.get("scheduler")
+    options = identity.get("options") or {}
+    user = current_user()
+    if scheduler is None:
+        raise DaskSessionError(identity.get("problem") or "the session's identity is unknown")
+    if scheduler == "local":
+        return SessionJob("local", user, None)
+    now = datetime.now(timezone.utc)
+    problem = None
+    if scheduler == "slurm":
+        from .resources.slurm import SchedulerQueryError, SlurmQuery, slurm_from_env
+
+        facts = slurm_from_env(env)
+        if facts.job_id and query:
+            try:
+                facts = facts.merged(SlurmQuery(facts.job_id).run())
+            except SchedulerQueryError as e:
+                problem = f"cannot read the session's job: {e}"
+    else:
+        from .resources.htcondor import htcondor_from_env
+
+        facts = htcondor_from_env(env)
+    remaining = int((facts.end - now).total_seconds()) if facts.end is not None else None
+
+    def pick(value: str | None, key: str) -> str | None:
+        fallback = options.get(key)
+        return value or (str(fallback) if fallback not in (None, "") else None)
+
+    return SessionJob(
+        scheduler=scheduler,
+        user=user,
+        job_id=facts.job_id,
+        partition=pick(facts.partition, "partition"),
+        account=pick(facts.account, "account"),
+        qos=pick(facts.qos, "qos"),
+        cpus=int(facts.cpus) if facts.cpus else None,
+        memory_bytes=facts.memory_bytes,
+        remaining_seconds=remaining,
+        problem=problem,
+    )
+
+
+# --------------------------------------------------------------------------- the network
+
+def _interfaces() -> dict[str, list[IPv4Network]]:
+    import psutil
+
+    out: dict[str, list[IPv4Network]] = {}
+    for name, addrs in psutil.net_if_addrs().items():
+        for a in addrs:
+            if a.family == socket.AF_INET and a.address and a.address != "0.0.0.0":
+                mask = a.netmask or "255.255.255.255"
+                out.setdefault(name, []).append(IPv4Network(f"{a.address}/{mask}", strict=False))
+                out[name].append(IPv4Network(f"{a.address}/32"))
+    return out
+
+
+def node_interface(
+    hostname: str | None = None, interfaces: Mapping[str, Sequence[IPv4Network]] | None = None
+) -> str:
+    """The interface that carries the address this node's name resolves to.
+
+    An interface holding that exact address wins; else one whose network
+    contains it (Debian's ``127.0.1.1`` -> ``lo``). Raises DaskSessionError when
+    the name does not resolve or no interface matches.
+    """
+    host = hostname or os.environ.get("SLURMD_NODENAME") or socket.gethostname()
+    try:
+        infos = socket.getaddrinfo(host, None, socket.AF_INET)
+    except OSError as e:
+        raise DaskSessionError(
+            f"this node's name {host!r} does not resolve ({e}); pass interface='NAME'"
+        ) from None
+    addresses = [IPv4Address(str(info[4][0])) for info in infos]
+    table = _interfaces() if interfaces is None else interfaces
+    for exact in (True, False):
+        for address in addresses:
+            for name, networks in table.items():
+                for net in networks:
+                    if exact and net.prefixlen == 32 and address in net:
+                        return name
+                    if not exact and address in net:
+                        return name
+    shown = ", ".join(str(a) for a in addresses) or "nothing"
+    raise DaskSessionError(
+        f"no network interface carries {shown}, the address of {host!r}; pass interface='NAME'"
+    )
+
+
+# --------------------------------------------------------------------------- configuration
+
+def _refuse(key: str, value: object, what: str) -> DaskSessionError:
+    return DaskSessionError(f"{key}={value!r} is not valid: {what}")
+
+
+def _check_overrides(overrides: Mapping[str, Any], allowed: Mapping[str, str]) -> None:
+    if "job_name" in overrides or "name" in overrides:
+        raise DaskSessionError(
+            "the job name is fixed (dask-USER-SESSIONJOB): the resources panel finds the "
+            "session's workers by it"
+        )
+    unknown = sorted(set(overrides) - set(allowed))
+    if unknown:
+        listing = "\n".join(f"  {k}: {v}" for k, v in sorted(allowed.items()))
+        raise DaskSessionError(
+            f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"cluster() accepts:\n{listing}"
+        )
+    for key, value in overrides.items():
+        what = allowed[key]
+        if key in ("account", "queue", "qos"):
+            if not isinstance(value, str) or not _NAME_RE.match(value):
+                raise _refuse(key, value, what)
+        elif key in ("cores", "processes", "job_cpu", "n_workers"):
+            low = 0 if key == "n_workers" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise _refuse(key, value, what)
+        elif key in ("memory", "disk"):
+            from dask.utils import parse_bytes
+
+            try:
+                if isinstance(value, bool) or parse_bytes(value) <= 0:
+                    raise ValueError
+            except (ValueError, TypeError):
+                raise _refuse(key, value, what) from None
+        elif key == "job_mem":
+            if not isinstance(value, str) or not re.match(r"^\d+[KMGT]?$", value):
+                raise _refuse(key, value, "memory in Slurm's spelling, e.g. '4G'")
+        elif key == "walltime":
+            try:
+                seconds = parse_duration(value) if isinstance(value, str) else None
+            except SlurmParseError:
+                seconds = None
+            if not seconds:
+                raise _refuse(key, value, what)
+        elif key == "death_timeout":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise _refuse(key, value, what)
+        elif key == "python":
+            if not isinstance(value, str) or not os.path.isabs(value) or not os.access(value, os.X_OK):
+                raise _refuse(key, value, "the absolute path of an executable Python")
+        elif key in ("interface", "local_directory", "log_directory"):
+            if not isinstance(value, str) or not value.strip():
+                raise _refuse(key, value, what)
+        elif key in ("job_script_prologue", "worker_extra_args") or (
+            key == "job_extra_directives" and allowed is SLURM_KEYS
+        ):
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise _refuse(key, value, what)
+        elif key in ("scheduler_options", "job_extra_directives"):
+            if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+                raise _refuse(key, value, what)
+    for directive in overrides.get("job_extra_directives", ()) if allowed is SLURM_KEYS else ():
+        flag = directive.strip().split("=", 1)[0].split(None, 1)[0] if directive.strip() else ""
+        if flag in _FIXED_DIRECTIVES:
+            raise DaskSessionError(
+                f"job_extra_directives may not set {flag}: use {_FIXED_DIRECTIVES[flag]}= "
+                "(the session fixes it)"
+            )
+    if "interface" in overrides:
+        known = _interfaces()
+        if overrides["interface"] not in known:
+            raise DaskSessionError(
+                f"interface={overrides['interface']!r}: this node has "
+                f"{', '.join(sorted(known)) or 'no IPv4 interface'}"
+            )
+
+
+def capped_walltime(session: SessionJob, requested: str | None) -> str | None:
+    """The workers' walltime: the request, never past the session's end (whole minutes).
+
+    Slurm counts limits in minutes, rounding up, so the session's remaining
+    time is rounded down. None when neither the session's end nor a request is
+    known (the ``jobqueue`` configuration's default then applies).
+    """
+    wanted = parse_duration(requested) if requested else None
+    remaining = session.remaining_seconds
+    if remaining is None:
+        minutes = math.ceil(wanted / 60) if wanted else None
+    else:
+        left = remaining // 60
+        if left < 1:
+            raise DaskSessionError(
+                f"the session ends in {max(remaining, 0)} s: no time is left for workers"
+            )
+        minutes = left
+        if wanted is not None:
+            if math.ceil(wanted / 60) > left:
+                warnings.warn(
+                    f"walltime {requested} is longer than the session's remaining time; "
+                    f"workers get {left} min",
+                    stacklevel=3,
+                )
+            minutes = min(math.ceil(wanted / 60), left)
+    if minutes is None:
+        return None
+    return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
+
+
+def log_directory(home: str | None = None) -> Path:
+    """``~/.sdcc-lab/logs/dask`` (not created here)."""
+    return Path(home or os.path.expanduser("~")) / LOG_SUBDIR
+
+
+def cluster_kwargs(
+    session: SessionJob,
+    overrides: Mapping[str, Any] | None = None,
+    interface: str | None = None,
+    home: str | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments of SLURMCluster/HTCondorCluster for this session (pure).
+
+    ``overrides`` are checked first (unknown keys refused). ``n_workers`` is
+    left out: :func:`cluster` scales only after the pre-check.
+    """
+    if session.scheduler == "local":
+        raise DaskSessionError(
+            "this session runs locally, not as a batch job: there is no allocation to add "
+            "workers to. Use dask.distributed.LocalCluster() instead."
+        )
+    if session.scheduler not in ("slurm", "htcondor"):
+        raise DaskSessionError(f"no Dask cluster for a {session.scheduler!r} session")
+    if not session.job_id:
+        raise DaskSessionError(
+            f"the session says {session.scheduler} but this process runs outside a batch job "
+            "(no job id in its environment)"
+        )
+    over = dict(overrides or {})
+    allowed = SLURM_KEYS if session.scheduler == "slurm" else HTCONDOR_KEYS
+    _check_overrides(over, allowed)
+    over.pop("n_workers", None)
+
+    cores = over.pop("cores", session.cpus)
+    if cores is None:
+        raise DaskSessionError("the session's CPU count is unknown: pass cores=N")
+    memory = over.pop("memory", None)
+    if memory is None:
+        if session.memory_bytes is None:
+            raise DaskSessionError("the session's memory is unknown: pass memory='4GiB'")
+        memory = f"{session.memory_bytes >> 20}MiB"
+    if "walltime" not in over and session.remaining_seconds is None and session.problem:
+        raise DaskSessionError(f"{session.problem}; pass walltime='HH:MM:SS'")
+    walltime = capped_walltime(session, over.pop("walltime", None))
+    name = worker_job_name(session.user, session.job_id)
+    iface = over.pop("interface", None) or interface or node_interface()
+    scheduler_options = {"dashboard_address": DASHBOARD, **over.pop("scheduler_options", {})}
+    kwargs: dict[str, Any] = {
+        "cores": cores,
+        "memory": memory,
+        "python": over.pop("python", sys.executable),
+        "interface": iface,
+        "scheduler_options": scheduler_options,
+        "worker_extra_args": ["--dashboard-address", DASHBOARD, *over.pop("worker_extra_args", [])],
+        "log_directory": over.pop("log_directory", None) or str(log_directory(home)),
+        "death_timeout": over.pop("death_timeout", DEATH_TIMEOUT),
+        "job_name": name,
+    }
+    if session.scheduler == "slurm":
+        account = over.pop("account", session.account)
+        queue = over.pop("queue", session.partition)
+        qos = over.pop("qos", session.qos)
+        extra = [f"--qos={qos}"] if qos else []
+        kwargs.update(account=account, queue=queue, walltime=walltime)
+        kwargs["job_extra_directives"] = [*extra, *over.pop("job_extra_directives", [])]
+    else:
+        directives: dict[str, Any] = {"batch_name": name}
+        if walltime:
+            directives["allowed_job_duration"] = str(parse_duration(walltime))
+        directives.update(over.pop("job_extra_directives", {}))
+        kwargs["job_extra_directives"] = directives
+        kwargs["disk"] = over.pop("disk", HTCONDOR_DISK)
+    kwargs.update(over)  # the rest: processes, job_cpu, job_mem, local_directory, prologue
+    return kwargs
+
+
+# --------------------------------------------------------------------------- the pre-check
+
+def sbatch_directives(job_header: str) -> list[str]:
+    """The sbatch arguments in a job script's ``#SBATCH`` lines, in order."""
+    args: list[str] = []
+    for line in job_header.splitlines():
+        line = line.strip()
+        if line.startswith("#SBATCH"):
+            args.extend(shlex.split(line[len("#SBATCH"):]))
+    return args
+
+
+def test_only_argv(job_header: str, script: str, sbatch: str = "sbatch") -> list[str]:
+    """``sbatch --test-only`` with the worker jobs' own arguments, then their script."""
+    return [sbatch, "--test-only", *sbatch_directives(job_header), script]
+
+
+def check_with_sbatch(job_header: str, job_script: str, describe: str, timeout: float = 30) -> str:
+    """Ask Slurm whether it would take the worker job; raise DaskSessionError if not.
+
+    Runs ``sbatch --test-only`` (nothing is submitted) from an argument list.
+    Returns Slurm's answer (``Job N to start at ...``).
+    """
+    with tempfile.TemporaryDirectory(prefix="sdcc-dask-") as folder:
+        path = Path(folder) / "worker-job.sh"
+        path.write_text(job_script)
+        argv = test_only_argv(job_header, str(path))
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise DaskSessionError(f"sbatch --test-only did not answer within {timeout:g} s") from None
+        except OSError as e:
+            raise DaskSessionError(f"cannot run sbatch: {e}") from None
+    said = " ".join((proc.stderr + proc.stdout).split())
+    if proc.returncode != 0:
+        message = said.replace("sbatch: error: ", "") or f"sbatch exited with {proc.returncode}"
+        raise DaskSessionError(
+            f"Slurm refuses the worker jobs ({describe}): {message}. No job was submitted."
+        )
+    return said
+
+
+def _describe(kwargs: Mapping[str, Any]) -> str:
+    qos = next((d.split("=", 1)[1] for d in kwargs.get("job_extra_directives", [])
+                if d.startswith("--qos=")), None)
+    parts = [
+        f"account {kwargs.get('account')}",
+        f"partition {kwargs.get('queue')}",
+        f"QOS {qos}",
+        f"walltime {kwargs.get('walltime')}",
+        f"{kwargs.get('job_cpu') or kwargs.get('cores')} CPUs",
+        f"memory {kwargs.get('job_mem') or kwargs.get('memory')}",
+    ]
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- cluster()
+
+def cluster(**overrides: Any) -> Any:
+    """A dask-jobqueue cluster whose worker jobs run on the session's allocation.
+
+    See the module's docstring for what is preconfigured. Every keyword is
+    checked (``cluster(foo=1)`` raises and lists the accepted ones). Raises
+    :class:`DaskSessionError` for a local session, a session whose values
+    cannot be read, or worker jobs Slurm would refuse (with Slurm's message).
+    """
+    session = session_job()
+    n_workers = overrides.get("n_workers", 0)
+    kwargs = cluster_kwargs(session, overrides)
+    Path(kwargs["log_directory"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+    if session.scheduler == "htcondor":
+        from dask_jobqueue import HTCondorCluster
+
+        made = HTCondorCluster(**kwargs)
+    else:
+        from dask_jobqueue import SLURMCluster
+
+        made = SLURMCluster(**kwargs)
+        try:
+            check_with_sbatch(made.job_header, made.job_script(), _describe(kwargs))
+        except BaseException:
+            made.close()
+            raise
+    if n_workers:
+        made.scale(n_workers)
+    return made

@@ -9,6 +9,7 @@ from ..session import session_from_env
 from .handlers import default_handlers
 from .resources import resources_handlers, setup_resources
 from .shares import setup_shares, share_handlers
+from .workers import setup_workers, workers_handlers
 
 
 def load_extension(server_app: Any) -> None:
@@ -20,4 +21,6 @@ def load_extension(server_app: Any) -> None:
     web_app.add_handlers(".*$", share_handlers(web_app.settings["base_url"]))
     web_app.settings["sdcc_lab_resources"] = setup_resources(server_app)
     web_app.add_handlers(".*$", resources_handlers(web_app.settings["base_url"]))
+    web_app.settings["sdcc_lab_workers"] = setup_workers(server_app)
+    web_app.add_handlers(".*$", workers_handlers(web_app.settings["base_url"]))
     server_app.log.info("sdcc_lab server extension loaded")

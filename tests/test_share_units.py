@@ -171,3 +171,26 @@ def test_limit_defaults() -> None:
     assert service.lifetime(None) == timedelta(days=1)
     assert service.max_expires_in == 7 * 24 * 3600 and service.max_live_shares == 100
     # The HTTP paths (413 from the server and from the service) are in test_share_api.py.
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5, 17, 4096])
+def test_stream_fast_path_for_runs_of_strings_keeps_every_byte(chunk: int) -> None:
+    text = ['line \\"quoted\\" é ✓\n', "tab\there\n", "back\\\\slash\n", "\\u00e9 end\n"] * 20
+    nb = {
+        "cells": [{"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {},
+                   "source": ["a = 1\n", "b = 2\n"],
+                   "outputs": [{"output_type": "stream", "name": "stdout", "text": text}]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    }
+    raw = json.dumps(nb, indent=1, ensure_ascii=False).encode()
+    stream = NotebookStream(inject=("k", 1))
+    out = b"".join(stream.feed(raw[i:i + chunk]) for i in range(0, len(raw), chunk))
+    stream.close()
+    assert json.loads(out)["cells"] == json.loads(raw)["cells"]
+    broken = raw.replace(b'"a = 1\\n",', b'"a = 1\\n" "b"', 1)
+    assert broken != raw
+    with pytest.raises(InvalidNotebook):
+        bad = NotebookStream()
+        for i in range(0, len(broken), chunk):
+            bad.feed(broken[i:i + chunk])
+        bad.close()

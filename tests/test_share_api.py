@@ -376,3 +376,17 @@ def share_service_record(svc: RunningService, share_id: str) -> Any:
 
 def share_service_snapshot(svc: RunningService, share_id: str) -> str:
     return svc.store.snapshot_path(share_id).read_text()
+
+
+async def test_import_over_the_recipients_limit_is_413_and_writes_nothing(
+    jp_fetch: Fetch, jp_root_dir: Path, share_service: RunningService, jp_serverapp: Any
+) -> None:
+    bob = await service_share(share_service, "bob-token", jp_root_dir / "bobs", "huge.ipynb")
+    write_notebook(jp_root_dir / "bobs", "huge.ipynb", "x = '" + "y" * 120_000 + "'")
+    await push(share_service, "bob-token", jp_root_dir / "bobs/huge.ipynb", "huge.ipynb",
+               "x = '" + "y" * 120_000 + "'")
+    jp_serverapp.web_app.settings["sdcc_lab_shares"].client.max_notebook_size = 100_000
+    code, data = await call(jp_fetch, "POST", "imports", body={"link": bob["url"]})
+    assert code == 413 and "limit of 97.7 KB" in data["message"]
+    shared = jp_root_dir / "shared"
+    assert not shared.exists() or not [p for p in shared.rglob("*") if p.is_file()]

@@ -84,11 +84,9 @@ class ShareClient(Configurable):
 
     # --- HTTP -----------------------------------------------------------------------
     def _client(self) -> AsyncHTTPClient:
-        return AsyncHTTPClient(
-            force_instance=True,
-            max_body_size=self.max_notebook_size + CHUNK,
-            max_buffer_size=4 * CHUNK,
-        )
+        # Bodies stream through callbacks, which enforce max_notebook_size themselves
+        # (and answer 413); the client's own cut-off would look like a lost connection.
+        return AsyncHTTPClient(force_instance=True, max_body_size=1 << 40, max_buffer_size=4 * CHUNK)
 
     def _url(self, path: str, query: dict[str, Any] | None = None) -> str:
         if not self.service_url:

@@ -366,6 +366,10 @@ class ImportsHandler(ShareAPIHandler):
     @authorized
     async def post(self) -> None:
         token = parse_link(self.json_body().get("link"))
+        # What it is first: a clear 403/410, and 413 before anything is downloaded.
+        peek = json.loads((await self.client.call("POST", "api/peek", json_body={"token": token})).body)
+        if int(peek.get("size") or 0) > self.client.max_notebook_size:
+            raise web.HTTPError(413, too_big(self.client.max_notebook_size))
         root = self.root()
         base = root / self.client.import_dir
         base.mkdir(parents=True, exist_ok=True)

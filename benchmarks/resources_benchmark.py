@@ -47,8 +47,8 @@ import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from sdcc_lab.netutil import free_port  # noqa: E402
-from sdcc_lab.scheduler.slurm import parse_squeue_json  # noqa: E402
+from sdcc_lab.netutil import free_port
+from sdcc_lab.scheduler.slurm import parse_squeue_json
 
 BIN = Path(sys.executable).parent
 
@@ -121,7 +121,7 @@ def start_server(name: str, folder: Path, job_id: str, config: str) -> Server:
     raise RuntimeError(f"{name} did not start:\n{(d / 'log').read_text()[-2000:]}")
 
 
-def idle_rate(server: Server, seconds: float = 4.0) -> float:
+def idle_rate(server: Server, seconds: float = 8.0) -> float:
     c0, t0 = server.cpu(), time.monotonic()
     time.sleep(seconds)
     return (server.cpu() - c0) / (time.monotonic() - t0)
@@ -212,6 +212,7 @@ def main() -> None:
             ("jupyter-resource-usage 1.3 /api/metrics/v1 (track_cpu_percent)", jru_cpu, "api/metrics/v1"),
             ("scontrol per poll (recheck_interval = 0)", per_poll_srv, "sdcc-lab/api/resources"),
         ]
+        pp_start = per_poll_srv.calls()
         for _ in range(args.rounds):
             for name, server, path in cases:
                 idle = idle_rate(server)
@@ -231,8 +232,10 @@ def main() -> None:
         print(f"| `squeue --json -j ID` + parse, per poll (measured directly) | {squeue_ms:.2f} ms | | |")
 
         calls, polls = tabs_for_an_hour(scaled, args.tabs, 300.0)
-        # Per poll: every poll is a call; measured as the ratio over a short real run.
-        pp_calls, pp_polls = tabs_for_an_hour(per_poll_srv, args.tabs, 3600 / 10)
+        # Per poll: calls per poll counted over the CPU rounds above (sequential polls, as
+        # unsynchronised tabs 5 s apart are), times the polls of the tabs in an hour.
+        pp_calls = per_poll_srv.calls() - pp_start
+        pp_polls = (args.polls + 5) * args.rounds
         polls_per_hour = args.tabs * 3600 // 5
         pp_per_hour = round(pp_calls / pp_polls * polls_per_hour)
         print(f"\nScheduler calls in one hour, {args.tabs} tabs polling every 5 s "

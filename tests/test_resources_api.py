@@ -13,7 +13,7 @@ import json
 import re
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +136,7 @@ async def test_failing_scheduler_gives_env_values_and_nulls(tmp_path: Path, mode
 
 
 async def test_scheduler_timeout(tmp_path: Path) -> None:
-    col, calls, _ = collector(tmp_path, mode="hang", scheduler_timeout=0.5)
+    col, _, _ = collector(tmp_path, mode="hang", scheduler_timeout=0.5)
     t0 = time.monotonic()
     data = await col.snapshot()
     assert time.monotonic() - t0 < 5

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from test_resources_api import SLURM_ENV, fake_scontrol, ncalls
 
 

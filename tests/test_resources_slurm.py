@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import shutil
-import stat
 import subprocess
 import tempfile
 import time
@@ -109,7 +108,7 @@ exec {JOBENV}/bin/jupyter server --ServerApp.ip=127.0.0.1 --ServerApp.port={port
             except requests.RequestException:
                 pass
             if time.monotonic() > deadline:
-                state = subprocess.run(["/usr/bin/scontrol", "show", "job", job_id], capture_output=True,
+                state = subprocess.run(["/usr/bin/scontrol", "show", "job", job_id], check=False, capture_output=True,
                                        text=True).stdout
                 pytest.fail(f"the job's server did not come up:\n{state}\n{server.log()}")
             time.sleep(0.5)

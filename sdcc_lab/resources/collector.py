@@ -154,7 +154,7 @@ class ResourcesCollector(LoggingConfigurable):
             if self.scheduler == "htcondor":
                 return htcondor_from_env(env)
             return jupyterhub_limits(env)
-        except Exception as e:  # a bug in a reader must not stop the server
+        except Exception as e:  # noqa: BLE001 - a bug in a reader must not stop the server
             self.log_once(f"sdcc_lab resources: reading the environment failed: {e!r}")
             return Facts(problems=(f"reading the environment failed: {e}",))
 
@@ -194,7 +194,7 @@ class ResourcesCollector(LoggingConfigurable):
         except SchedulerQueryError as e:
             self.log_once(f"sdcc_lab resources: the scheduler query failed: {e}")
             self._query_problem = str(e)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - a failing source must not fail the endpoint
             self.log_once(f"sdcc_lab resources: the scheduler query failed unexpectedly: {e!r}")
             self._query_problem = f"the scheduler query failed: {e}"
         else:
@@ -209,12 +209,12 @@ class ResourcesCollector(LoggingConfigurable):
         """The start-up query (called once the event loop runs)."""
         try:
             await self.refresh_scheduler()
-        except Exception as e:  # pragma: no cover - logged, never raised
+        except Exception as e:  # noqa: BLE001 - pragma: no cover - logged, never raised
             self.log_once(f"sdcc_lab resources: start-up query failed: {e!r}")
         try:  # a first CPU sample, so the first poll can show a rate
             cg = await asyncio.get_running_loop().run_in_executor(None, self._cgroup.read)
             await self._usage_now(cg)
-        except Exception as e:  # pragma: no cover
+        except Exception as e:  # noqa: BLE001 - pragma: no cover
             self.log_once(f"sdcc_lab resources: first usage reading failed: {e!r}")
 
     # -- usage ------------------------------------------------------------------------
@@ -302,13 +302,13 @@ class ResourcesCollector(LoggingConfigurable):
         problems: list[str] = []
         try:
             await self.refresh_scheduler()
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - a failing source must not fail the endpoint
             self.log_once(f"sdcc_lab resources: scheduler refresh failed: {e!r}")
         if self._query_problem:
             problems.append(self._query_problem)
         try:
             cg = await asyncio.get_running_loop().run_in_executor(None, self._cgroup.read)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - a failing source must not fail the endpoint
             self.log_once(f"sdcc_lab resources: reading cgroups failed: {e!r}")
             cg = CgroupInfo(problems=[f"reading cgroups failed: {e}"])
         facts = self._limits(cg)
@@ -317,7 +317,7 @@ class ResourcesCollector(LoggingConfigurable):
         if usage:
             try:
                 used = await self._usage_now(cg)
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - a failing source must not fail the endpoint
                 self.log_once(f"sdcc_lab resources: reading usage failed: {e!r}")
                 problems.append(f"reading usage failed: {e}")
         now = datetime.now(timezone.utc)

@@ -38,7 +38,7 @@ class NVMLReader:
             self._nvml = pynvml
         except ImportError:
             self.problem = "GPU usage needs NVML: install nvidia-ml-py (sdcc_lab[gpu])"
-        except Exception as e:  # pynvml.NVMLError and driver errors
+        except Exception as e:  # noqa: BLE001 - pynvml.NVMLError and driver errors
             self.problem = f"NVML unavailable: {e}"
 
     @property
@@ -69,7 +69,7 @@ class NVMLReader:
                 entry["utilization_percent"] = float(nv.nvmlDeviceGetUtilizationRates(h).gpu)
                 mem = nv.nvmlDeviceGetMemoryInfo(h)
                 entry["memory_bytes"], entry["memory_total_bytes"] = int(mem.used), int(mem.total)
-            except Exception as e:  # one device failing leaves its values null
+            except Exception as e:  # noqa: BLE001 - one device failing leaves its values null
                 self.problem = f"NVML could not read GPU {device}: {e}"
             out.append(entry)
         return out

@@ -35,7 +35,7 @@ class ResourcesHandler(SDCCAPIHandler):
         else:
             try:
                 data = await collector.snapshot(usage=usage)
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - a failing source must not fail the endpoint
                 collector.log_once(f"sdcc_lab resources: snapshot failed: {e!r}")
                 data = empty_snapshot(collector.scheduler, f"reading the resources failed: {e}")
         self.set_header("Cache-Control", "no-store")

@@ -90,6 +90,7 @@ async def test_share_lists_and_revokes(jp_fetch: Fetch, jp_root_dir: Path) -> No
     assert code == 200
     assert [s["id"] for s in listing["shares"]] == [created["id"]]
     assert set(listing["shares"][0]) == {"id", "path", "url", "created_at", "expires_at", "opens"}
+    assert listing["max_expires_in"] == 7 * 24 * 3600
     code, _ = await call(jp_fetch, "DELETE", "shares", created["id"])
     assert code == 204
     code, listing = await call(jp_fetch, "GET", "shares")

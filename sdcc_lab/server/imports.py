@@ -41,7 +41,7 @@ def notebook_name(source_path: str) -> str:
 
 
 def numbered(name: str, n: int) -> str:
-    stem = name[: -len(".ipynb")] if name.endswith(".ipynb") else name
+    stem = name.removesuffix(".ipynb")
     return f"{stem}-{n}.ipynb"
 
 

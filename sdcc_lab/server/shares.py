@@ -71,12 +71,14 @@ class Shares:
         self._renames: set[asyncio.Future[None]] = set()
 
     # --- live paths ---------------------------------------------------------------
-    async def refresh_live_paths(self) -> list[dict[str, Any]]:
+    async def refresh_live_paths(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The caller's live shares (and the service's limits), remembering their paths."""
         r = await self.client.call("GET", "api/shares")
-        shares = json.loads(r.body)["shares"]
+        data = json.loads(r.body)
+        shares = list(data["shares"])
         self.live_paths = {s["path"] for s in shares}
         self.live_checked = time.monotonic()
-        return list(shares)
+        return shares, {k: v for k, v in data.items() if k != "shares"}
 
     async def is_shared(self, path: str) -> bool:
         if time.monotonic() - self.live_checked > LIVE_PATHS_TTL:
@@ -269,11 +271,14 @@ class SharesHandler(ShareAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        shares = await self.shares.refresh_live_paths()
-        self.finish({"shares": [
-            {k: s.get(k) for k in ("id", "path", "url", "created_at", "expires_at", "opens")}
-            for s in shares
-        ]})
+        shares, limits = await self.shares.refresh_live_paths()
+        self.finish({
+            "shares": [
+                {k: s.get(k) for k in ("id", "path", "url", "created_at", "expires_at", "opens")}
+                for s in shares
+            ],
+            "max_expires_in": limits.get("max_expires_in"),
+        })
 
 
 class ShareHandler(ShareAPIHandler):

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import time
 import urllib.parse
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
 import requests
-
 from conftest import Portal
 from hubclient import SHARE_PREFIX, HubClient, cell_sources, save_notebook
 

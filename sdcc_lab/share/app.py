@@ -106,8 +106,13 @@ class ShareService(Application):
 
     admin_users = Set(
         Unicode(),
-        help="Users who may list and revoke every share (besides the hub's admins, when the "
-        "hub tells the service that a user is an admin).",
+        help="""Users who may list and revoke every share (the service's page and its API).
+
+        The hub does not tell a service who its admins are through the scopes
+        a user's login grants it, so name them here::
+
+            c.ShareService.admin_users = {"hubadmin"}
+        """,
     ).tag(config=True)
 
     public_url = Unicode(

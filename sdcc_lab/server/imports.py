@@ -10,6 +10,9 @@ version it holds and the SHA-256 of what was written. Opening a link again:
 - it was changed (or a file of that name is not ours): the new version goes
   beside it, under the first free name ``name-1.ipynb``, ``name-2.ipynb``, … (``copied``);
 - it is gone (or there never was one): ``created``.
+
+:class:`Download` receives the snapshot from the service into a part file
+next to the target, checking it and adding the provenance as it streams.
 """
 
 from __future__ import annotations
@@ -18,11 +21,18 @@ import hashlib
 import json
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tornado import web
+from tornado.httputil import HTTPHeaders
+
+from ..share.nbstream import InvalidNotebook, NotebookStream
+
 CHUNK = 256 * 1024
+PROVENANCE_KEY = "sdcc_lab_share"  # the copy's notebook metadata key
 _UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f]")
 
 
@@ -120,3 +130,70 @@ class ImportRecord:
         }
         self.data["latest"]["share:" + share["id"]] = key
         self.data["latest"][self.source_key(share["owner"], share["path"])] = key
+
+
+
+class Download:
+    """Streams the service's answer into a part file, adding provenance to the metadata."""
+
+    def __init__(self, part: Any, limit: int) -> None:
+        self.part = part
+        self.limit = limit
+        self.headers = HTTPHeaders()
+        self.status = 0
+        self.share: dict[str, Any] | None = None
+        self.stream: NotebookStream | None = None
+        self.sha = hashlib.sha256()
+        self.size = 0
+        self.error = bytearray()
+        self.problem: str | None = None
+
+    def on_header(self, line: str) -> None:
+        if line.startswith("HTTP/"):
+            self.headers = HTTPHeaders()
+            self.status = int(line.split(" ", 2)[1])
+        elif line.strip():
+            self.headers.parse_line(line)
+
+    def on_chunk(self, chunk: bytes) -> None:
+        if self.status != 200:
+            if len(self.error) < 65536:
+                self.error += chunk
+            return
+        if self.problem:
+            return
+        if self.stream is None:
+            self.share = json.loads(self.headers.get("X-Sdcc-Share", "{}"))
+            provenance = {k: self.share.get(k) for k in ("id", "owner", "path", "version")}
+            provenance["imported_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            self.stream = NotebookStream(inject=(PROVENANCE_KEY, provenance))
+        self.size += len(chunk)
+        if self.size > self.limit:
+            self.problem = "too big"
+            return
+        try:
+            out = self.stream.feed(chunk)
+        except InvalidNotebook as e:
+            self.problem = str(e)
+            return
+        self.sha.update(out)
+        self.part.write(out)
+
+
+def umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def scan_file(path: Path) -> dict[str, Any] | None:
+    """Check that a file is a notebook (streaming); its top-level metadata."""
+    stream = NotebookStream()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                stream.feed(chunk)
+        stream.close()
+    except InvalidNotebook as e:
+        raise web.HTTPError(400, f"not a valid notebook: {e}") from None
+    return stream.metadata

@@ -9,13 +9,10 @@ and compares a link's environment with this session.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import os
 import re
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -23,18 +20,16 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import ensure_async, url_path_join
 from tornado import web
-from tornado.httputil import HTTPHeaders
 from tornado.ioloop import IOLoop
 
-from ..share.nbstream import InvalidNotebook, NotebookStream, too_big
+from ..share.nbstream import InvalidNotebook, too_big
 from .handlers import API_PREFIX, SDCCAPIHandler
-from .imports import ImportRecord, notebook_name, safe_segment
-from .share_client import CHUNK, ShareClient, ShareServiceError
+from .imports import Download, ImportRecord, notebook_name, safe_segment, scan_file, umask
+from .share_client import ShareClient, ShareServiceError
+from .share_sync import Shares, setup_shares
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_\-.]{16,8192}$")
 SHARE_ID_RE = re.compile(r"^[0-9a-f]{1,32}$")
-PROVENANCE_KEY = "sdcc_lab_share"
-LIVE_PATHS_TTL = 60.0
 
 
 def parse_link(link: Any) -> str:
@@ -55,100 +50,6 @@ def parse_link(link: Any) -> str:
     if not TOKEN_RE.match(token):
         raise web.HTTPError(400, "this is not a share link")
     return token
-
-
-class Shares:
-    """Per-server state: the client, the live paths it shares, the import lock."""
-
-    def __init__(self, server_app: Any, client: ShareClient) -> None:
-        self.app = server_app
-        self.client = client
-        self.log = server_app.log
-        self.live_paths: set[str] = set()
-        self.live_checked = 0.0
-        self.import_lock = asyncio.Lock()
-        self._pushing: dict[str, bool] = {}
-        self._renames: set[asyncio.Future[None]] = set()
-
-    # --- live paths ---------------------------------------------------------------
-    async def refresh_live_paths(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """The caller's live shares (and the service's limits), remembering their paths."""
-        r = await self.client.call("GET", "api/shares")
-        data = json.loads(r.body)
-        shares = list(data["shares"])
-        self.live_paths = {s["path"] for s in shares}
-        self.live_checked = time.monotonic()
-        return shares, {k: v for k, v in data.items() if k != "shares"}
-
-    async def is_shared(self, path: str) -> bool:
-        if time.monotonic() - self.live_checked > LIVE_PATHS_TTL:
-            try:
-                await self.refresh_live_paths()
-            except ShareServiceError as e:
-                self.log.warning("sdcc_lab: could not list live shares: %s", e.log_message)
-                self.live_checked = time.monotonic()
-        return path in self.live_paths
-
-    # --- post-save hook and renames -----------------------------------------------
-    def post_save(self, model: dict[str, Any], os_path: str, contents_manager: Any, **_: Any) -> None:
-        """Registered with the contents manager; never fails (or slows) a save."""
-        path = (model or {}).get("path") or ""
-        if model.get("type") == "notebook" or path.endswith(".ipynb"):
-            IOLoop.current().add_callback(self.push_soon, path, os_path)
-
-    async def push_soon(self, path: str, os_path: str) -> None:
-        try:
-            if self._renames:  # the service must know a file's new name before its new version
-                await asyncio.gather(*list(self._renames), return_exceptions=True)
-            if not await self.is_shared(path):
-                return
-            if path in self._pushing:  # one push in flight: push once more after it
-                self._pushing[path] = True
-                return
-            self._pushing[path] = False
-            try:
-                while True:
-                    await self.push(path, Path(os_path))
-                    if not self._pushing.get(path):
-                        break
-                    self._pushing[path] = False
-            finally:
-                self._pushing.pop(path, None)
-        except Exception as e:  # noqa: BLE001 (logged, never raised into the save)
-            self.log.warning("sdcc_lab: the snapshot of shared %s was not updated: %s", path,
-                             getattr(e, "log_message", None) or e)
-
-    async def push(self, path: str, os_path: Path) -> None:
-        size = os_path.stat().st_size
-        if size > self.client.max_notebook_size:
-            raise ValueError(f"{path}: {too_big(self.client.max_notebook_size)}")
-        await self.client.call("PUT", "api/snapshots", query={"path": path}, upload=os_path)
-        self.log.info("sdcc_lab: pushed the saved version of shared %s", path)
-
-    async def on_contents_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
-        if data.get("action") != "rename":
-            return
-        old, new = data.get("source_path") or "", data.get("path") or ""
-        old_prefix = old.rstrip("/") + "/"
-        affected = {p for p in self.live_paths if p == old or p.startswith(old_prefix)}
-        stale = time.monotonic() - self.live_checked > LIVE_PATHS_TTL
-        if not affected and not stale:
-            return
-        # Follow at once here, so that a save right after the rename finds the new path.
-        for p in affected:
-            self.live_paths.discard(p)
-            self.live_paths.add(new + p[len(old):])
-        task = asyncio.ensure_future(self._rename_remote(old, new))
-        self._renames.add(task)
-        task.add_done_callback(self._renames.discard)
-        await task
-
-    async def _rename_remote(self, old: str, new: str) -> None:
-        try:
-            await self.client.call("POST", "api/renames", json_body={"from": old, "to": new})
-            await self.refresh_live_paths()
-        except ShareServiceError as e:
-            self.log.warning("sdcc_lab: shares of %s did not follow its rename: %s", old, e.log_message)
 
 
 class ShareAPIHandler(SDCCAPIHandler):
@@ -317,53 +218,6 @@ class ImportPreviewHandler(ShareAPIHandler):
         })
 
 
-class _Download:
-    """Streams the service's answer into a part file, adding provenance to the metadata."""
-
-    def __init__(self, part: Any, limit: int) -> None:
-        self.part = part
-        self.limit = limit
-        self.headers = HTTPHeaders()
-        self.status = 0
-        self.share: dict[str, Any] | None = None
-        self.stream: NotebookStream | None = None
-        self.sha = hashlib.sha256()
-        self.size = 0
-        self.error = bytearray()
-        self.problem: str | None = None
-
-    def on_header(self, line: str) -> None:
-        if line.startswith("HTTP/"):
-            self.headers = HTTPHeaders()
-            self.status = int(line.split(" ", 2)[1])
-        elif line.strip():
-            self.headers.parse_line(line)
-
-    def on_chunk(self, chunk: bytes) -> None:
-        if self.status != 200:
-            if len(self.error) < 65536:
-                self.error += chunk
-            return
-        if self.problem:
-            return
-        if self.stream is None:
-            self.share = json.loads(self.headers.get("X-Sdcc-Share", "{}"))
-            provenance = {k: self.share.get(k) for k in ("id", "owner", "path", "version")}
-            provenance["imported_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            self.stream = NotebookStream(inject=(PROVENANCE_KEY, provenance))
-        self.size += len(chunk)
-        if self.size > self.limit:
-            self.problem = "too big"
-            return
-        try:
-            out = self.stream.feed(chunk)
-        except InvalidNotebook as e:
-            self.problem = str(e)
-            return
-        self.sha.update(out)
-        self.part.write(out)
-
-
 class ImportsHandler(ShareAPIHandler):
     """``POST imports {"link"}``: copy the link's last saved version into my folder."""
 
@@ -384,7 +238,7 @@ class ImportsHandler(ShareAPIHandler):
         part_path = Path(part_name)
         try:
             with os.fdopen(fd, "wb") as part:
-                download = _Download(part, self.client.max_notebook_size)
+                download = Download(part, self.client.max_notebook_size)
                 try:
                     await self.client.call(
                         "POST", "api/fetch", json_body={"token": token},
@@ -431,30 +285,11 @@ class ImportsHandler(ShareAPIHandler):
             decision = await IOLoop.current().run_in_executor(None, record.decide, folder, name, share)
             target = folder / decision.name
             if decision.action != "unchanged":
-                os.chmod(part, 0o644 & ~_umask())
+                os.chmod(part, 0o644 & ~umask())
                 os.replace(part, target)
                 record.remember(target, share, sha256)
                 record.save()
             return decision.action, target
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def scan_file(path: Path) -> dict[str, Any] | None:
-    """Check that a file is a notebook (streaming); its top-level metadata."""
-    stream = NotebookStream()
-    try:
-        with open(path, "rb") as f:
-            while chunk := f.read(CHUNK):
-                stream.feed(chunk)
-        stream.close()
-    except InvalidNotebook as e:
-        raise web.HTTPError(400, f"not a valid notebook: {e}") from None
-    return stream.metadata
 
 
 def share_handlers(base_url: str) -> list[tuple[str, type[ShareAPIHandler]]]:
@@ -467,13 +302,4 @@ def share_handlers(base_url: str) -> list[tuple[str, type[ShareAPIHandler]]]:
     ]
 
 
-def setup_shares(server_app: Any) -> Shares:
-    """Create the per-server share state and hook it into the contents manager."""
-    client = ShareClient(parent=server_app)
-    shares = Shares(server_app, client)
-    cm = server_app.contents_manager
-    cm.register_post_save_hook(shares.post_save)
-    logger = getattr(cm, "event_logger", None)
-    if logger is not None and hasattr(cm, "event_schema_id"):
-        logger.add_listener(schema_id=cm.event_schema_id, listener=shares.on_contents_event)
-    return shares
+__all__ = ["parse_link", "setup_shares", "share_handlers"]

@@ -256,8 +256,6 @@ class NotebookStream:
         if state not in ("value", "value_or_end"):
             raise InvalidNotebook("a ',' or ':' is missing")
         self._stack[-1][1] = "in_value"
-        if len(self._stack) == 1 and self._top_key is not None and not is_string and not literal:
-            pass  # container values are recorded when they open (below)
 
     def _end_string(self) -> None:
         if self._stack and self._stack[-1][1] == "colon_pending":

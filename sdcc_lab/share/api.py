@@ -1,0 +1,263 @@
+"""The share service's API, for single-user servers (``Authorization: token …``).
+
+A server acts only for its own user: the hub says whose token it is. Cookie
+authentication is refused here, so no browser can be led to call the API.
+Notebook bodies stream to and from disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from .base import CHUNK, SHARE_HEADER, ShareBase
+from .nbstream import InvalidNotebook, NotebookStream, too_big
+
+
+class APIBase(ShareBase):
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.current_user is None or not getattr(self, "_token_authenticated", False):
+            raise web.HTTPError(403, "the share service's API takes a hub API token")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None))[1]
+        message = getattr(exc, "log_message", None) or self._reason
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message}))
+
+    def json_body(self) -> dict[str, Any]:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise web.HTTPError(400, "the request body is not JSON") from None
+        if not isinstance(body, dict):
+            raise web.HTTPError(400, "the request body must be a JSON object")
+        return body
+
+    def token_arg(self) -> str:
+        token = self.json_body().get("token")
+        if not isinstance(token, str) or not token:
+            raise web.HTTPError(400, "'token' is missing")
+        return token
+
+
+class NotebookUpload(APIBase):
+    """Streams a notebook body to a part file in the snapshot folder, checking it on the way."""
+
+    _part: Path | None = None
+    _fh: Any = None
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        limit = self.service.max_notebook_size
+        length = self.request.headers.get("Content-Length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            raise web.HTTPError(413, self.too_big_message())
+        # Bodies without a length are counted and refused past the limit (the
+        # connection is cut past twice the limit).
+        connection: Any = self.request.connection
+        if connection is not None:
+            connection.set_max_body_size(2 * limit + CHUNK)
+        self._size = 0
+        self._too_big = False
+        self._invalid: str | None = None
+        self._scan = NotebookStream()
+        self._part = self.store.new_part_file()
+        # Local disk, one chunk at a time: short enough for the event loop.
+        self._fh = open(self._part, "wb")  # noqa: SIM115, ASYNC230 (closed in finish_upload / on_finish)
+
+    def too_big_message(self) -> str:
+        return too_big(self.service.max_notebook_size)
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._too_big or self._invalid or self._fh is None:
+            return
+        self._size += len(chunk)
+        if self._size > self.service.max_notebook_size:
+            self._too_big = True
+            return
+        try:
+            self._scan.feed(chunk)
+        except InvalidNotebook as e:
+            self._invalid = str(e)
+            return
+        self._fh.write(chunk)
+
+    def finish_upload(self) -> tuple[Path, int, dict[str, Any] | None]:
+        """Close the part file; raise 413/400 when the body was refused."""
+        assert self._fh is not None and self._part is not None
+        self._fh.close()
+        self._fh = None
+        if self._too_big:
+            raise web.HTTPError(413, self.too_big_message())
+        if self._invalid is None:
+            try:
+                self._scan.close()
+            except InvalidNotebook as e:
+                self._invalid = str(e)
+        if self._invalid:
+            raise web.HTTPError(400, f"not a valid notebook: {self._invalid}")
+        part, self._part = self._part, None
+        return part, self._size, self._scan.metadata
+
+    def on_finish(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+        if self._part is not None:
+            self._part.unlink(missing_ok=True)
+
+    on_connection_close = on_finish
+
+
+def _clean_path(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip("/") or len(value) > 4096 or "\0" in value:
+        raise web.HTTPError(400, "'path' must name a file")
+    path = value.strip("/")
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        raise web.HTTPError(400, "'path' must be a relative path inside the server's root")
+    return path
+
+
+@web.stream_request_body
+class SharesAPI(NotebookUpload):
+    """``POST api/shares?path=…&expires_in=…&environment=…`` (body: the notebook);
+    ``GET api/shares[?all=1]``."""
+
+    async def prepare(self) -> None:
+        if self.request.method == "POST":
+            await super().prepare()
+        else:
+            await APIBase.prepare(self)
+
+    async def get(self) -> None:
+        everyone = self.get_argument("all", "") == "1"
+        if everyone and not self.is_admin():
+            raise web.HTTPError(403, "only admins may list every share")
+        shares = self.store.list(None if everyone else self.user_name)
+        self.finish({
+            "shares": [self.share_model(s) for s in shares],
+            "max_expires_in": self.service.max_expires_in,
+            "default_expires_in": self.service.default_expires_in,
+        })
+
+    async def post(self) -> None:
+        path = _clean_path(self.get_argument("path", ""))
+        raw_expiry = self.get_argument("expires_in", "")
+        try:
+            expires_in = int(raw_expiry) if raw_expiry else None
+        except ValueError:
+            raise web.HTTPError(400, "'expires_in' must be a number of seconds") from None
+        if expires_in is not None and not 0 < expires_in <= self.service.max_expires_in:
+            raise web.HTTPError(
+                400, f"'expires_in' must be between 1 and {self.service.max_expires_in} seconds"
+            )
+        try:
+            environment = json.loads(self.get_argument("environment", "{}"))
+        except ValueError:
+            raise web.HTTPError(400, "'environment' must be JSON") from None
+        if not isinstance(environment, dict) or len(json.dumps(environment)) > 8192:
+            raise web.HTTPError(400, "'environment' must be a small JSON object")
+        part, size, metadata = self.finish_upload()
+        if "kernelspec" not in environment and metadata and isinstance(metadata.get("kernelspec"), dict):
+            ks = metadata["kernelspec"]
+            environment["kernelspec"] = {k: ks.get(k) for k in ("name", "display_name", "language")}
+        if self.store.count_live(self.user_name) >= self.service.max_live_shares:
+            part.unlink(missing_ok=True)
+            raise web.HTTPError(
+                403, f"you already have {self.service.max_live_shares} live share links; revoke some first"
+            )
+        share = self.store.create(self.user_name, path, environment, self.service.lifetime(expires_in))
+        self.store.commit_snapshot(share.id, part, size)
+        share = self.store.get(share.id) or share
+        self.set_status(201)
+        self.finish(self.share_model(share))
+
+
+class ShareAPI(APIBase):
+    """``DELETE api/shares/{id}``: the owner or an admin revokes a link."""
+
+    async def delete(self, share_id: str) -> None:
+        share = self.store.get(share_id)
+        if share is None:
+            raise web.HTTPError(404, "no such share")
+        if share.owner != self.user_name and not self.is_admin():
+            raise web.HTTPError(403, "only its owner or an admin may revoke a share")
+        self.store.revoke(share_id)
+        self.set_status(204)
+        self.finish()
+
+
+@web.stream_request_body
+class SnapshotAPI(NotebookUpload):
+    """``PUT api/snapshots?path=…`` (body: the notebook): the new last saved version
+    of every live share of the caller's file at ``path``."""
+
+    async def put(self) -> None:
+        path = _clean_path(self.get_argument("path", ""))
+        part, size, _ = self.finish_upload()
+        shares = [s for s in self.store.list(self.user_name) if s.path == path]
+        if not shares:
+            part.unlink(missing_ok=True)
+            raise web.HTTPError(404, "no live share of this file")
+        versions = {}
+        for share in shares[:-1]:
+            copy = self.store.new_part_file()
+            shutil.copyfile(part, copy)
+            versions[share.id] = self.store.commit_snapshot(share.id, copy, size)
+        versions[shares[-1].id] = self.store.commit_snapshot(shares[-1].id, part, size)
+        self.finish({"versions": versions})
+
+
+class RenameAPI(APIBase):
+    """``POST api/renames {"from", "to"}``: the caller's shares follow a renamed file."""
+
+    async def post(self) -> None:
+        body = self.json_body()
+        old, new = _clean_path(body.get("from")), _clean_path(body.get("to"))
+        self.finish({"renamed": self.store.rename(self.user_name, old, new)})
+
+
+class PeekAPI(APIBase):
+    """``POST api/peek {"token"}``: what a link is, without opening it."""
+
+    async def post(self) -> None:
+        _, share = self.open_share(self.token_arg())
+        model = self.share_model(share)
+        model.pop("token")
+        model.pop("url")
+        self.finish(model)
+
+
+class FetchAPI(APIBase):
+    """``POST api/fetch {"token"}``: the snapshot (streamed), its record in ``X-Sdcc-Share``.
+    Counts one open."""
+
+    async def post(self) -> None:
+        _, share = self.open_share(self.token_arg())
+        try:
+            fh = open(self.store.snapshot_path(share.id), "rb")  # noqa: SIM115, ASYNC230 (chunked reads)
+        except FileNotFoundError:
+            raise web.HTTPError(404, "this share has no saved version") from None
+        with fh:
+            size = os.fstat(fh.fileno()).st_size
+            self.store.record_open(share.id)
+            model = self.share_model(share)
+            for key in ("token", "url"):
+                model.pop(key)
+            self.set_header(SHARE_HEADER, json.dumps(model, ensure_ascii=True))
+            self.set_header("Content-Type", "application/x-ipynb+json")
+            self.set_header("Content-Length", str(size))
+            while chunk := fh.read(CHUNK):
+                self.write(chunk)
+                try:
+                    await self.flush()
+                except StreamClosedError:
+                    return
+        self.finish()

@@ -1,0 +1,96 @@
+"""What every handler of the share service shares: authentication through the
+hub (async, in ``prepare``), the service's parts, and the share model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
+from tornado import web
+
+from . import pages
+from .app import ShareService
+from .store import ShareInfo, ShareStore
+from .tokens import ShareSigner, TokenClaims, TokenError
+
+CHUNK = 256 * 1024
+SHARE_HEADER = "X-Sdcc-Share"
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+class ShareBase(HubOAuthenticated, web.RequestHandler):
+    """Authentication (async, in ``prepare``) and access to the service's parts."""
+
+    @property
+    def service(self) -> ShareService:
+        return self.settings["share_service"]
+
+    @property
+    def store(self) -> ShareStore:
+        return self.settings["share_store"]
+
+    @property
+    def signer(self) -> ShareSigner:
+        return self.settings["share_signer"]
+
+    @property
+    def prefix(self) -> str:
+        return self.settings["share_prefix"]
+
+    @property
+    def hub_auth(self) -> Any:
+        return self.settings["hub_auth"]
+
+    async def prepare(self) -> None:
+        model = await self.hub_auth.get_user(self, sync=False)
+        user = None
+        if model:
+            try:
+                user = self.check_hub_user(model)
+            except UserNotAllowed:  # authenticated, but without the scope
+                raise web.HTTPError(403, f"{model.get('name')} may not use the share service") from None
+        self.current_user = user
+
+    @property
+    def user_name(self) -> str:
+        return str(self.current_user["name"])
+
+    def is_admin(self) -> bool:
+        user = self.current_user or {}
+        return bool(user.get("admin")) or user.get("name") in self.service.admin_users
+
+    # --- shares ------------------------------------------------------------------
+    def token_for(self, share: ShareInfo) -> str:
+        return self.signer.sign(TokenClaims(share.id, share.owner, share.path, share.environment))
+
+    def url_for(self, token: str) -> str:
+        return f"{self.service.public_url}{self.prefix}open/{token}"
+
+    def open_share(self, token: str) -> tuple[TokenClaims, ShareInfo]:
+        """The live share a token names; 403 forged, 410 expired/revoked/gone."""
+        try:
+            claims = self.signer.verify(token)
+        except TokenError as e:
+            raise web.HTTPError(403, f"This share link is not valid: {e}.") from None
+        share = self.store.get(claims.id)
+        if share is None or share.owner != claims.owner:
+            raise web.HTTPError(410, "This share link no longer exists.")
+        if share.revoked is not None:
+            raise web.HTTPError(410, f"{share.owner} revoked this share link.")
+        if not share.is_live():
+            raise web.HTTPError(410, f"This share link expired on {pages.when(share.expires)}.")
+        return claims, share
+
+    def share_model(self, share: ShareInfo, token: str | None = None) -> dict[str, Any]:
+        token = token or self.token_for(share)
+        return {
+            "id": share.id, "owner": share.owner, "path": share.path, "name": share.name,
+            "url": self.url_for(token), "token": token, "environment": share.environment,
+            "created_at": iso(share.created), "expires_at": iso(share.expires),
+            "opens": share.opens, "last_opened_at": iso(share.last_opened),
+            "version": share.version, "size": share.snapshot_size,
+        }

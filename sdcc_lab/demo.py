@@ -51,6 +51,7 @@ class DemoSettings:
     port: int
     hub_port: int
     proxy_api_port: int
+    share_port: int
     users: tuple[str, ...]
     data_dir: str
     bin_dir: str
@@ -88,8 +89,8 @@ def parse_users(users: str) -> tuple[str, ...]:
     return names
 
 
-def internal_ports(hub_dir: Path) -> tuple[int, int]:
-    """The hub's and the proxy API's ports: those of the last run when still free.
+def internal_ports(hub_dir: Path) -> tuple[int, int, int]:
+    """The hub's, the proxy API's and the share service's ports: the last run's when free.
 
     Servers that outlive a hub restart (batch jobs) call the hub's API at the
     address they were started with, so a restarted demo keeps it.
@@ -98,16 +99,17 @@ def internal_ports(hub_dir: Path) -> tuple[int, int]:
     try:
         ports = json.loads(saved.read_text())
         hub_port, proxy_api_port = int(ports["hub"]), int(ports["proxy_api"])
-        for port in (hub_port, proxy_api_port):
+        share_port = int(ports["share"])
+        for port in (hub_port, proxy_api_port, share_port):
             with socket.socket() as s:
                 # As the hub will bind it: a port in TIME_WAIT after a crash is free.
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 s.bind(("127.0.0.1", port))
     except (OSError, ValueError, KeyError, TypeError):
-        hub_port, proxy_api_port = free_port(), free_port()
+        hub_port, proxy_api_port, share_port = free_port(), free_port(), free_port()
     hub_dir.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps({"hub": hub_port, "proxy_api": proxy_api_port}))
-    return hub_port, proxy_api_port
+    saved.write_text(json.dumps({"hub": hub_port, "proxy_api": proxy_api_port, "share": share_port}))
+    return hub_port, proxy_api_port, share_port
 
 
 def check_ip(ip: str, insecure_allow_remote: bool) -> None:
@@ -275,18 +277,28 @@ def configure_share_service(c: Any, s: DemoSettings) -> None:
     if not keys_file.exists():
         keys_file.touch(mode=0o600)
         keys_file.write_text(secrets.token_urlsafe(48) + "\n")
-    port = free_port()  # a fresh port at each hub start; only the hub and servers use it
+    port = s.share_port
+    # The service reads the demo's settings, then the admin's --config (its
+    # c.ShareService lines: a shared database, keys, the portal's URL…).
+    service_config = s.hub_dir / "share_config.py"
+    service_config.write_text(
+        "# Written by `sdcc-lab demo` at each start; edits here are overwritten.\n"
+        f"c.ShareService.keys_file = {str(keys_file)!r}\n"
+        f"c.ShareService.data_dir = {str(s.hub_dir)!r}\n"
+        f"c.ShareService.public_url = {s.url!r}\n"
+        + (f"load_subconfig({s.extra_config!r})\n" if s.extra_config else "")
+    )
     c.JupyterHub.services = [
         {
             "name": "share",
             "url": f"http://127.0.0.1:{port}",
             "command": [
                 sys.executable, "-m", "sdcc_lab.share",
-                f"--ShareService.keys_file={keys_file}",
-                f"--ShareService.data_dir={s.hub_dir}",
-                f"--ShareService.public_url={s.url}",
+                f"--ShareService.config_file={service_config}",
             ],
             "cwd": str(s.hub_dir),
+            # The admin's config may read SDCC_* variables (the tests' ports and folders).
+            "environment": {k: v for k, v in os.environ.items() if k.startswith("SDCC_")},
             "oauth_no_confirm": True,
             "display": False,
         }
@@ -368,12 +380,13 @@ def run_demo(
     if not 0 < port < 65536:
         raise DemoError(f"--port {port} is not a port number")
     bin_dir = Path(sys.executable).parent
-    hub_port, proxy_api_port = internal_ports(Path(data_dir).resolve() / "hub")
+    hub_port, proxy_api_port, share_port = internal_ports(Path(data_dir).resolve() / "hub")
     settings = DemoSettings(
         ip=ip,
         port=port,
         hub_port=hub_port,
         proxy_api_port=proxy_api_port,
+        share_port=share_port,
         users=names,
         data_dir=str(Path(data_dir).resolve()),
         bin_dir=str(bin_dir),

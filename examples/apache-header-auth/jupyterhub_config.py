@@ -16,4 +16,3 @@ c.HeaderAuthenticator.secret_file = os.environ["SDCC_PROXY_SECRET_FILE"]  # mode
 c.HeaderAuthenticator.trusted_proxy_ips = ["127.0.0.1"]  # the TCP peer the hub sees
 c.HeaderAuthenticator.portal_url = os.environ.get("SDCC_PORTAL_URL", "")
 c.HeaderAuthenticator.proxy_logout_url = os.environ.get("SDCC_PORTAL_URL", "") + "logout"
-c.Authenticator.allowed_users = {"alice", "bob"}

@@ -224,7 +224,7 @@ def main() -> None:
 
         print(f"\nServer CPU per poll, median of {args.rounds} rounds of {args.polls} polls "
               f"(idle rate subtracted), Slurm job {job_id}:\n")
-        print("| endpoint | server CPU per poll | median latency | idle server CPU |")
+        print("| endpoint | server CPU per poll | median latency | idle server CPU (10 ms ticks) |")
         print("| --- | --- | --- | --- |")
         for name, _, _ in cases:
             print(f"| {name} | {statistics.median(rows[name]):.2f} ms | {statistics.median(lats[name]):.1f} ms "

@@ -207,15 +207,15 @@ class ResourcesCollector(LoggingConfigurable):
 
     async def start(self) -> None:
         """The start-up query (called once the event loop runs)."""
-        try:
-            await self.refresh_scheduler()
-        except Exception as e:  # noqa: BLE001 - pragma: no cover - logged, never raised
-            self.log_once(f"sdcc_lab resources: start-up query failed: {e!r}")
         try:  # a first CPU sample, so the first poll can show a rate
             cg = await asyncio.get_running_loop().run_in_executor(None, self._cgroup.read)
             await self._usage_now(cg)
         except Exception as e:  # noqa: BLE001 - pragma: no cover
             self.log_once(f"sdcc_lab resources: first usage reading failed: {e!r}")
+        try:
+            await self.refresh_scheduler()
+        except Exception as e:  # noqa: BLE001 - pragma: no cover - logged, never raised
+            self.log_once(f"sdcc_lab resources: start-up query failed: {e!r}")
 
     # -- usage ------------------------------------------------------------------------
     def _read_usage(self, cg: CgroupInfo) -> dict[str, Any]:

@@ -46,8 +46,14 @@ describe('share helpers', () => {
     expect(rows).toEqual([
       ['Kernel', '<b>Py</b>'],
       ['Where', 'Slurm batch job'],
-      ['gpus', '1'],
-      ['partition', 'gpu']
+      ['Partition', 'gpu'],
+      ['GPUs', '1']
+    ]);
+    expect(
+      environmentRows({ scheduler: 'local', options: { local: true, environment: 'default' } })
+    ).toEqual([
+      ['Where', 'Local session on the hub node'],
+      ['Environment', 'default']
     ]);
   });
 });

@@ -170,14 +170,18 @@ export async function showManageDialog(trans: TranslationBundle): Promise<void> 
     const t = el('table', undefined, 'jp-sdcc-SessionTable');
     const head = t.createTHead().insertRow();
     for (const label of [trans.__('Notebook'), trans.__('Expires'), trans.__('Opens'), '']) {
-      head.appendChild(el('th', label));
+      const th = el('th', label);
+      th.style.padding = '2px 12px 2px 0';
+      head.appendChild(th);
     }
     const tbody = t.createTBody();
     for (const share of shares) {
       const tr = tbody.insertRow();
-      tr.insertCell().textContent = share.path;
-      tr.insertCell().textContent = formatWhen(share.expires_at);
-      tr.insertCell().textContent = String(share.opens);
+      for (const text of [share.path, formatWhen(share.expires_at), String(share.opens)]) {
+        const td = tr.insertCell();
+        td.textContent = text;
+        td.style.padding = '2px 12px 2px 0';
+      }
       const revoke = el('button', trans.__('Revoke'), 'jp-Button jp-mod-styled jp-mod-warn');
       revoke.setAttribute('aria-label', trans.__('Revoke the link to %1', share.path));
       revoke.onclick = async () => {

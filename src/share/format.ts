@@ -1,6 +1,7 @@
 /**
  * Pure helpers of the share UI (no JupyterLab runtime: unit-tested with jest).
  */
+import { describeSession } from '../session';
 import { IShareEnvironment } from './types';
 
 /** The query parameter that carries a link's token into JupyterLab. */
@@ -55,12 +56,6 @@ export function formatWhen(iso: string): string {
   return isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
 
-const SCHEDULERS: { [key: string]: string } = {
-  local: 'Local session on the hub node',
-  slurm: 'Slurm batch job',
-  htcondor: 'HTCondor batch job'
-};
-
 /** `[label, value]` rows describing an environment (labels are translated by the caller). */
 export function environmentRows(env: IShareEnvironment): [string, string][] {
   const rows: [string, string][] = [];
@@ -68,15 +63,9 @@ export function environmentRows(env: IShareEnvironment): [string, string][] {
   if (kernel && (kernel.display_name || kernel.name)) {
     rows.push(['Kernel', String(kernel.display_name || kernel.name)]);
   }
-  if (env.scheduler) {
-    rows.push(['Where', SCHEDULERS[env.scheduler] ?? String(env.scheduler)]);
-  }
-  const options = env.options ?? {};
-  for (const key of Object.keys(options).sort()) {
-    const value = options[key];
-    if (value !== null && value !== undefined && value !== '') {
-      rows.push([key, String(value)]);
-    }
+  if (env.scheduler !== undefined) {
+    // The same words as Help → About this Session…
+    rows.push(...describeSession({ scheduler: env.scheduler, options: env.options ?? {} }));
   }
   return rows;
 }

@@ -51,6 +51,7 @@ async function shareFromFileBrowser(page: Page, name: string): Promise<string> {
   const link = dialog.getByLabel('Share link');
   await expect(link).toHaveValue(/\/services\/share\/open\//);
   await expect(dialog).toContainText('Python 3');
+  await page.screenshot({ path: 'test-results/share-dialog.png' });
   const value = await link.inputValue();
   await dialog.getByRole('button', { name: 'Close' }).click();
   return value;
@@ -92,6 +93,7 @@ test('alice shares a notebook; bob opens the link and gets her cells', async ({
   await expect(dialog).toContainText('Import a shared notebook', { timeout: 30000 });
   await expect(dialog).toContainText('alice');
   await expect(dialog).toContainText('welcome.ipynb');
+  await bob.screenshot({ path: 'test-results/import-dialog.png' });
   await dialog.getByRole('button', { name: /^Import/ }).click();
   await expect(bob.locator('.jp-Notebook')).toContainText(
     'Welcome to the sdcc_lab demo portal, alice',
@@ -106,6 +108,7 @@ test('alice shares a notebook; bob opens the link and gets her cells', async ({
   await page.getByRole('menuitem', { name: 'Manage my shares…' }).click();
   const manage = page.locator('.jp-Dialog');
   await expect(manage).toContainText('welcome.ipynb');
+  await page.screenshot({ path: 'test-results/manage-shares.png' });
   await manage.getByRole('button', { name: /Revoke the link to welcome.ipynb/ }).first().click();
   await expect(manage).not.toContainText('welcome.ipynb');
   await manage.getByRole('button', { name: 'Close' }).click();

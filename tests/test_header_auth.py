@@ -16,6 +16,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,14 @@ class FrontedPortal:
 def fronted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FrontedPortal]:
     if not Path("/usr/sbin/apachectl").exists():
         pytest.fail("apache2 is not installed (scripts/setup.sh --test installs it)")
-    folder = tmp_path_factory.mktemp("apache")
+    with fronted_running(tmp_path_factory.mktemp("apache")) as fronted:
+        yield fronted
+
+
+@contextmanager
+def fronted_running(folder: Path) -> Iterator[FrontedPortal]:
+    """A demo hub with HeaderAuthenticator behind the example Apache (also for benchmarks/)."""
+    folder.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(32)
     secret_file = folder / "proxy-secret"
     secret_file.write_text(secret + "\n")

@@ -13,6 +13,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,9 +56,10 @@ class TwoHubs:
         return first, other
 
 
-@pytest.fixture(scope="module")
-def two_hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoHubs]:
-    folder = tmp_path_factory.mktemp("two-hubs")
+@contextmanager
+def two_hubs_running(folder: Path) -> Iterator[TwoHubs]:
+    """PostgreSQL, two demo hubs and the Apache in front (also used by benchmarks/)."""
+    folder.mkdir(parents=True, exist_ok=True)
     pg_dir = Path(f"/tmp/sdcc-pg-{uuid.uuid4().hex[:8]}")
     run_dir = Path(f"/tmp/sdcc-apache-{uuid.uuid4().hex[:8]}")
     db_url = subprocess.run(
@@ -104,6 +106,12 @@ def two_hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoHubs]:
             portal.stop()
         subprocess.run(["bash", str(ROOT / "scripts/postgres.sh"), "stop", str(pg_dir)], check=False)
         subprocess.run(["rm", "-rf", str(run_dir), str(pg_dir)], check=False)
+
+
+@pytest.fixture(scope="module")
+def two_hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoHubs]:
+    with two_hubs_running(tmp_path_factory.mktemp("two-hubs")) as two:
+        yield two
 
 
 def through_portal(two: TwoHubs, user: str) -> HubClient:

@@ -68,7 +68,7 @@ __all__ = [
     "is_worker_job_name",
     "node_interface",
     "session_job",
-    "test_only_argv",
+    "sbatch_test_only_argv",
     "worker_job_name",
 ]
 
@@ -457,7 +457,7 @@ def sbatch_directives(job_header: str) -> list[str]:
     return args
 
 
-def test_only_argv(job_header: str, script: str, sbatch: str = "sbatch") -> list[str]:
+def sbatch_test_only_argv(job_header: str, script: str, sbatch: str = "sbatch") -> list[str]:
     """``sbatch --test-only`` with the worker jobs' own arguments, then their script."""
     return [sbatch, "--test-only", *sbatch_directives(job_header), script]
 
@@ -471,7 +471,7 @@ def check_with_sbatch(job_header: str, job_script: str, describe: str, timeout: 
     with tempfile.TemporaryDirectory(prefix="sdcc-dask-") as folder:
         path = Path(folder) / "worker-job.sh"
         path.write_text(job_script)
-        argv = test_only_argv(job_header, str(path))
+        argv = sbatch_test_only_argv(job_header, str(path))
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,256 @@
+"""sdcc_lab.dask without a cluster: configuration, walltime capping, interface, overrides.
+
+The HTCondor cluster cannot be run here (no HTCondor pool): only its
+configuration is tested, by building the HTCondorCluster object and reading
+its job script. The Slurm pre-check runs against a fake ``sbatch`` on PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from ipaddress import IPv4Network
+from pathlib import Path
+
+import pytest
+
+from sdcc_lab import dask as sdask
+from sdcc_lab.dask import (
+    DaskSessionError,
+    SessionJob,
+    capped_walltime,
+    check_with_sbatch,
+    cluster_kwargs,
+    is_worker_job_name,
+    node_interface,
+    session_job,
+    sbatch_test_only_argv,
+    worker_job_name,
+)
+
+SLURM = SessionJob("slurm", "alice", "77", "gpu", "tier3", "gpu-qos", 2, 4 << 30, 1234)
+HTCONDOR = SessionJob("htcondor", "alice", "12.0", cpus=1, memory_bytes=2 << 30, remaining_seconds=3600)
+
+
+def kwargs(session: SessionJob = SLURM, **over: object) -> dict[str, object]:
+    return cluster_kwargs(session, over, interface="lo", home="/home/alice")
+
+
+# --------------------------------------------------------------------------- defaults
+
+def test_slurm_defaults_come_from_the_session() -> None:
+    k = kwargs()
+    assert (k["account"], k["queue"], k["job_extra_directives"]) == ("tier3", "gpu", ["--qos=gpu-qos"])
+    assert (k["cores"], k["memory"]) == (2, "4096MiB")
+    assert k["walltime"] == "00:20:00"  # 1234 s left: 20 whole minutes
+    assert k["job_name"] == "dask-alice-77"
+    assert k["log_directory"] == "/home/alice/.sdcc-lab/logs/dask"
+    assert k["interface"] == "lo"
+    assert k["scheduler_options"] == {"dashboard_address": "127.0.0.1:0"}
+    assert k["worker_extra_args"] == ["--dashboard-address", "127.0.0.1:0"]
+    assert k["python"] == os.sys.executable  # type: ignore[attr-defined]
+
+
+def test_overrides_replace_defaults_and_keep_the_name() -> None:
+    k = kwargs(cores=4, memory="8GiB", qos="normal", queue="cpu", account="physics",
+               job_extra_directives=["--gres=gpu:1"], worker_extra_args=["--lifetime", "10m"])
+    assert (k["cores"], k["memory"], k["queue"], k["account"]) == (4, "8GiB", "cpu", "physics")
+    assert k["job_extra_directives"] == ["--qos=normal", "--gres=gpu:1"]
+    assert k["worker_extra_args"] == ["--dashboard-address", "127.0.0.1:0", "--lifetime", "10m"]
+    assert k["job_name"] == "dask-alice-77"
+
+
+def test_worker_job_name_names_user_and_session() -> None:
+    assert worker_job_name("alice", "77") == "dask-alice-77"
+    assert is_worker_job_name("dask-alice-77", "alice", "77")
+    assert not is_worker_job_name("dask-alice-778", "alice", "77")
+    assert not is_worker_job_name("dask-bob-77", "alice", "77")
+    assert not is_worker_job_name(None, "alice", "77")
+
+
+# --------------------------------------------------------------------------- walltime
+
+def test_walltime_never_exceeds_the_sessions_remaining_time() -> None:
+    assert capped_walltime(SLURM, None) == "00:20:00"
+    assert capped_walltime(SLURM, "00:10:00") == "00:10:00"
+    assert capped_walltime(SLURM, "10:30") == "00:11:00"  # MM:SS rounds up to minutes
+    with pytest.warns(UserWarning, match="longer than the session's remaining time"):
+        assert capped_walltime(SLURM, "02:00:00") == "00:20:00"
+    long = SessionJob("slurm", "alice", "77", remaining_seconds=2 * 86400 + 59)
+    assert capped_walltime(long, None) == "48:00:00"
+
+
+def test_no_time_left_is_an_error() -> None:
+    ending = SessionJob("slurm", "alice", "77", cpus=1, memory_bytes=1 << 30, remaining_seconds=59)
+    with pytest.raises(DaskSessionError, match="the session ends in 59 s"):
+        kwargs(ending)
+
+
+def test_unknown_end_keeps_the_request_or_the_default() -> None:
+    open_ended = SessionJob("slurm", "alice", "77", cpus=1, memory_bytes=1 << 30)
+    assert kwargs(open_ended)["walltime"] is None
+    assert kwargs(open_ended, walltime="01:00:00")["walltime"] == "01:00:00"
+    unread = SessionJob("slurm", "alice", "77", cpus=1, memory_bytes=1 << 30, problem="scontrol failed")
+    with pytest.raises(DaskSessionError, match="scontrol failed; pass walltime"):
+        kwargs(unread)
+
+
+# --------------------------------------------------------------------------- overrides refused
+
+@pytest.mark.parametrize(
+    "over, message",
+    [
+        ({"acount": "tier3"}, "unknown option acount"),
+        ({"dashboard_address": ":8787"}, "unknown option dashboard_address"),
+        ({"job_name": "x"}, "the job name is fixed"),
+        ({"account": "tier3 --uid=0"}, "account='tier3 --uid=0' is not valid"),
+        ({"queue": "-pgpu"}, "queue='-pgpu' is not valid"),
+        ({"cores": 0}, "cores=0 is not valid"),
+        ({"cores": True}, "cores=True is not valid"),
+        ({"memory": "lots"}, "memory='lots' is not valid"),
+        ({"walltime": "soon"}, "walltime='soon' is not valid"),
+        ({"python": "python3"}, "absolute path"),
+        ({"job_extra_directives": ["--account=physics"]}, "may not set --account: use account="),
+        ({"job_extra_directives": ["-t 10"]}, "may not set -t: use walltime="),
+        ({"job_extra_directives": "--gres=gpu:1"}, "job_extra_directives='--gres=gpu:1' is not valid"),
+        ({"interface": "nosuch0"}, "interface='nosuch0': this node has"),
+        ({"disk": "1GiB"}, "unknown option disk"),
+    ],
+)
+def test_bad_overrides_are_refused_with_a_message(over: dict[str, object], message: str) -> None:
+    with pytest.raises(DaskSessionError, match=message.replace("(", r"\(").replace("?", r"\?")):
+        kwargs(**over)
+
+
+def test_unknown_option_lists_what_is_accepted() -> None:
+    with pytest.raises(DaskSessionError) as info:
+        kwargs(foo=1, bar=2)
+    text = str(info.value)
+    assert "unknown options bar, foo" in text
+    assert "account: a Slurm account" in text and "walltime:" in text
+
+
+# --------------------------------------------------------------------------- sessions without a cluster
+
+def test_a_local_session_gets_a_clear_error() -> None:
+    with pytest.raises(DaskSessionError, match="runs locally.*LocalCluster"):
+        cluster_kwargs(SessionJob("local", "alice", None), {})
+
+
+def test_a_slurm_identity_outside_a_job_is_an_error() -> None:
+    with pytest.raises(DaskSessionError, match="outside a batch job"):
+        cluster_kwargs(SessionJob("slurm", "alice", None), {})
+
+
+def test_session_job_reads_identity_and_job_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    env = {
+        "SDCC_LAB_SESSION": json.dumps({"scheduler": "slurm", "options": {"qos": "gpu-qos", "account": "x"}}),
+        "SLURM_JOB_ID": "77",
+        "SLURM_JOB_PARTITION": "gpu",
+        "SLURM_JOB_ACCOUNT": "tier3",
+        "SLURM_CPUS_ON_NODE": "2",
+        "SLURM_MEM_PER_NODE": "4096",
+        "SLURM_JOB_START_TIME": str(int(time.time()) - 60),
+        "SLURM_JOB_END_TIME": str(int(time.time()) + 600),
+    }
+    s = session_job(env, query=False)
+    assert (s.scheduler, s.job_id, s.partition, s.account, s.qos) == ("slurm", "77", "gpu", "tier3", "gpu-qos")
+    assert (s.cpus, s.memory_bytes) == (2, 4 << 30)
+    assert 590 <= (s.remaining_seconds or 0) <= 600
+    assert session_job({}, query=False).scheduler == "local"
+    with pytest.raises(DaskSessionError, match="malformed"):
+        session_job({"SDCC_LAB_SESSION": "{"}, query=False)
+
+
+# --------------------------------------------------------------------------- interface
+
+def test_interface_is_the_one_carrying_the_nodes_address() -> None:
+    table = {
+        "lo": [IPv4Network("127.0.0.0/8"), IPv4Network("127.0.0.1/32")],
+        "eth0": [IPv4Network("192.0.2.0/24"), IPv4Network("192.0.2.2/32")],
+    }
+    assert node_interface("localhost", table) == "lo"
+    assert node_interface("127.0.1.1", table) == "lo"  # Debian's hostname address: by network
+    assert node_interface("192.0.2.2", table) == "eth0"
+    with pytest.raises(DaskSessionError, match="no network interface carries 198.51.100.7"):
+        node_interface("198.51.100.7", table)
+    with pytest.raises(DaskSessionError, match="does not resolve"):
+        node_interface("no-such-host.invalid", table)
+
+
+def test_interface_of_this_node_is_never_a_wildcard() -> None:
+    name = node_interface()
+    assert name in sdask._interfaces()
+    assert name != "0.0.0.0"
+
+
+# --------------------------------------------------------------------------- the pre-check
+
+def test_test_only_argv_repeats_the_job_header() -> None:
+    header = "#SBATCH -J dask-alice-77\n#SBATCH -p gpu\n#SBATCH -A tier3\n#SBATCH --qos=gpu-qos\n#SBATCH -t 00:20:00"
+    assert sbatch_test_only_argv(header, "/tmp/job.sh", "/usr/bin/sbatch") == [
+        "/usr/bin/sbatch", "--test-only", "-J", "dask-alice-77", "-p", "gpu", "-A", "tier3",
+        "--qos=gpu-qos", "-t", "00:20:00", "/tmp/job.sh",
+    ]
+
+
+def fake_sbatch(folder: Path, monkeypatch: pytest.MonkeyPatch, code: int, message: str) -> Path:
+    calls = folder / "calls"
+    script = folder / "sbatch"
+    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {calls}\necho "{message}" >&2\nexit {code}\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    return calls
+
+
+def test_a_refusal_carries_slurms_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = fake_sbatch(tmp_path, monkeypatch, 1, "sbatch: error: Batch job submission failed: "
+                        "Invalid account or account/partition combination specified")
+    with pytest.raises(DaskSessionError) as info:
+        check_with_sbatch("#SBATCH -A physics\n#SBATCH -p gpu", "#!/bin/sh\n", "account physics, partition gpu")
+    text = str(info.value)
+    assert text.startswith("Slurm refuses the worker jobs (account physics, partition gpu)")
+    assert "Invalid account or account/partition combination specified" in text
+    assert calls.read_text().splitlines()[:5] == ["--test-only", "-A", "physics", "-p", "gpu"]
+
+
+def test_an_accepted_job_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_sbatch(tmp_path, monkeypatch, 0, "sbatch: Job 5 to start at 2026-11-25T10:00:00")
+    assert "Job 5 to start" in check_with_sbatch("#SBATCH -p gpu", "#!/bin/sh\n", "x")
+
+
+# --------------------------------------------------------------------------- real cluster objects
+
+def test_slurm_cluster_script_has_the_session_values(tmp_path: Path) -> None:
+    from dask_jobqueue import SLURMCluster
+
+    k = cluster_kwargs(SLURM, {}, interface="lo", home=str(tmp_path))
+    with SLURMCluster(**k) as c:
+        script = c.job_script()
+        assert c.scheduler_address.startswith("tcp://127.0.0.1:")
+        assert not c.dashboard_link.startswith("http://127.0.0.1:8787")
+    for line in ("#SBATCH -J dask-alice-77", "#SBATCH -p gpu", "#SBATCH -A tier3",
+                 "#SBATCH --qos=gpu-qos", "#SBATCH -t 00:20:00", "#SBATCH --cpus-per-task=2",
+                 "#SBATCH --mem=4G", f"#SBATCH -o {tmp_path}/.sdcc-lab/logs/dask/dask-alice-77-%J.out"):
+        assert line in script
+    assert "--interface lo" in script and "--dashboard-address 127.0.0.1:0" in script
+
+
+def test_htcondor_configuration(tmp_path: Path) -> None:
+    """HTCondor cannot run here: the cluster is built and its submit description read."""
+    from dask_jobqueue import HTCondorCluster
+
+    k = cluster_kwargs(HTCONDOR, {"disk": "2GiB"}, interface="lo", home=str(tmp_path))
+    assert "account" not in k and "queue" not in k
+    assert k["job_extra_directives"] == {"batch_name": "dask-alice-12.0", "allowed_job_duration": "3600"}
+    with HTCondorCluster(**k) as c:
+        script = c.job_script()
+        assert c.scheduler_address.startswith("tcp://127.0.0.1:")
+    assert "batch_name = dask-alice-12.0" in script
+    assert "allowed_job_duration = 3600" in script
+    assert f"LogDirectory = {tmp_path}/.sdcc-lab/logs/dask" in script
+    assert "--interface lo" in script and "127.0.0.1:0" in script
+    with pytest.raises(DaskSessionError, match="unknown option qos"):
+        cluster_kwargs(HTCONDOR, {"qos": "normal"}, interface="lo")

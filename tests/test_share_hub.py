@@ -78,6 +78,10 @@ def test_the_whole_story(alice: HubClient, bob: HubClient) -> None:
     assert first.json()["action"] == "created"
     assert first.json()["path"] == "shared/alice/analysis.ipynb"
     assert first.json()["mismatches"] == []
+    # "Start a matching session": the hub's spawn page with the link's options
+    spawn = urllib.parse.urlsplit(first.json()["spawn_url"])
+    assert spawn.path == "/hub/spawn/bob"
+    assert urllib.parse.parse_qs(spawn.query) == {"opt-local": ["true"], "opt-environment": ["default"]}
     assert cell_sources(bob, "shared/alice/analysis.ipynb") == ["x = 1", "print(x)"]
     meta = bob.server_api("GET", "api/contents/shared/alice/analysis.ipynb").json()["content"]["metadata"]
     assert meta["sdcc_lab_share"]["owner"] == "alice"
@@ -274,3 +278,22 @@ def test_the_link_works_when_alices_server_is_gone(alice: HubClient, bob: HubCli
     r = import_link(bob, created["url"])
     assert r.status_code == 201, r.text
     assert cell_sources(bob, r.json()["path"]) == ["saved before the job ended"]
+
+
+def test_a_matching_session_is_offered_never_started(alice: HubClient, bob: HubClient) -> None:
+    """The link's spawn URL fills in the hub's form; only the recipient's Start starts."""
+    alice.start_server(local=True)
+    alice.open_lab()
+    save_notebook(alice, "matching.ipynb", "m")
+    created = share(alice, "matching.ipynb")
+    preview = bob.server_api("POST", "sdcc-lab/api/imports/preview", json={"link": created["url"]})
+    spawn_url = preview.json()["spawn_url"]
+    bob.stop_server()
+    deadline = time.monotonic() + 60
+    while bob.hub_api("GET", "users/bob").json().get("servers", {}).get("") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    page = bob.session.get(bob.url.rstrip("/") + spawn_url)
+    assert page.status_code == 200, page.text
+    assert "<form" in page.text  # the hub's form, for bob to check and submit
+    time.sleep(1)
+    assert not bob.hub_api("GET", "users/bob").json().get("servers", {}).get("")

@@ -132,15 +132,24 @@ class ShareAPIHandler(SDCCAPIHandler):
         return found
 
     def spawn_url(self, env: dict[str, Any]) -> str | None:
-        """The hub's spawn page with the link's options, for a matching session."""
+        """The hub's spawn page with the link's options (JupyterHub's ``opt-`` query style).
+
+        The hub's form pre-fills them and validates them against the recipient's
+        own entitlements; nothing starts until the recipient presses Start.
+        """
         user = os.environ.get("JUPYTERHUB_USER")
         if not user:
             return None
         base = os.environ.get("JUPYTERHUB_BASE_URL", "/")
-        query = {"scheduler": env.get("scheduler") or "local"}
-        for key, value in (env.get("options") or {}).items():
-            if value is not None:
-                query[str(key)] = str(value)
+        options = dict(env.get("options") or {})
+        if env.get("scheduler") == "local":
+            options.setdefault("local", True)
+        query = {}
+        for key, value in options.items():
+            if value is None or value == "":
+                continue
+            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            query["opt-" + str(key)] = text
         return url_path_join(base, "hub/spawn", user) + "?" + urlencode(query)
 
 

@@ -188,8 +188,8 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
 
     def server_command(self) -> str:
         """The shell text that prepares the environment and execs the server."""
-        environment = (self.session_options().get("environment") or "") if self.session_options() else ""
-        setup = self.environment_setup.get(str(environment), "")
+        environment = str(self.session_options().get("environment") or "")
+        setup = self.environment_setup.get(environment, "")
         argv = [*self.cmd, *self.get_args()]
         return f"{setup}\nexec {shlex.join(argv)}\n"
 

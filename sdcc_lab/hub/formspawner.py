@@ -286,7 +286,8 @@ class FormSpawner(Spawner):
 
     async def start(self) -> Any:
         # apply_user_options validated already; validate again in case a caller skipped it.
-        options = await self.validate(self.user_options or {})
+        submitted: dict[str, Any] = dict(self.user_options or {})
+        options = await self.validate(submitted)
         self.user_options = options
         cls = self.select_spawner_class(options)
         child = self._make_child(cls)

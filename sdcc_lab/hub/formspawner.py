@@ -286,7 +286,7 @@ class FormSpawner(Spawner):
 
     async def start(self) -> Any:
         # apply_user_options validated already; validate again in case a caller skipped it.
-        submitted: dict[str, Any] = dict(self.user_options or {})
+        submitted: dict[str, Any] = dict(self.user_options or {})  # type: ignore[has-type]
         options = await self.validate(submitted)
         self.user_options = options
         cls = self.select_spawner_class(options)

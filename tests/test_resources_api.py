@@ -215,3 +215,30 @@ async def test_endpoint_never_500s(jp_fetch: Any, jp_serverapp: Any) -> None:
     r = await jp_fetch("sdcc-lab", "api", "resources")
     data = json.loads(r.body)
     assert r.code == 200 and data["allocation"]["cpus"] is None and "a bug" in data["problems"][0]
+
+
+async def test_htcondor_session_from_recorded_ads() -> None:
+    fixtures = Path(__file__).parent / "fixtures" / "htcondor"
+    env = {
+        "BATCH_SYSTEM": "HTCondor",
+        "_CONDOR_JOB_AD": str(fixtures / "condor_q_long_held_job_htcondor-9.9.0.txt"),
+        "_CONDOR_MACHINE_AD": str(fixtures / "machine_ad_slot1_from_condor_status_long_htcondor-8.9.12.ad"),
+        "CUDA_VISIBLE_DEVICES": "",
+    }
+    col = ResourcesCollector(identity={"scheduler": "htcondor", "options": {}}, environ=env)
+    data = await col.snapshot()
+    assert data["scheduler"] == "htcondor"
+    assert data["job"]["id"] == "15872426.5189" and data["job"]["partition"] is None
+    assert data["allocation"] == {"cpus": 4.0, "memory_bytes": 16384 << 20, "gpus": 0, "limits_from": "htcondor"}
+    assert data["time"]["limit_seconds"] == 1209600
+    assert data["time"]["start"] == "2022-05-25T19:28:49Z"
+    assert data["time"]["remaining_seconds"] < 0  # a 2022 job: its end has passed, and it says so
+    assert data["debug"]["scheduler_calls"] == 0  # HTCondor: no daemon is asked
+
+
+async def test_htcondor_ads_missing() -> None:
+    col = ResourcesCollector(environ={"_CONDOR_JOB_AD": "/nonexistent/.job.ad"})
+    data = await col.snapshot()
+    assert data["scheduler"] == "htcondor" and data["job"]["id"] is None
+    assert data["allocation"]["cpus"] is None and data["time"]["end"] is None
+    assert "cannot read _CONDOR_JOB_AD" in data["problems"][0]

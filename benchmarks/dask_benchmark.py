@@ -24,17 +24,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_dask_slurm import JOBENV, SESSION_ARGS, queue, sbatch, session_script, wait_until  # noqa: E402
+from test_dask_slurm import JOBENV, SESSION_ARGS, queue, sbatch, session_script, wait_until
 
 PROGRAM = r'''
 import json, os, subprocess, sys, time

@@ -67,8 +67,8 @@ __all__ = [
     "cluster_kwargs",
     "is_worker_job_name",
     "node_interface",
-    "session_job",
     "sbatch_test_only_argv",
+    "session_job",
     "worker_job_name",
 ]
 
@@ -319,9 +319,10 @@ def _check_overrides(overrides: Mapping[str, Any], allowed: Mapping[str, str]) -
         ):
             if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
                 raise _refuse(key, value, what)
-        elif key in ("scheduler_options", "job_extra_directives"):
-            if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-                raise _refuse(key, value, what)
+        elif key in ("scheduler_options", "job_extra_directives") and (
+            not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value)
+        ):
+            raise _refuse(key, value, what)
     for directive in overrides.get("job_extra_directives", ()) if allowed is SLURM_KEYS else ():
         flag = directive.strip().split("=", 1)[0].split(None, 1)[0] if directive.strip() else ""
         if flag in _FIXED_DIRECTIVES:
@@ -515,6 +516,7 @@ def cluster(**overrides: Any) -> Any:
     n_workers = overrides.get("n_workers", 0)
     kwargs = cluster_kwargs(session, overrides)
     Path(kwargs["log_directory"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+    made: Any
     if session.scheduler == "htcondor":
         from dask_jobqueue import HTCondorCluster
 

@@ -23,8 +23,8 @@ from sdcc_lab.dask import (
     cluster_kwargs,
     is_worker_job_name,
     node_interface,
-    session_job,
     sbatch_test_only_argv,
+    session_job,
     worker_job_name,
 )
 

@@ -20,13 +20,11 @@ CI starts the cluster before the tests: if it does not answer, these fail.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shlex
 import shutil
 import subprocess
 import tempfile
-import textwrap
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -102,7 +100,7 @@ def cluster_ready() -> None:
     except (subprocess.SubprocessError, OSError) as e:
         pytest.fail(f"the Slurm test cluster does not answer (scripts/slurm/cluster.sh up): {e}")
     probe = subprocess.run([str(JOBENV / "bin" / "python"), "-c", "import dask_jobqueue, sdcc_lab.dask"],
-                           capture_output=True, text=True)
+                           check=False, capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.fail(f"the job environment lacks dask (run scripts/slurm/jobenv.sh): {probe.stderr}")
 

@@ -35,7 +35,7 @@ export class ResourcesModel implements IDisposable {
       name: 'sdcc-lab:resources',
       standby: 'when-hidden'
     });
-    this._timer = window.setInterval(() => {
+    this._timer = setInterval(() => {
       if (this._data?.time.end) {
         this._ticked.emit();
       }
@@ -108,7 +108,9 @@ export class ResourcesModel implements IDisposable {
       return;
     }
     this._isDisposed = true;
-    window.clearInterval(this._timer);
+    clearInterval(this._timer);
+    // Poll.dispose() leaves its next timeout scheduled; stopping first clears it.
+    void this._poll.stop();
     this._poll.dispose();
     Signal.clearData(this);
   }
@@ -147,7 +149,7 @@ export class ResourcesModel implements IDisposable {
   private _hiddenInterval: number;
   private _fetch: (usage: boolean) => Promise<IResources>;
   private _poll: Poll;
-  private _timer: number;
+  private _timer: ReturnType<typeof setInterval>;
   private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
   private _ticked = new Signal<this, void>(this);

@@ -7,7 +7,6 @@ as JupyterLab's panel calls it.
 from __future__ import annotations
 
 import pytest
-
 from conftest import Portal
 from hubclient import HubClient
 

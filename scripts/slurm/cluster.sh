@@ -167,7 +167,10 @@ make_dirs() {
 # --- configuration ----------------------------------------------------------
 write_config() { # slurmctld port, slurmd port, slurmdbd port
   local ctld_port=$1 slurmd_port=$2 dbd_port=$3 cpus mem_mb real_mb def_mem
+  # At least 4 CPUs, so that a session and two Dask worker jobs run at once on
+  # a 2-core machine; slurmd trusts the configured count (config_overrides).
   cpus=$(nproc)
+  [ "$cpus" -ge 4 ] || cpus=4
   mem_mb=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
   # Leave a quarter of the memory (at most 2 GB) to the rest of the machine.
   real_mb=$((mem_mb - (mem_mb / 4 < 2048 ? mem_mb / 4 : 2048)))
@@ -185,6 +188,7 @@ StateSaveLocation=$STATE
 SlurmdSpoolDir=$SPOOL
 SlurmctldPidFile=$RUN/slurmctld.pid
 SlurmdPidFile=$RUN/slurmd.pid
+SlurmdParameters=config_overrides
 SlurmctldLogFile=$LOG/slurmctld.log
 SlurmdLogFile=$LOG/slurmd.log
 ProctrackType=proctrack/linuxproc

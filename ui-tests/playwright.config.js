@@ -37,7 +37,7 @@ module.exports = {
     }
   },
   projects: [
-    { name: 'lab', testMatch: /(lab|resources)\.spec\.ts$/ },
+    { name: 'lab', testMatch: /(lab|resources|workers)\.spec\.ts$/ },
     {
       name: 'portal',
       testMatch: /(portal|share|spawn)\.spec\.ts$/,

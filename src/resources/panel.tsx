@@ -16,6 +16,7 @@ import {
 } from './format';
 import { ResourcesModel } from './model';
 import { IResources } from './types';
+import { WorkersModel } from './workers';
 
 const GAUGE_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
 <path class="jp-icon3" fill="#616161" d="M12 4a10 10 0 0 0-10 10c0 2.4.85 4.6 2.26 6.32l1.54-1.28A8 8 0 1 1 20 14c0 1.93-.69 3.7-1.83 5.08l1.54 1.28A10 10 0 0 0 12 4zm4.95 4.64-5.66 4.24a1.5 1.5 0 1 0 2.12 2.12z"/>
@@ -86,6 +87,77 @@ function schedulerName(data: IResources, trans: TranslationBundle): string {
     default:
       return trans.__('Unknown');
   }
+}
+
+/** The session's Dask worker jobs, each with a button that cancels it. */
+export function WorkersSection(props: { model: WorkersModel; trans: TranslationBundle }): JSX.Element | null {
+  const { model, trans } = props;
+  const workers = model.workers;
+  if (workers.length === 0 && model.error === null) {
+    return null;
+  }
+  return (
+    <section aria-labelledby="jp-sdcc-res-workers" className="jp-sdcc-Workers">
+      <h3 id="jp-sdcc-res-workers">{trans.__('Dask workers')}</h3>
+      {model.error !== null ? (
+        <p className="jp-sdcc-Note" role="alert">
+          {trans.__('Worker jobs: %1', model.error)}
+        </p>
+      ) : null}
+      {workers.length > 0 ? (
+        <>
+          <table className="jp-sdcc-SessionTable jp-sdcc-WorkersTable">
+            <thead>
+              <tr>
+                <th scope="col">{trans.__('Job')}</th>
+                <th scope="col">{trans.__('State')}</th>
+                <th scope="col">{trans.__('Resources')}</th>
+                <th scope="col">
+                  <span className="jp-sdcc-VisuallyHidden">{trans.__('Cancel')}</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {workers.map(w => (
+                <tr key={w.id}>
+                  <td>{w.id}</td>
+                  <td>{w.reason ? `${w.state} (${w.reason})` : w.state}</td>
+                  <td>
+                    {[
+                      w.cpus === null ? null : trans._n('%1 CPU', '%1 CPUs', w.cpus),
+                      w.memory_bytes === null ? null : formatBytes(w.memory_bytes, trans),
+                      w.gpus ? trans._n('%1 GPU', '%1 GPUs', w.gpus) : null
+                    ]
+                      .filter(Boolean)
+                      .join(', ')}
+                  </td>
+                  <td>
+                    <button
+                      className="jp-Button jp-mod-styled jp-mod-warn jp-sdcc-SmallButton"
+                      disabled={model.isCancelling(w.id) || model.isCancelling(null)}
+                      aria-label={trans.__('Cancel worker job %1', w.id)}
+                      onClick={() => void model.cancel(w.id)}
+                    >
+                      {trans.__('Cancel')}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {workers.length > 1 ? (
+            <button
+              className="jp-Button jp-mod-styled jp-mod-warn jp-sdcc-SmallButton"
+              disabled={model.isCancelling(null)}
+              onClick={() => void model.cancel(null)}
+            >
+              {trans.__('Cancel all worker jobs')}
+            </button>
+          ) : null}
+        </>
+      ) : null}
+    </section>
+  );
 }
 
 /** The whole panel's content for one state of the model. */
@@ -228,7 +300,8 @@ export function ResourcesView(props: { model: ResourcesModel; trans: Translation
 export class ResourcesPanel extends ReactWidget {
   constructor(
     private readonly _model: ResourcesModel,
-    private readonly _trans: TranslationBundle
+    private readonly _trans: TranslationBundle,
+    private readonly _workers: WorkersModel = new WorkersModel()
   ) {
     super();
     this.id = 'sdcc-lab-resources';
@@ -239,20 +312,24 @@ export class ResourcesPanel extends ReactWidget {
     this.node.setAttribute('aria-label', _trans.__('Session resources'));
     _model.changed.connect(this.update, this);
     _model.ticked.connect(this.update, this);
+    _workers.changed.connect(this.update, this);
   }
 
   protected onAfterShow(): void {
     this._model.panelVisible = true;
+    this._workers.active = true;
     this.update();
   }
 
   protected onAfterHide(): void {
     this._model.panelVisible = false;
+    this._workers.active = false;
   }
 
   dispose(): void {
     this._model.changed.disconnect(this.update, this);
     this._model.ticked.disconnect(this.update, this);
+    this._workers.dispose();
     super.dispose();
   }
 
@@ -261,6 +338,7 @@ export class ResourcesPanel extends ReactWidget {
       <>
         <h2 className="jp-sdcc-ResourcesTitle">{this._trans.__('Session resources')}</h2>
         <ResourcesView model={this._model} trans={this._trans} />
+        <WorkersSection model={this._workers} trans={this._trans} />
       </>
     );
   }

@@ -3,7 +3,8 @@
 #   run.sh start RUN_DIR PORTAL_PORT HUB_URL SECRET_FILE USER:PASSWORD...
 #   run.sh stop RUN_DIR
 # SECRET_FILE is the hub's secret file (mode 600); its value is written into a
-# mode-600 Apache snippet, read by Apache as root at start.
+# mode-600 Apache snippet, read by Apache as root at start. HTTPD_CONF names
+# another configuration to start with (examples/two-hubs uses it).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cmd=${1:?start or stop}
@@ -23,7 +24,7 @@ case "$cmd" in
       /usr/bin/htpasswd -b -B "$RUN_DIR/htpasswd" "${pair%%:*}" "${pair#*:}" 2>/dev/null
     done
     chmod 644 "$RUN_DIR/htpasswd"
-    /usr/sbin/apachectl -f "$here/httpd.conf" -k start
+    /usr/sbin/apachectl -f "${HTTPD_CONF:-$here/httpd.conf}" -k start
     for _ in $(seq 50); do [ -s "$RUN_DIR/httpd.pid" ] && exit 0; sleep 0.1; done
     echo "apache did not start; see $RUN_DIR/error.log" >&2; exit 1
     ;;

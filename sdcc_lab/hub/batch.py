@@ -20,11 +20,12 @@ running job and ``stop`` still cancels it.
 from __future__ import annotations
 
 import asyncio
+import os
 import pwd
 import shlex
 import time
 from abc import abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,6 +171,25 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
         prefix = user_prefix(self.exec_prefix, self.user.name)
         result = await run_command([*prefix, *argv], timeout=self.command_timeout, **kwargs)
         return result.stdout
+
+    async def submit_as_user(
+        self,
+        argv: list[str],
+        script: str,
+        parse: Callable[[str], str],
+        *,
+        scheduler: str,
+        env: dict[str, str] | None = None,
+    ) -> str:
+        """Run a submit command as the user (script on stdin); return the job id it printed."""
+        try:
+            out = await self.as_user(argv, env=env, input_text=script, cwd=self.unix_user.pw_dir)
+        except CommandError as e:
+            raise BatchSessionError(f"{scheduler} refused the job: {e.output}") from e
+        try:
+            return parse(out)
+        except ValueError as e:  # the parsers' errors are ValueErrors
+            raise BatchSessionError(f"{os.path.basename(argv[0])} gave no job id: {e}") from e
 
     async def ensure_log_dir(self) -> str:
         path = self.log_dir()

@@ -24,7 +24,7 @@ from ..scheduler.htcondor import (
     parse_classads,
     parse_condor_submit_output,
 )
-from .batch import BatchSessionError, BatchSessionSpawner, JobStatus
+from .batch import BatchSessionSpawner, JobStatus
 from .commands import CommandError, run_command
 
 
@@ -102,18 +102,12 @@ class HTCondorSessionSpawner(BatchSessionSpawner):
 
     async def submit_job(self, options: dict[str, Any]) -> str:
         log_dir = await self.ensure_log_dir()
-        try:
-            out = await self.as_user(
-                [self.condor_submit, "-terse"],
-                input_text=self.submit_description(options, log_dir),
-                cwd=self.unix_user.pw_dir,
-            )
-        except CommandError as e:
-            raise BatchSessionError(f"HTCondor refused the job: {e.output}") from e
-        try:
-            return parse_condor_submit_output(out)
-        except HTCondorParseError as e:
-            raise BatchSessionError(f"condor_submit gave no job id: {e}") from e
+        return await self.submit_as_user(
+            [self.condor_submit, "-terse"],
+            self.submit_description(options, log_dir),
+            parse_condor_submit_output,
+            scheduler="HTCondor",
+        )
 
     async def job_status(self) -> JobStatus:
         result = await run_command(

@@ -80,18 +80,13 @@ class SlurmSessionSpawner(BatchSessionSpawner):
 
     async def submit_job(self, options: dict[str, Any]) -> str:
         log_dir = await self.ensure_log_dir()
-        argv = [self.sbatch, *self.sbatch_args(options, log_dir)]
-        try:
-            out = await self.as_user(
-                argv, env=self.job_environment(), input_text=self.batch_script(),
-                cwd=self.unix_user.pw_dir,
-            )
-        except CommandError as e:
-            raise BatchSessionError(f"Slurm refused the job: {e.output}") from e
-        try:
-            return parse_sbatch_parsable(out)
-        except SlurmParseError as e:
-            raise BatchSessionError(f"sbatch gave no job id: {e}") from e
+        return await self.submit_as_user(
+            [self.sbatch, *self.sbatch_args(options, log_dir)],
+            self.batch_script(),
+            parse_sbatch_parsable,
+            scheduler="Slurm",
+            env=self.job_environment(),
+        )
 
     async def job_status(self) -> JobStatus:
         result = await run_command(

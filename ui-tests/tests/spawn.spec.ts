@@ -5,12 +5,33 @@
  */
 import { expect, Page, test } from '@playwright/test';
 
+/** Log in and reach the spawn form, stopping a server an earlier test left running. */
 async function toForm(page: Page, user: string): Promise<void> {
   await page.goto('/hub/login');
   await page.getByLabel('Username').fill(user);
   await page.getByLabel('Password').fill('any password');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/hub\/spawn/);
+  await page.waitForURL(/\/(hub\/spawn|user\/)/);
+  if (!/\/hub\/spawn/.test(page.url())) {
+    const cookies = await page.context().cookies();
+    const xsrf = cookies.find(c => c.name === '_xsrf' && c.path === '/hub/')?.value ?? '';
+    const stopped = await page.request.delete(`/hub/api/users/${user}/server`, {
+      headers: { 'X-XSRFToken': xsrf }
+    });
+    expect([202, 204]).toContain(stopped.status());
+    await expect
+      .poll(
+        async () => {
+          const model = await page.request.get(`/hub/api/users/${user}`, {
+            headers: { 'X-XSRFToken': xsrf }
+          });
+          return Object.keys((await model.json()).servers ?? {}).length;
+        },
+        { timeout: 60000 }
+      )
+      .toBe(0);
+    await page.goto('/hub/spawn');
+  }
   await expect(page.locator('#sdcc-spawn-form')).toBeVisible();
 }
 

@@ -98,5 +98,15 @@ test('a runtime over the limit comes back with the reason, then a Slurm session 
   const dialog = page.locator('.jp-Dialog');
   await expect(dialog).toContainText('Slurm batch job');
   await expect(dialog).toContainText('gpu-qos');
+  await dialog.getByRole('button', { name: 'Close' }).click();
+
+  // The Session resources panel shows the job and counts down its 30 minutes.
+  await page.getByRole('tab', { name: 'Session resources' }).click();
+  const panel = page.getByRole('region', { name: 'Session resources' });
+  await expect(panel).toContainText(/Slurm job \d+/);
+  await expect(panel).toContainText('tier3');
+  await expect(panel).toContainText('gpu-qos');
+  const timer = panel.getByRole('timer');
+  await expect(timer).toContainText(/0:(29|30):\d\d left|0:2\d:\d\d left/);
   await page.screenshot({ path: 'test-results/spawn-slurm-alice.png' });
 });

@@ -8,6 +8,7 @@ fail rather than skip.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -202,6 +203,28 @@ def test_the_form_shows_slurms_refusal_and_the_choices(slurm_portal: Portal) -> 
     assert r.status_code == 400
     assert "runtime: 90 min is over the 60 min limit of QOS gpu-qos" in r.text
     assert 'id="sdcc-spawn-form"' in r.text  # back on the form
+    assert jobs_of("alice") == []
+
+
+def test_when_slurm_refuses_the_form_comes_back_with_slurms_message(
+    cluster: None, start_demo: Callable[..., Portal], tmp_path: Path
+) -> None:
+    # A site setting Slurm cannot satisfy: the refusal comes from sbatch itself.
+    config = tmp_path / "huge_memory.py"
+    config.write_text('c.SlurmSessionSpawner.extra_sbatch_args = ["--mem=99999G"]\n')
+    portal = start_demo(args=("--config", str(config)))
+    alice = logged_in(portal, "alice")
+    r = alice.session.post(
+        alice.url + "hub/spawn",
+        data={"local": "false", "partition": "cpu", "account": "physics", "qos": "normal",
+              "gpu": "none", "runtime": "10", "environment": "default",
+              "_xsrf": alice.xsrf("/hub/")},
+    )
+    assert r.status_code == 400, r.text[:300]
+    page = html.unescape(r.text)
+    assert "Slurm refused the job: sbatch: error:" in page
+    assert 'id="sdcc-spawn-form"' in page  # back on the form
+    assert '<option value="cpu" selected>' in page  # with her choices
     assert jobs_of("alice") == []
 
 

@@ -45,6 +45,11 @@ else
     || { tail -30 "$work/pip.log" >&2; exit 1; }
   echo "$want" >"$stamp"
 fi
+# Sessions on the test cluster start without JupyterLab's question about
+# fetching news from the internet (this machine cannot reach it anyway).
+mkdir -p "$ENV/share/jupyter/lab/settings"
+printf '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}\n' \
+  >"$ENV/share/jupyter/lab/settings/overrides.json"
 chmod -R a+rX "$PREFIX"
 
 # Run it as another user, from a folder anyone can read.

@@ -66,6 +66,13 @@ class PrefillNotice(Exception):
     """Not an error: options from a link were put in the form for the user to check."""
 
 
+def script_json(value: Any) -> str:
+    """JSON safe inside a <script> element: no "</script>" can end it early."""
+    return (
+        json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    )
+
+
 def _class_path(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
@@ -263,9 +270,9 @@ class FormSpawner(Spawner):
         template = self._jinja().get_template("sdcc_spawn_form.html")
         return template.render(
             entitlements=entitlements,
-            data_json=json.dumps(data),
+            data_json=script_json(data),
             chosen=chosen,
-            chosen_json=json.dumps(chosen),
+            chosen_json=script_json(chosen),
             environments=self.environments,
             allow_local=self.allow_local,
             htcondor_partition=self.htcondor_partition,

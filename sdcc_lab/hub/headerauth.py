@@ -9,7 +9,7 @@ only when all of these hold:
 - the request's TCP peer — never ``X-Forwarded-For`` or ``X-Real-Ip`` — is
   one of ``trusted_proxy_ips`` (the address the hub sees: normally
   configurable-http-proxy's, on the hub's own node);
-- the mapped name passes ``username_pattern`` and JupyterHub's own
+- the mapped name passes ``header_name_pattern`` and JupyterHub's own
   ``allowed_users``/groups checks.
 
 Anything else gets a 403 page that says how to reach the portal; no one is
@@ -92,11 +92,13 @@ class HeaderAuthenticator(Authenticator):
         True, help="Lower-case the user name from the header before anything else."
     ).tag(config=True)
 
-    username_pattern = Unicode(
+    header_name_pattern = Unicode(
         "",
-        help="""Optional regular expression the name must match in full; if it has a
-        group named ``username``, that group becomes the JupyterHub user name.
-        E.g. strip a Kerberos realm: ``^(?P<username>[a-z0-9_.-]+)@BNL\\.GOV$``.""",
+        help="""Optional regular expression the header's name must match in full; if it
+        has a group named ``username``, that group becomes the JupyterHub user name.
+        E.g. strip a Kerberos realm: ``^(?P<username>[a-z0-9_.-]+)@bnl\\.gov$``.
+        (Separate from JupyterHub's own ``username_pattern``, which then checks the
+        resulting name.)""",
     ).tag(config=True)
 
     portal_url = Unicode(
@@ -177,10 +179,10 @@ class HeaderAuthenticator(Authenticator):
             raise self._refuse(f"no {self.user_header} header")
         if self.lowercase_names:
             name = name.lower()
-        if self.username_pattern:
-            match = re.fullmatch(self.username_pattern, name)
+        if self.header_name_pattern:
+            match = re.fullmatch(self.header_name_pattern, name)
             if not match:
-                raise self._refuse(f"user name {name!r} does not match username_pattern")
+                raise self._refuse(f"user name {name!r} does not match header_name_pattern")
             name = match.groupdict().get("username") or name
         return name
 

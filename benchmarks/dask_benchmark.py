@@ -10,11 +10,10 @@ running the job environment's Python) times, ``--runs`` times each:
 
 - ``cluster()``: reading the session (one ``scontrol``), starting the Dask
   scheduler and the ``sbatch --test-only`` pre-check;
+- ``scale(2)`` to 2 connected workers with the defaults: two worker jobs
+  (the test node offers 4 CPUs: the session and both jobs run at once);
 - ``scale(2)`` to 2 connected workers, with two worker processes in one
-  one-core job (``cluster(cores=2, processes=2, job_cpu=1)``): what fits beside
-  the session on the test node's 2 cores;
-- ``scale(2)`` to the first connected worker with the defaults (one worker per
-  job): the second job waits for a free core on this node;
+  one-core job (``cluster(cores=2, processes=2, job_cpu=1)``);
 - ``close()`` to no worker job left in the queue.
 
 Medians are printed, with every run's figures.
@@ -51,9 +50,9 @@ def queued():
     return out.split()
 
 
-res = {"create": [], "two_in_one_job": [], "first_of_two_jobs": [], "close": []}
-for kind, over, wanted in (("two_in_one_job", {"cores": 2, "processes": 2, "job_cpu": 1}, 2),
-                           ("first_of_two_jobs", {}, 1)):
+res = {"create": [], "two_jobs": [], "two_in_one_job": [], "close": []}
+for kind, over, wanted in (("two_jobs", {}, 2),
+                           ("two_in_one_job", {"cores": 2, "processes": 2, "job_cpu": 1}, 2)):
     for _ in range(runs):
         t0 = time.monotonic()
         c = cluster(**over)
@@ -101,8 +100,8 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
     rows = (
         ("cluster() (scontrol + scheduler + sbatch --test-only)", "create"),
+        ("scale(2) -> 2 workers connected (two worker jobs)", "two_jobs"),
         ("scale(2) -> 2 workers (2 processes, one 1-core job)", "two_in_one_job"),
-        ("scale(2) -> first worker (one worker per job)", "first_of_two_jobs"),
         ("close() -> no worker job queued", "close"),
     )
     print(f"Dask in alice's gpu session (job {job}), {args.runs} runs each")

@@ -71,8 +71,11 @@ test.describe('Session resources', () => {
       const toast = page.locator('.jp-Notification-Toast-warning', { hasText: 'This session ends in' });
       await expect(toast).toBeVisible({ timeout: 20000 });
       await expect(page.locator('.jp-mod-current.jp-mod-dirty')).toHaveCount(1);
-      await toast.getByRole('button', { name: 'Save all' }).click();
-      await expect(page.locator('.jp-mod-current.jp-mod-dirty')).toHaveCount(0, { timeout: 10000 });
+      // A poll may replace the toast while it is clicked: click the current one again then.
+      await expect(async () => {
+        await toast.last().getByRole('button', { name: 'Save all' }).click({ timeout: 2000 });
+        await expect(page.locator('.jp-mod-current.jp-mod-dirty')).toHaveCount(0, { timeout: 3000 });
+      }).toPass({ timeout: 20000 });
       expect(await savedSource(page, `${tmpPath}/warned.ipynb`)).toContain('saved by Save all');
     });
   });

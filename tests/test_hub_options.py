@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sdcc_lab.hub.discovery import ASSOC_FIELDS, QOS_FIELDS, default_account
+from sdcc_lab.hub.discovery import ASSOC_FIELDS, QOS_FIELDS
 from sdcc_lab.hub.entitlements import Entitlements, build_entitlements
 from sdcc_lab.hub.options import OptionsError, validate_options
 from sdcc_lab.scheduler.slurm import parse_associations, parse_partitions, parse_qos
@@ -46,7 +46,6 @@ def entitlements_of(user: str) -> Entitlements:
         parse_associations(ASSOC, ASSOC_FIELDS),
         parse_partitions(PARTITIONS),
         parse_qos(QOS_TEXT, QOS_FIELDS),
-        default_account=default_account(ASSOC, user),
     )
 
 

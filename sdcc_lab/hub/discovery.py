@@ -136,7 +136,6 @@ class SlurmDiscovery(LoggingConfigurable):
             associations,
             partitions,
             qos,
-            default_account=default_account(assoc_text, username),
             user_groups=unix_groups(username),
         )
         if not entitlements.partitions:
@@ -146,12 +145,3 @@ class SlurmDiscovery(LoggingConfigurable):
             )
         return entitlements
 
-
-def default_account(text: str, username: str) -> str | None:
-    """The DefaultAccount column of ``show users withassoc`` for ``username``."""
-    user_col, default_col = ASSOC_FIELDS.index("user"), ASSOC_FIELDS.index("defaultaccount")
-    for line in text.splitlines():
-        cols = line.split("|")
-        if len(cols) > default_col and cols[user_col] == username and cols[default_col]:
-            return cols[default_col]
-    return None

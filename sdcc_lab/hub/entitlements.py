@@ -131,11 +131,13 @@ def build_entitlements(
     to groups (AllowGroups) are kept only when ``user_groups`` meets them.
     """
     partitions = list(partitions)
+    associations = [a for a in associations if a.user == user]
+    if default_account is None:
+        # `show users withassoc` repeats the user's DefaultAccount on every row.
+        default_account = next((a.default_account for a in associations if a.default_account), None)
     groups = set(user_groups) if user_groups is not None else None
     found: dict[str, dict[str, dict[str, Any]]] = {}
     for assoc in associations:
-        if assoc.user != user:
-            continue
         for part in partitions:
             if assoc.partition not in (None, part.name):
                 continue

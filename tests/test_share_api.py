@@ -76,7 +76,7 @@ async def test_share_creates_a_link_with_the_environment(jp_fetch: Fetch, jp_roo
     data = await share(jp_fetch, "analysis.ipynb", expires_in=3600)
     assert set(data) == {"id", "url", "token", "path", "expires_at", "environment"}
     assert data["path"] == "analysis.ipynb"
-    assert data["url"].endswith("/services/share/open/" + data["token"])
+    assert data["url"].endswith("/services/share/open#" + data["token"])
     assert data["expires_at"].endswith("Z")
     assert data["environment"]["kernelspec"] == {
         "name": "python3", "display_name": "Python 3", "language": "python"}

@@ -7,6 +7,8 @@ browsers (``HubClient``) reach its pages through the hub's OAuth.
 
 from __future__ import annotations
 
+import html
+import re
 import time
 import urllib.parse
 from typing import Any
@@ -44,6 +46,24 @@ def share(client: HubClient, path: str, **extra: Any) -> dict[str, Any]:
     return dict(r.json())
 
 
+def open_link(client: HubClient, link: str, next_url: str | None = None) -> requests.Response:
+    """What the link page's script does: GET the page (browsers never send the
+    fragment), then POST the fragment's token with the service's ``_xsrf``."""
+    parts = urllib.parse.urlsplit(link)
+    page = client.session.get(parts._replace(fragment="").geturl(),
+                              params={"next": next_url} if next_url else None)
+    assert page.status_code == 200, page.text
+    api = re.search(r'data-api="([^"]+)"', page.text)
+    xsrf = re.search(r'data-xsrf="([^"]+)"', page.text)
+    assert api and xsrf, page.text
+    token = parts.fragment or parts.path.rsplit("/open/", 1)[-1]
+    body: dict[str, str] = {"token": token}
+    if next_url:
+        body["next"] = next_url
+    return client.session.post(urllib.parse.urljoin(page.url, html.unescape(api.group(1))), json=body,
+                               headers={"X-XSRFToken": html.unescape(xsrf.group(1))})
+
+
 def import_link(client: HubClient, link: str) -> requests.Response:
     return client.server_api("POST", "sdcc-lab/api/imports", json={"link": link})
 
@@ -63,15 +83,17 @@ def import_until(client: HubClient, link: str, action: str, timeout: float = 15)
 def test_the_whole_story(alice: HubClient, bob: HubClient) -> None:
     save_notebook(alice, "analysis.ipynb", "x = 1", "print(x)")
     created = share(alice, "analysis.ipynb", expires_in=3600)
-    assert created["url"].startswith(alice.url.rstrip("/") + SHARE_PREFIX + "open/")
+    # the token is in the fragment: never sent to a server, never in an access log
+    assert created["url"] == alice.url.rstrip("/") + SHARE_PREFIX + "open#" + created["token"]
     assert created["environment"]["kernelspec"]["name"] == "python3"
     assert created["environment"]["scheduler"] == "local"
 
     # bob opens the link: a page on the hub says what it is, and leads to his own server
-    page = bob.session.get(created["url"])
-    assert page.status_code == 200, page.text
-    assert "alice" in page.text and "analysis.ipynb" in page.text
-    assert "/hub/user-redirect/lab?sdcc-share=" in page.text
+    details = open_link(bob, created["url"])
+    assert details.status_code == 200, details.text
+    assert details.json()["owner"] == "alice" and details.json()["name"] == "analysis.ipynb"
+    assert ["Where", "Local session"] in details.json()["environment"]
+    assert details.json()["continue_url"] == "/hub/user-redirect/lab#sdcc-share=" + created["token"]
 
     first = import_link(bob, created["url"])
     assert first.status_code == 201, first.text
@@ -111,9 +133,9 @@ def test_the_whole_story(alice: HubClient, bob: HubClient) -> None:
     assert r.status_code == 204, r.text
     r = import_link(bob, created["url"])
     assert r.status_code == 410, r.text
-    page = bob.session.get(created["url"])
-    assert page.status_code == 410
-    assert "revoked" in page.text
+    details = open_link(bob, created["url"])
+    assert details.status_code == 410
+    assert "revoked" in details.json()["message"] and "continue_url" not in details.json()
 
 
 def test_a_renamed_notebook_keeps_its_link(alice: HubClient, bob: HubClient) -> None:
@@ -139,8 +161,8 @@ def test_an_expired_link_answers_410(alice: HubClient, bob: HubClient) -> None:
     time.sleep(2.5)
     r = import_link(bob, created["url"])
     assert r.status_code == 410 and "expired" in r.json()["message"]
-    page = bob.session.get(created["url"])
-    assert page.status_code == 410 and "expired" in page.text
+    details = open_link(bob, created["url"])
+    assert details.status_code == 410 and "expired" in details.json()["message"]
 
 
 def test_a_tampered_token_answers_403_and_starts_nothing(alice: HubClient, bob: HubClient) -> None:
@@ -153,10 +175,12 @@ def test_a_tampered_token_answers_403_and_starts_nothing(alice: HubClient, bob: 
     assert r.status_code == 403, r.text
     r = bob.server_api("POST", "sdcc-lab/api/imports/preview", json={"link": forged})
     assert r.status_code == 403, r.text
-    page = bob.session.get(alice.url.rstrip("/") + SHARE_PREFIX + "open/" + forged)
-    assert page.status_code == 403
-    assert "not valid" in page.text
-    assert "user-redirect" not in page.text  # no way onward
+    for link in (alice.url.rstrip("/") + SHARE_PREFIX + "open#" + forged,
+                 alice.url.rstrip("/") + SHARE_PREFIX + "open/" + forged):
+        details = open_link(bob, link)
+        assert details.status_code == 403
+        assert "not valid" in details.json()["message"]
+        assert "user-redirect" not in details.text  # no way onward
 
 
 def test_bob_cannot_list_or_revoke_alices_shares(alice: HubClient, bob: HubClient, demo_portal: Portal) -> None:
@@ -189,8 +213,10 @@ def test_html_in_a_file_name_is_text_on_the_service_page(alice: HubClient, bob: 
     created = share(alice, name)
     page = bob.session.get(created["url"])
     assert page.status_code == 200
-    assert "<img src=x" not in page.text
-    assert "&lt;img src=x onerror=alert(1)&gt; x.ipynb" in page.text
+    assert "<img src=x" not in page.text  # the page is static: the name is never in its HTML
+    details = open_link(bob, created["url"])
+    assert details.json()["name"] == name  # data, which the page's script puts as text
+    assert details.headers["Content-Type"].startswith("application/json")
     r = bob.server_api("POST", "sdcc-lab/api/imports/preview", json={"link": created["url"]})
     assert r.json()["name"] == name  # JSON carries it as data; the dialog puts it as text
 
@@ -198,27 +224,83 @@ def test_html_in_a_file_name_is_text_on_the_service_page(alice: HubClient, bob: 
 @pytest.mark.parametrize(
     "next_url",
     ["https://evil.example/", "//evil.example/x", "/hub/login", "/hub/user-redirect/../../evil",
-     "javascript:alert(1)", "/hub/user-redirect/lab\\@evil.example"],
+     "javascript:alert(1)", "/hub/user-redirect/lab\\@evil.example",
+     "/hub/user-redirect/lab/%2e%2e/%2e%2e/user/mallory/lab", "/hub/user-redirect/%2e%2e/mallory/"],
 )
 def test_next_must_stay_on_the_hub(alice: HubClient, bob: HubClient, next_url: str) -> None:
     save_notebook(alice, "nexttest.ipynb", "n")
     created = share(alice, "nexttest.ipynb")
-    page = bob.session.get(created["url"], params={"next": next_url}, allow_redirects=True)
+    page_url = urllib.parse.urlsplit(created["url"])._replace(fragment="").geturl()
+    page = bob.session.get(page_url, params={"next": next_url}, allow_redirects=True)
     assert page.status_code == 400, page.text
     landed = urllib.parse.urlsplit(page.url)
     assert landed.netloc == urllib.parse.urlsplit(alice.url).netloc
-    assert landed.path.startswith(SHARE_PREFIX + "open/")
+    assert landed.path == SHARE_PREFIX + "open"
     assert not page.history or all(r.status_code != 302 or "evil" not in r.headers.get("Location", "")
                                    for r in page.history)
     assert "sdcc-share" not in page.text
+    # nor through the page's POST
+    xsrf = re.search(r'data-xsrf="([^"]+)"', bob.session.get(page_url).text)
+    assert xsrf
+    r = bob.session.post(page_url, json={"token": created["token"], "next": next_url},
+                         headers={"X-XSRFToken": html.unescape(xsrf.group(1))})
+    assert r.status_code == 400 and "continue_url" not in r.json()
 
 
 def test_a_next_on_the_hub_is_kept(alice: HubClient, bob: HubClient) -> None:
     save_notebook(alice, "nextok.ipynb", "n")
     created = share(alice, "nextok.ipynb")
-    page = bob.session.get(created["url"], params={"next": "/hub/user-redirect/lab/tree/shared"})
+    details = open_link(bob, created["url"], "/hub/user-redirect/lab/tree/shared")
+    assert details.status_code == 200
+    assert details.json()["continue_url"] == "/hub/user-redirect/lab/tree/shared#sdcc-share=" + created["token"]
+
+
+def test_the_link_page_is_static_and_needs_the_services_xsrf(
+    alice: HubClient, bob: HubClient, demo_portal: Portal
+) -> None:
+    save_notebook(alice, "static.ipynb", "s")
+    created = share(alice, "static.ipynb")
+    page_url = urllib.parse.urlsplit(created["url"])._replace(fragment="").geturl()
+    page = bob.session.get(page_url)
     assert page.status_code == 200
-    assert "/hub/user-redirect/lab/tree/shared?sdcc-share=" in page.text
+    assert created["token"] not in page.text and "static.ipynb" not in page.text
+    assert "script-src 'sha256-" in page.headers["Content-Security-Policy"]
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "needs JavaScript" in page.text  # the <noscript> explanation
+    # without the service's _xsrf, bob's cookie is not enough
+    r = bob.session.post(page_url, json={"token": created["token"]}, allow_redirects=False)
+    assert r.status_code == 403 and "continue_url" not in r.text
+    # bad bodies: clear 400s in JSON
+    xsrf = html.unescape(re.search(r'data-xsrf="([^"]+)"', page.text).group(1))  # type: ignore[union-attr]
+    for body in (b"not json", b"[]", b'{"token": 1}'):
+        r = bob.session.post(page_url, data=body, headers={"X-XSRFToken": xsrf})
+        assert r.status_code == 400 and r.json()["message"], r.text
+    # someone not logged in gets the page too, with the hub's login for the script
+    anonymous = requests.get(page_url)
+    assert anonymous.status_code == 200
+    login = html.unescape(re.search(r'data-login="([^"]*)"', anonymous.text).group(1))  # type: ignore[union-attr]
+    assert urllib.parse.urlsplit(login).path == "/hub/api/oauth2/authorize"
+    r = requests.post(page_url, json={"token": created["token"]})
+    assert r.status_code == 403 and "continue_url" not in r.text
+
+
+def test_links_of_old_still_open_and_import(alice: HubClient, bob: HubClient, demo_portal: Portal) -> None:
+    """Links made before the fragment form: the page still opens them, and JupyterLab's
+    "Import from a share link…" takes every form (the portal makes only the new one)."""
+    save_notebook(alice, "oldlink.ipynb", "old")
+    created = share(alice, "oldlink.ipynb")
+    base = demo_portal.url.rstrip("/")
+    old_path = base + SHARE_PREFIX + "open/" + created["token"]
+    details = open_link(bob, old_path)
+    assert details.status_code == 200 and details.json()["name"] == "oldlink.ipynb"
+    assert details.json()["continue_url"].endswith("#sdcc-share=" + created["token"])
+    forms = [old_path, base + "/hub/user-redirect/lab?sdcc-share=" + created["token"],
+             base + "/hub/user-redirect/lab#sdcc-share=" + created["token"], created["url"], created["token"]]
+    first = import_link(bob, forms[0])
+    assert first.status_code == 201, first.text
+    for link in forms[1:]:
+        r = import_link(bob, link)
+        assert r.status_code == 200 and r.json()["action"] == "unchanged", (link, r.text)
 
 
 def test_state_changes_need_xsrf_from_a_browser(alice: HubClient, bob: HubClient, demo_portal: Portal) -> None:

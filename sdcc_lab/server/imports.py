@@ -11,6 +11,10 @@ version it holds and the SHA-256 of what was written. Opening a link again:
   beside it, under the first free name ``name-1.ipynb``, ``name-2.ipynb``, … (``copied``);
 - it is gone (or there never was one): ``created``.
 
+Names come from the link, that is from another user: :mod:`sdcc_lab.names`
+makes them visible (no bidi, zero-width or control characters, NFC), never
+hidden (leading dots dropped) and at most 255 bytes with room for the ``-N``.
+
 :class:`Download` receives the snapshot from the service into a part file
 next to the target, checking it and adding the provenance as it streams.
 """
@@ -20,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,30 +32,29 @@ from typing import Any
 from tornado import web
 from tornado.httputil import HTTPHeaders
 
+from ..names import NAME_MAX, NUMBER_ROOM, file_segment, fit_bytes
 from ..share.nbstream import InvalidNotebook, NotebookStream
 
 CHUNK = 256 * 1024
 PROVENANCE_KEY = "sdcc_lab_share"  # the copy's notebook metadata key
-_UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f]")
 
 
 def safe_segment(value: str, fallback: str) -> str:
-    """A single path segment a user can see: no separators, control characters or leading dot."""
-    cleaned = _UNSAFE.sub("_", value).strip()
-    cleaned = cleaned.lstrip(".")
-    if not cleaned or cleaned in (".", ".."):
-        return fallback
-    return cleaned[:200]
+    """A single path segment a user can see (:func:`sdcc_lab.names.file_segment`):
+    no separators, control or format characters, no leading dot, at most 255 bytes."""
+    return file_segment(value, fallback)
 
 
 def notebook_name(source_path: str) -> str:
-    name = safe_segment(source_path.rsplit("/", 1)[-1], "notebook.ipynb")
-    return name if name.endswith(".ipynb") else name + ".ipynb"
+    """The imported copy's file name: the source's last segment made visible, not
+    hidden, ending in ``.ipynb``, with room for a ``-N`` within 255 bytes."""
+    return file_segment(source_path.rsplit("/", 1)[-1], "notebook.ipynb", ".ipynb", NUMBER_ROOM)
 
 
 def numbered(name: str, n: int) -> str:
-    stem = name.removesuffix(".ipynb")
-    return f"{stem}-{n}.ipynb"
+    """``stem-N.ipynb``; the stem is cut (on a character boundary) if it would not fit."""
+    tail = f"-{n}.ipynb"
+    return fit_bytes(name.removesuffix(".ipynb"), NAME_MAX - len(tail)) + tail
 
 
 def free_name(folder: Path, name: str) -> str:

@@ -9,6 +9,7 @@ and compares a link's environment with this session.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -30,19 +31,32 @@ from .share_sync import Shares, setup_shares
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_\-.]{16,8192}$")
 SHARE_ID_RE = re.compile(r"^[0-9a-f]{1,32}$")
+SHARE_PARAM = "sdcc-share"  # the fragment (or, in old links, query) key of a JupyterLab address
 
 
 def parse_link(link: Any) -> str:
-    """The token in a share link (full URL, path, ``?sdcc-share=`` URL or bare token)."""
+    """The token in a share link.
+
+    Accepted: the link the portal hands out (``…/services/share/open#TOKEN``),
+    the JupyterLab address a link leads to (``…/lab#sdcc-share=TOKEN``), a bare
+    token, and the forms of old that put the token in a logged path or query
+    (``…/open/TOKEN``, ``…?sdcc-share=TOKEN``), so that links already sent on keep
+    working when pasted. The portal never makes the old forms any more.
+    """
     if not isinstance(link, str) or not link.strip() or len(link) > 16384:
         raise web.HTTPError(400, "'link' must be a share link")
     link = link.strip()
     token = link
-    if "/" in link or "?" in link:
+    if any(ch in link for ch in "/?#"):
         parts = urlsplit(link)
-        query = parse_qs(parts.query).get("sdcc-share")
-        if query:
-            token = query[0]
+        in_fragment = parse_qs(parts.fragment).get(SHARE_PARAM)
+        in_query = parse_qs(parts.query).get(SHARE_PARAM)
+        if in_fragment:
+            token = in_fragment[0]
+        elif parts.fragment and parts.path.rstrip("/").endswith("/open"):
+            token = parts.fragment
+        elif in_query:
+            token = in_query[0]
         elif "/open/" in parts.path:
             token = parts.path.rsplit("/open/", 1)[1].strip("/")
         else:
@@ -286,19 +300,29 @@ class ImportsHandler(ShareAPIHandler):
         """Decide where the copy goes and move it there (one import at a time)."""
         folder = base / safe_segment(str(share["owner"]), "unknown")
         name = notebook_name(str(share["path"]))
-        async with self.shares.import_lock:
-            folder.mkdir(parents=True, exist_ok=True)
-            if not Path(os.path.realpath(folder)).is_relative_to(self.root()):
-                raise web.HTTPError(403, "the import folder leads outside the server's root")
-            record = ImportRecord(Path(self.client.record_file))
-            decision = await IOLoop.current().run_in_executor(None, record.decide, folder, name, share)
-            target = folder / decision.name
-            if decision.action != "unchanged":
-                os.chmod(part, 0o644 & ~umask())
-                os.replace(part, target)
-                record.remember(target, share, sha256)
-                record.save()
-            return decision.action, target
+        try:
+            async with self.shares.import_lock:
+                folder.mkdir(parents=True, exist_ok=True)
+                if not Path(os.path.realpath(folder)).is_relative_to(self.root()):
+                    raise web.HTTPError(403, "the import folder leads outside the server's root")
+                record = ImportRecord(Path(self.client.record_file))
+                decision = await IOLoop.current().run_in_executor(None, record.decide, folder, name, share)
+                target = folder / decision.name
+                if decision.action != "unchanged":
+                    os.chmod(part, 0o644 & ~umask())
+                    os.replace(part, target)
+                    record.remember(target, share, sha256)
+                    record.save()
+                return decision.action, target
+        except (OSError, UnicodeError) as e:
+            # A name this file system refuses (names are made to fit 255 UTF-8 bytes,
+            # but not every file system takes those): a clear 400, nothing written.
+            if isinstance(e, OSError) and e.errno not in (errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL):
+                raise
+            raise web.HTTPError(
+                400, f"the copy cannot be named {name!r} on this server's file system; "
+                "ask the sender to rename the notebook"
+            ) from None
 
 
 def share_handlers(base_url: str) -> list[tuple[str, type[ShareAPIHandler]]]:

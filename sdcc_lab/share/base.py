@@ -68,7 +68,8 @@ class ShareBase(HubOAuthenticated, web.RequestHandler):
         return self.signer.sign(TokenClaims(share.id, share.owner, share.path, share.environment))
 
     def url_for(self, token: str) -> str:
-        return f"{self.service.public_url}{self.prefix}open/{token}"
+        # In the fragment: browsers never send it, so no access log holds the token.
+        return f"{self.service.public_url}{self.prefix}open#{token}"
 
     def open_share(self, token: str) -> tuple[TokenClaims, ShareInfo]:
         """The live share a token names; 403 forged, 410 expired/revoked/gone."""

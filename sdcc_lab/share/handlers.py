@@ -31,7 +31,8 @@ def handlers(prefix: str) -> list[tuple[str, type[web.RequestHandler]]]:
         (prefix + "api/renames", RenameAPI),
         (prefix + "api/peek", PeekAPI),
         (prefix + "api/fetch", FetchAPI),
-        (prefix + "open/" + token, LinkPage),
+        (prefix + "open/?", LinkPage),  # the link: open#TOKEN (the fragment never reaches us)
+        (prefix + "open/" + token, LinkPage),  # links of old: the same page
         (prefix + r"shares/([0-9a-f]{1,32})/revoke", RevokeForm),
         (prefix.rstrip("/") + "/?", SharesPage),
     ]

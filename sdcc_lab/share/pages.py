@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import datetime
 from html import escape
 from typing import Any
 
+from ..names import visible_text
 from .store import ShareInfo
 
 _STYLE = """
@@ -38,7 +41,8 @@ def problem_page(title: str, message: str, hub_home: str) -> str:
     )
 
 
-def environment_rows(environment: dict[str, Any]) -> str:
+def environment_pairs(environment: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(label, value)`` rows of a link's environment, as text (the page's script shows them)."""
     rows: list[tuple[str, str]] = []
     kernel = environment.get("kernelspec") or {}
     if isinstance(kernel, dict) and kernel:
@@ -51,21 +55,145 @@ def environment_rows(environment: dict[str, Any]) -> str:
         for key in sorted(options):
             if options[key] not in (None, ""):
                 rows.append((str(key), str(options[key])))
-    return "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+    return [(visible_text(k), visible_text(v)) for k, v in rows]
 
 
-def link_page(share: ShareInfo, continue_url: str) -> str:
+# The link page's script. It reads the token from the address's fragment (or,
+# for links of old, the path), asks the service what the link is with a POST,
+# and builds the page with text nodes only. Before the hub's login it keeps the
+# token in this tab's sessionStorage (the login form would drop the fragment);
+# on Continue it leaves it there for the recipient's JupyterLab too, in case a
+# form on the way (the hub's spawn form) drops the fragment. Both entries are
+# removed when read and ignored after an hour.
+_OPEN_SCRIPT = r"""
+(function () {
+  'use strict';
+  var root = document.getElementById('sdcc-open');
+  var d = root.dataset;
+  var LOGIN = 'sdcc-share:login', CONTINUE = 'sdcc-share:continue', MAX_AGE = 3600 * 1000;
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined) { e.textContent = text; }
+    if (cls) { e.className = cls; }
+    return e;
+  }
+  function stash(key, token) {
+    try {
+      sessionStorage.setItem(key, JSON.stringify({ token: token, user: d.user, at: Date.now() }));
+    } catch (e) { /* storage off: the fragment alone carries the token */ }
+  }
+  function take(key) {
+    try {
+      var v = JSON.parse(sessionStorage.getItem(key) || 'null');
+      sessionStorage.removeItem(key);
+      return v && Date.now() - v.at < MAX_AGE ? String(v.token) : '';
+    } catch (e) { return ''; }
+  }
+  function fromAddress() {
+    var hash = location.hash.replace(/^#/, '').replace(/^sdcc-share=/, '');
+    if (hash) { return hash; }
+    var m = /\/open\/([^\/]+)\/?$/.exec(location.pathname);
+    return m ? decodeURIComponent(m[1]) : '';
+  }
+  function show(title, nodes) {
+    document.title = title;
+    document.querySelector('h1').textContent = title;
+    root.textContent = '';
+    nodes.forEach(function (n) { root.appendChild(n); });
+  }
+  function problem(title, message) {
+    var back = el('a', 'Back to the hub');
+    back.href = d.home;
+    var p = el('p');
+    p.appendChild(back);
+    show(title, [el('p', message, 'problem'), p]);
+  }
+  function details(s) {
+    var table = el('table');
+    [['Shared by', s.owner], ['Notebook', s.name], ['Link valid until', s.expires]]
+      .concat(s.environment)
+      .forEach(function (r) {
+        var tr = table.insertRow();
+        tr.appendChild(el('th', r[0]));
+        tr.insertCell().textContent = r[1];
+      });
+    var go = el('a', 'Continue to my JupyterLab', 'button');
+    go.href = s.continue_url;
+    go.addEventListener('click', function () { stash(CONTINUE, token); });
+    var p = el('p');
+    p.appendChild(go);
+    show('A notebook was shared with you', [table, el('p',
+      'Continue to your own JupyterLab (it is started if needed). It asks you before ' +
+      'it imports a copy of the last saved version into your home folder.'), p]);
+  }
+  var inAddress = fromAddress();
+  var token = inAddress || take(LOGIN);
+  if (!token) {
+    problem('This link cannot be opened', 'This address holds no share link. Open the ' +
+      'whole link you were given (with the part after "#"), or paste it into JupyterLab: ' +
+      'File → Import from a share link…');
+    return;
+  }
+  if (d.login) {
+    if (!inAddress) {
+      problem('This link cannot be opened', 'Log in to the hub, then open the link again.');
+      return;
+    }
+    stash(LOGIN, token);
+    location.replace(d.login);
+    return;
+  }
+  fetch(d.api, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-XSRFToken': d.xsrf },
+    body: JSON.stringify({ token: token, next: d.next })
+  })
+    .then(function (r) {
+      return r.json().then(
+        function (data) { return { ok: r.ok, data: data }; },
+        function () { return { ok: false, data: { message: r.status + ' ' + r.statusText } }; });
+    })
+    .then(function (res) {
+      if (res.ok) {
+        details(res.data);
+      } else {
+        problem(res.data.title || 'This link cannot be opened', String(res.data.message));
+      }
+    })
+    .catch(function (e) {
+      problem('This link cannot be opened', 'The share service did not answer: ' + e);
+    });
+})();
+"""
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+# Only the page's own script and style run; it talks to the service alone.
+OPEN_PAGE_CSP = (
+    f"default-src 'none'; script-src {_sha256(_OPEN_SCRIPT)}; style-src {_sha256(_STYLE)}; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def open_page(api: str, xsrf: str, next_url: str, login_url: str | None, user: str, hub_home: str) -> str:
+    """The link page: static (no share data, never the token); its script fills it in."""
+    def attr(value: str) -> str:
+        return escape(value, quote=True)
+
     return page(
-        "A notebook was shared with you",
-        "<table>"
-        f"<tr><th>Shared by</th><td>{escape(share.owner)}</td></tr>"
-        f"<tr><th>Notebook</th><td>{escape(share.name)}</td></tr>"
-        f"<tr><th>Link valid until</th><td>{escape(when(share.expires))}</td></tr>"
-        f"{environment_rows(share.environment)}</table>"
-        "<p>Continue to your own JupyterLab (it is started if needed). It asks you before "
-        "it imports a copy of the last saved version into your home folder.</p>"
-        f"<p><a class='button' href='{escape(continue_url, quote=True)}'>"
-        "Continue to my JupyterLab</a></p>",
+        "Opening a shared notebook…",
+        f'<div id="sdcc-open" data-api="{attr(api)}" data-xsrf="{attr(xsrf)}" '
+        f'data-next="{attr(next_url)}" data-login="{attr(login_url or "")}" '
+        f'data-user="{attr(user)}" data-home="{attr(hub_home)}">'
+        "<noscript><p class='problem'>Opening a share link needs JavaScript: the link's key is "
+        "the part of the address after \"#\", which your browser keeps to itself and never "
+        "sends to a server. Turn JavaScript on for this site, or paste the whole link into "
+        "JupyterLab (File → Import from a share link…).</p></noscript></div>"
+        f"<script>{_OPEN_SCRIPT}</script>",
     )
 
 
@@ -77,7 +205,7 @@ def shares_page(shares: list[ShareInfo], xsrf: str, prefix: str, admin: bool) ->
         rows.append(
             "<tr>"
             + (f"<td>{escape(s.owner)}</td>" if admin else "")
-            + f"<td>{escape(s.path)}</td><td>{escape(when(s.expires))}</td><td>{s.opens}</td>"
+            + f"<td>{escape(visible_text(s.path))}</td><td>{escape(when(s.expires))}</td><td>{s.opens}</td>"
             f"<td><form method='post' action='{escape(prefix, quote=True)}shares/"
             f"{escape(s.id, quote=True)}/revoke'>"
             f"<input type='hidden' name='_xsrf' value='{escape(xsrf, quote=True)}'>"

@@ -6,59 +6,145 @@ GET pages change nothing; the one form (Revoke) posts with the service's
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler
 from tornado import web
 
+from ..names import visible_text
 from . import pages
-from .base import ShareBase
+from .base import ShareBase, iso
 
-_NEXT_BAD = re.compile(r"[\\\x00-\x1f\x7f]")
+# What a ``next`` may hold, before decoding: printable ASCII without ``;`` (path
+# parameters some proxies strip), ``\\`` (a slash to browsers), ``#`` (the Continue
+# link's fragment is ours) or white space and controls (browsers drop tabs and
+# newlines from URLs, so ".\t." would become "..").
+_NEXT_CHARS = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,=:@/%?]+$")
+# Encodings a browser, a proxy or a second decode would turn into path syntax:
+# ".", "/", "\\", "%" (double encoding), ";", "?", "#", controls. Refused outright.
+_NEXT_ENCODED = re.compile(r"%(2[eEfF35]|5[cC]|3[bBfF]|[01][0-9a-fA-F]|7[fF])")
+_NEXT_PERCENT = re.compile(r"%(?![0-9a-fA-F]{2})")
 
 
 def safe_next(value: str, allowed_prefix: str) -> str | None:
-    """``value`` if it is a path on this site below ``allowed_prefix``; None otherwise."""
-    if not value or _NEXT_BAD.search(value) or value.startswith("//"):
+    """``value`` if it is a path on this site below ``allowed_prefix``; None otherwise.
+
+    The check is made on what a browser and the proxies in front of the hub
+    would resolve, not on the text: ``value`` must be plain printable ASCII,
+    hold no encoded dot, slash, backslash, percent, semicolon or control
+    character (so one decode is final and a browser's dot-segment resolution
+    cannot apply), and its decoded path must start with ``allowed_prefix`` and
+    have no empty, ``.`` or ``..`` segment. When in doubt, it is refused.
+    """
+    if not allowed_prefix.startswith("/") or allowed_prefix.startswith("//"):
+        raise ValueError(f"allowed_prefix must be an absolute path: {allowed_prefix!r}")
+    if not value or len(value) > 2048 or not _NEXT_CHARS.match(value):
         return None
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not parts.path.startswith(allowed_prefix):
+    if _NEXT_ENCODED.search(value) or _NEXT_PERCENT.search(value):
         return None
-    if any(seg in (".", "..") for seg in parts.path.split("/")):
+    path, _, _query = value.partition("?")
+    try:
+        decoded = unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in decoded):
+        return None
+    if not decoded.startswith(allowed_prefix) or not path.startswith(allowed_prefix):
+        return None
+    segments = decoded.split("/")[1:]
+    if segments and segments[-1] == "":
+        segments.pop()  # a trailing slash
+    if any(seg in ("", ".", "..") for seg in segments):
         return None
     return value
+
+
+_TITLES = {403: "This link cannot be opened", 410: "This link no longer works",
+           400: "Bad request", 404: "Not found"}
 
 
 class PageBase(ShareBase):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None))[1]
         message = getattr(exc, "log_message", None) or self._reason
-        titles = {403: "This link cannot be opened", 410: "This link no longer works",
-                  400: "Bad request", 404: "Not found"}
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(pages.problem_page(titles.get(status_code, "Error"), message,
+        self.finish(pages.problem_page(_TITLES.get(status_code, "Error"), message,
                                        self.settings["hub_prefix"] + "home"))
 
 
 class LinkPage(PageBase):
-    """``GET open/{token}[?next=…]``: who shared what, until when, for which environment.
-    No state changes: the import happens in the recipient's JupyterLab, after they confirm."""
+    """A share link: ``open#TOKEN`` (``open/TOKEN`` of old links still opens).
 
-    @web.authenticated
-    async def get(self, token: str) -> None:
+    The token is in the URL's fragment, which browsers never send: no server,
+    proxy or access log sees it. ``GET open[?next=…]`` is a static page; its
+    script reads the fragment and ``POST``s it (JSON, with the service's
+    ``_xsrf``) to learn who shared what, until when and for which environment,
+    then offers *Continue* to ``/hub/user-redirect/lab#sdcc-share=TOKEN``. A
+    visitor not yet logged in is sent through the hub's login by the script,
+    which keeps the token in the tab's ``sessionStorage`` meanwhile (the hub's
+    login form would drop a fragment). No state changes here: the import happens
+    in the recipient's JupyterLab, after they confirm.
+    """
+
+    def continue_target(self, next_arg: str) -> str:
         redirect_prefix = self.settings["hub_prefix"] + "user-redirect/"
-        next_arg = self.get_argument("next", "")
         target = safe_next(next_arg, redirect_prefix) if next_arg else redirect_prefix + "lab"
         if target is None:
             raise web.HTTPError(400, f"'next' must be a path below {redirect_prefix} on this hub")
-        _, share = self.open_share(token)
-        sep = "&" if "?" in target else "?"
+        return target
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if self.request.method != "POST":
+            return super().write_error(status_code, **kwargs)
+        exc = kwargs.get("exc_info", (None, None))[1]
+        message = getattr(exc, "log_message", None) or self._reason
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message, "title": _TITLES.get(status_code, "Error")}))
+
+    async def get(self, legacy_token: str | None = None) -> None:
+        # ``open/TOKEN`` (links made before the fragment form) gets the same page:
+        # its script reads the token from the path. That request was logged already.
+        next_arg = self.get_argument("next", "")
+        self.continue_target(next_arg)
+        login = None if self.current_user else self.get_login_url()
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header("Referrer-Policy", "no-referrer")
-        self.finish(pages.link_page(share, f"{target}{sep}{urlencode({'sdcc-share': token})}"))
+        self.set_header("Content-Security-Policy", pages.OPEN_PAGE_CSP)
+        self.finish(pages.open_page(
+            api=self.prefix + "open", xsrf=self.xsrf_token.decode(), next_url=next_arg,
+            login_url=login, user=self.user_name if self.current_user else "",
+            hub_home=self.settings["hub_prefix"] + "home",
+        ))
+
+    @web.authenticated
+    async def post(self, legacy_token: str | None = None) -> None:
+        """``POST open {"token", "next"?}`` (JSON, ``X-XSRFToken``): the link's details."""
+        if legacy_token is not None:
+            raise web.HTTPError(404, "post to open, with the token in the body")
+        self.hub_auth.check_xsrf_cookie(self)
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise web.HTTPError(400, "the request body is not JSON") from None
+        if not isinstance(body, dict):
+            raise web.HTTPError(400, "the request body must be a JSON object")
+        token, next_arg = body.get("token"), body.get("next") or ""
+        if not isinstance(token, str) or not token or not isinstance(next_arg, str):
+            raise web.HTTPError(400, "'token' (and 'next', if any) must be strings")
+        target = self.continue_target(next_arg)
+        _, share = self.open_share(token)
+        self.set_header("Cache-Control", "no-store")
+        self.finish({
+            "owner": share.owner, "name": visible_text(share.name),
+            "expires_at": iso(share.expires), "expires": pages.when(share.expires),
+            "environment": pages.environment_pairs(share.environment),
+            "continue_url": f"{target}#sdcc-share={token}",
+        })
 
 
 class SharesPage(PageBase):

@@ -3,8 +3,22 @@ import {
   environmentRows,
   expiryChoices,
   isNotebookPath,
+  PENDING_KEY,
+  takePendingToken,
   takeShareToken
 } from '../share/format';
+
+const TOKEN = '.eJwtjUEKwjAQRe8y6yxsVx.aBcD-9_x';
+
+/** A sessionStorage stand-in (jest's jsdom is not used here). */
+function storage(entries: Record<string, string>): Pick<Storage, 'getItem' | 'removeItem'> {
+  return {
+    getItem: (key: string) => (key in entries ? entries[key] : null),
+    removeItem: (key: string) => {
+      delete entries[key];
+    }
+  };
+}
 
 describe('share helpers', () => {
   it('offers only expiries within the site maximum', () => {
@@ -15,20 +29,73 @@ describe('share helpers', () => {
 
   it('makes a path link absolute against the page', () => {
     expect(
-      absoluteLink('/services/share/open/abc', 'http://hub.example/user/a/lab')
-    ).toBe('http://hub.example/services/share/open/abc');
+      absoluteLink('/services/share/open#abc', 'http://hub.example/user/a/lab')
+    ).toBe('http://hub.example/services/share/open#abc');
     expect(absoluteLink('https://x.example/s/open/t', 'http://hub/')).toBe(
       'https://x.example/s/open/t'
     );
   });
 
-  it('takes the token out of the address', () => {
+  it('takes the token out of the fragment', () => {
     const { token, cleaned } = takeShareToken(
-      'http://hub/user/bob/lab?sdcc-share=.eJw.abc&reset'
+      `http://hub/user/bob/lab#sdcc-share=${TOKEN}`
     );
-    expect(token).toBe('.eJw.abc');
+    expect(token).toBe(TOKEN);
+    expect(cleaned).toBe('http://hub/user/bob/lab');
+    expect(cleaned).not.toContain('#');
+  });
+
+  it('keeps the rest of the address and of the fragment', () => {
+    const { token, cleaned } = takeShareToken(
+      `http://hub/user/bob/lab/tree/x?reset#a=1&sdcc-share=${TOKEN}`
+    );
+    expect(token).toBe(TOKEN);
+    expect(cleaned).toBe('http://hub/user/bob/lab/tree/x?reset#a=1');
+  });
+
+  it('still reads (and removes) the query of older links', () => {
+    const { token, cleaned } = takeShareToken(
+      `http://hub/user/bob/lab?sdcc-share=${TOKEN}&reset`
+    );
+    expect(token).toBe(TOKEN);
     expect(cleaned).not.toContain('sdcc-share');
+    expect(new URL(cleaned).searchParams.has('reset')).toBe(true);
+    // both: the fragment wins, both go
+    const both = takeShareToken(
+      `http://hub/user/bob/lab?sdcc-share=${TOKEN}x#sdcc-share=${TOKEN}`
+    );
+    expect(both.token).toBe(TOKEN);
+    expect(both.cleaned).toBe('http://hub/user/bob/lab');
+  });
+
+  it('finds no token where there is none, and refuses junk', () => {
     expect(takeShareToken('http://hub/user/bob/lab').token).toBeNull();
+    expect(takeShareToken('http://hub/user/bob/lab#other').token).toBeNull();
+    expect(takeShareToken('http://hub/user/bob/lab#sdcc-share=').token).toBeNull();
+    const junk = takeShareToken('http://hub/user/bob/lab#sdcc-share=%3Cscript%3E');
+    expect(junk.token).toBeNull();
+    expect(junk.cleaned).toBe('http://hub/user/bob/lab');
+  });
+
+  it('takes a token left by the link page once, for its user, while fresh', () => {
+    const entry = (at: number, user = 'bob') =>
+      JSON.stringify({ token: TOKEN, user, at });
+    const s = storage({ [PENDING_KEY]: entry(1000) });
+    expect(takePendingToken(s, 'bob', 2000)).toBe(TOKEN);
+    expect(takePendingToken(s, 'bob', 2000)).toBeNull(); // read once
+    expect(takePendingToken(storage({ [PENDING_KEY]: entry(1000, 'alice') }), 'bob', 2000)).toBeNull();
+    expect(takePendingToken(storage({ [PENDING_KEY]: entry(0) }), 'bob', 3600 * 1000 + 1)).toBeNull();
+    expect(takePendingToken(storage({ [PENDING_KEY]: entry(1000) }), '', 2000)).toBeNull();
+    expect(takePendingToken(storage({ [PENDING_KEY]: 'not json' }), 'bob', 2000)).toBeNull();
+    expect(takePendingToken(storage({}), 'bob', 2000)).toBeNull();
+    expect(takePendingToken(null, 'bob', 2000)).toBeNull();
+    const refusing = {
+      getItem: () => {
+        throw new Error('SecurityError');
+      },
+      removeItem: () => undefined
+    };
+    expect(takePendingToken(refusing, 'bob', 2000)).toBeNull();
   });
 
   it('recognises notebooks', () => {

@@ -4,7 +4,7 @@
 import { describeSession } from '../session';
 import { IShareEnvironment } from './types';
 
-/** The query parameter that carries a link's token into JupyterLab. */
+/** The fragment key that carries a link's token into JupyterLab (`#sdcc-share=TOKEN`). */
 export const SHARE_PARAM = 'sdcc-share';
 
 export const HOUR = 3600;
@@ -36,18 +36,80 @@ export function isNotebookPath(path: string | undefined | null): boolean {
   return !!path && path.toLowerCase().endsWith('.ipynb');
 }
 
+/** What a share token looks like (the service's signed, URL-safe tokens). */
+const TOKEN_RE = /^[A-Za-z0-9_\-.]{16,8192}$/;
+
 /**
- * The share token in a page address, and the address without it
- * (the token is taken out of the address bar once read).
+ * The share token in a page address, and the address without it (the token
+ * is taken out of the address bar once read, so a reload does not ask again).
+ *
+ * A link leads to JupyterLab with `#sdcc-share=TOKEN`: in the fragment, which
+ * browsers never send to a server, so no access log sees it. The query form
+ * `?sdcc-share=TOKEN` of older links is still read (and removed).
  */
 export function takeShareToken(href: string): {
   token: string | null;
   cleaned: string;
 } {
   const url = new URL(href);
-  const token = url.searchParams.get(SHARE_PARAM);
-  url.searchParams.delete(SHARE_PARAM);
-  return { token, cleaned: url.href };
+  const fragment = new URLSearchParams(url.hash.replace(/^#/, ''));
+  let token = fragment.get(SHARE_PARAM);
+  if (token !== null) {
+    fragment.delete(SHARE_PARAM);
+    const rest = fragment.toString();
+    url.hash = rest ? `#${rest}` : '';
+  }
+  const query = url.searchParams.get(SHARE_PARAM);
+  if (query !== null) {
+    url.searchParams.delete(SHARE_PARAM);
+    token = token ?? query;
+  }
+  const cleaned = url.href.replace(/#$/, '');
+  return { token: token && TOKEN_RE.test(token) ? token : null, cleaned };
+}
+
+/** The sessionStorage key where the service's link page leaves a token on Continue. */
+export const PENDING_KEY = 'sdcc-share:continue';
+
+/** Tokens left by the link page longer ago than this are ignored (ms). */
+export const PENDING_MAX_AGE = 3600 * 1000;
+
+/**
+ * The token the service's link page left in this tab's sessionStorage when
+ * the recipient pressed Continue, for when a form on the way (the hub's spawn
+ * form) dropped the address's fragment. Read once (removed here), only for the
+ * user it was left for, only if recent.
+ */
+export function takePendingToken(
+  storage: Pick<Storage, 'getItem' | 'removeItem'> | null,
+  user: string,
+  now: number
+): string | null {
+  if (!storage) {
+    return null;
+  }
+  let raw: string | null;
+  try {
+    raw = storage.getItem(PENDING_KEY);
+    storage.removeItem(PENDING_KEY);
+  } catch {
+    return null; // storage refused (privacy settings)
+  }
+  if (!raw) {
+    return null;
+  }
+  try {
+    const entry = JSON.parse(raw);
+    const fresh =
+      typeof entry?.at === 'number' && now - entry.at >= 0 && now - entry.at < PENDING_MAX_AGE;
+    const token = typeof entry?.token === 'string' ? entry.token : '';
+    if (fresh && entry.user === user && user && TOKEN_RE.test(token)) {
+      return token;
+    }
+  } catch {
+    // not ours
+  }
+  return null;
 }
 
 /** A date a user reads, in their own locale and time zone. */

@@ -12,6 +12,7 @@ import {
   Notification,
   showErrorMessage
 } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -29,7 +30,7 @@ import {
   showMatchDialog,
   showShareDialog
 } from './dialogs';
-import { DAY, isNotebookPath, takeShareToken } from './format';
+import { DAY, isNotebookPath, takePendingToken, takeShareToken } from './format';
 import { ShareCommandIDs } from './types';
 
 const PLUGIN_ID = 'sdcc-lab:share';
@@ -202,13 +203,25 @@ export const sharePlugin: JupyterFrontEndPlugin<void> = {
       palette?.addItem({ command, category: 'sdcc_lab' });
     }
 
-    // A share link leads here with ?sdcc-share=TOKEN: take it out of the
-    // address bar (so a reload does not ask again), then ask and import.
+    // A share link leads here with #sdcc-share=TOKEN (or left the token in this
+    // tab's sessionStorage, if the hub's spawn form dropped the fragment on the
+    // way): take it out of the address bar (a reload does not ask again), then
+    // ask and import. The import posts the token to the server extension.
     const { token, cleaned } = takeShareToken(window.location.href);
     if (token) {
       window.history.replaceState(window.history.state, '', cleaned);
+    }
+    let storage: Storage | null = null;
+    try {
+      storage = window.sessionStorage;
+    } catch {
+      storage = null;
+    }
+    const pending = takePendingToken(storage, PageConfig.getOption('hubUser'), Date.now());
+    const link = token ?? pending;
+    if (link) {
       void app.restored.then(() =>
-        app.commands.execute(ShareCommandIDs.importLink, { link: token })
+        app.commands.execute(ShareCommandIDs.importLink, { link })
       );
     }
   }

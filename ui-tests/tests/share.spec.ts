@@ -2,7 +2,14 @@
  * Share links in a browser, on a real `sdcc-lab demo` portal: alice shares a
  * notebook from the file browser; bob opens the link, confirms, and gets a
  * copy of alice's cells in his own JupyterLab.
+ *
+ * The link's token is in the URL fragment (`open#TOKEN`). bob is not logged
+ * in when he opens it, and his server is not running: the token must survive
+ * the hub's login form and spawn form (both drop fragments), which the link
+ * page bridges with the tab's sessionStorage.
  */
+import * as fs from 'fs';
+
 import { Browser, expect, Page, test } from '@playwright/test';
 
 const SIGN_IN_TIMEOUT = 120000;
@@ -49,7 +56,7 @@ async function shareFromFileBrowser(page: Page, name: string): Promise<string> {
   await expect(dialog).toContainText('Share notebook');
   await dialog.getByRole('button', { name: 'Create link' }).click();
   const link = dialog.getByLabel('Share link');
-  await expect(link).toHaveValue(/\/services\/share\/open\//);
+  await expect(link).toHaveValue(/\/services\/share\/open#[A-Za-z0-9_.-]{16,}$/);
   await expect(dialog).toContainText('Python 3');
   await page.screenshot({ path: 'test-results/share-dialog.png' });
   const value = await link.inputValue();
@@ -60,10 +67,16 @@ async function shareFromFileBrowser(page: Page, name: string): Promise<string> {
 /** bob opens the link, sees the service's page, continues, confirms the import. */
 async function openAsBob(page: Page, link: string): Promise<void> {
   await page.goto(link);
-  if (/\/hub\/login/.test(page.url())) {
+  // The page's script sends someone not logged in to the hub's login first.
+  const shared = page.getByText('A notebook was shared with you');
+  const username = page.getByLabel('Username');
+  await expect(shared.or(username)).toBeVisible({ timeout: SIGN_IN_TIMEOUT });
+  if (await username.isVisible()) {
     await signIn(page, 'bob');
   }
-  await expect(page.locator('body')).toContainText('A notebook was shared with you');
+  await expect(page.locator('body')).toContainText('A notebook was shared with you', {
+    timeout: SIGN_IN_TIMEOUT
+  });
   await expect(page.locator('body')).toContainText('alice');
   await page.getByRole('link', { name: 'Continue to my JupyterLab' }).click();
   await throughSpawnForm(page, 'bob');
@@ -75,6 +88,9 @@ test('alice shares a notebook; bob opens the link and gets her cells', async ({
 }) => {
   await logIn(page, 'alice');
   const link = await shareFromFileBrowser(page, 'welcome.ipynb');
+  // For the run's log check: the portal's output must never hold this token.
+  fs.mkdirSync('test-results', { recursive: true });
+  fs.writeFileSync('test-results/share-token.txt', new URL(link).hash.slice(1));
 
   // The notebook's tab offers it too.
   await page
@@ -100,8 +116,12 @@ test('alice shares a notebook; bob opens the link and gets her cells', async ({
     { timeout: 30000 }
   );
   await expect(bob.locator('.lm-TabBar-tab.jp-mod-current')).toContainText('welcome.ipynb');
-  // The token left the address bar: a reload does not ask again.
+  // The token left the address bar and the tab's storage: a reload does not ask again.
   expect(bob.url()).not.toContain('sdcc-share');
+  expect(bob.url()).not.toContain(new URL(link).hash.slice(1));
+  expect(
+    await bob.evaluate(() => Object.keys(sessionStorage).filter(k => k.startsWith('sdcc-share')))
+  ).toEqual([]);
 
   // Manage my shares: alice sees the link opened once, and revokes it.
   await page.getByRole('menuitem', { name: 'File' }).click();
@@ -116,6 +136,12 @@ test('alice shares a notebook; bob opens the link and gets her cells', async ({
   // The revoked link: a clear page on the hub, no JupyterLab.
   await bob.goto(link);
   await expect(bob.locator('body')).toContainText('revoked');
+  await expect(bob.getByRole('link', { name: 'Continue to my JupyterLab' })).toHaveCount(0);
+
+  // Without JavaScript the page says what is needed (the fragment never reaches a server).
+  const noScript = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+  await noScript.goto(link);
+  await expect(noScript.locator('body')).toContainText('needs JavaScript');
 });
 
 test('HTML in a file name is shown as text, never run', async ({ page, browser }) => {

@@ -39,8 +39,9 @@ class RecordedHTCondorSpawner(HTCondorSessionSpawner):
 
     test_env: dict[str, str] = {}
 
-    def job_environment(self) -> dict[str, str]:
-        return dict(self.test_env)
+    def get_env(self) -> dict[str, str]:
+        # What JupyterHub's Spawner.get_env gives, secrets included.
+        return {**self.test_env, "JUPYTERHUB_API_TOKEN": self.api_token, "JPY_API_TOKEN": self.api_token}
 
     @property
     def unix_user(self) -> pwd.struct_passwd:
@@ -48,6 +49,9 @@ class RecordedHTCondorSpawner(HTCondorSessionSpawner):
 
     def log_dir(self) -> str:
         return str(self.test_log_dir)
+
+    def token_dir(self) -> str:
+        return str(self.test_log_dir.parent / "run")
 
 
 @pytest.fixture
@@ -59,9 +63,9 @@ def spawner(tmp_path: Path) -> RecordedHTCondorSpawner:
     )
     s.test_log_dir = tmp_path / "logs"  # type: ignore[attr-defined]
     s.test_env = {
-        "JUPYTERHUB_API_TOKEN": "secret-token",
         "SDCC_LAB_SESSION": '{"scheduler": "htcondor", "options": {"q": "it\'s"}}',
     }
+    s.api_token = "secret-token"
     s.user_options = dict(OPTIONS)
     return s
 
@@ -80,6 +84,7 @@ def test_submit_description_is_valid_htcondor(spawner: RecordedHTCondorSpawner) 
     encoded = sub["arguments"].split("echo ")[1].split(" |")[0]
     script = base64.b64decode(encoded).decode()
     assert script.strip().endswith("exec /opt/env/bin/sdcc-lab-singleuser")
+    assert "secret-token" not in text
     # The environment survives HTCondor's quoting, quotes included.
     assert "SDCC_LAB_SESSION='{\"\"scheduler" in sub["environment"]
     assert "it''s" in sub["environment"]
@@ -133,14 +138,58 @@ def test_submit_reads_the_cluster_id_and_sends_the_description(
     assert "request_gpus = 1" in sent and sent.rstrip().endswith("queue 1")
 
 
-def test_a_refused_submit_is_a_clear_spawn_error(
+def test_a_refused_submit_is_a_clear_spawn_error_and_leaves_no_token_file(
     spawner: RecordedHTCondorSpawner, tmp_path: Path
 ) -> None:
     spawner.condor_submit = fake_command(
         tmp_path, "condor_submit", "ERROR: Failed to connect to local queue manager\n", 1
     )
     with pytest.raises(BatchSessionError, match="HTCondor refused the job: ERROR: Failed to connect"):
+        run(spawner.start())
+    assert list((tmp_path / "run").iterdir()) == []
+    assert spawner.token_file == ""
+
+
+def test_the_token_waits_in_a_file_of_the_user_and_goes_with_the_session(
+    spawner: RecordedHTCondorSpawner, tmp_path: Path
+) -> None:
+    recorded = (FIXTURES / "condor_submit_dag_output_htcondor-23.x_chtc.txt").read_text()
+    spawner.condor_submit = fake_command(tmp_path, "condor_submit", recorded)
+    spawner.condor_rm = fake_command(tmp_path, "condor_rm", "")
+    spawner.job_id = run(spawner.submit_job(OPTIONS))
+    [token_file] = (tmp_path / "run").iterdir()
+    assert token_file.read_text() == "secret-token\n"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(token_file.parent.stat().st_mode) == 0o700
+    assert spawner.get_state()["token_file"] == str(token_file)
+    # The description names the file, never the token.
+    sent = (tmp_path / "condor_submit.stdin").read_text()
+    assert f"SDCC_LAB_TOKEN_FILE=''{token_file}''" in sent.replace("'", "''")
+    assert "secret-token" not in sent
+    run(spawner.stop())
+    assert not token_file.exists()
+
+
+def test_a_token_file_that_cannot_be_written_refuses_the_session(
+    spawner: RecordedHTCondorSpawner, tmp_path: Path
+) -> None:
+    (tmp_path / "run").write_text("a file where the folder should be")
+    spawner.condor_submit = fake_command(tmp_path, "condor_submit", "1 - 1\n")
+    with pytest.raises(BatchSessionError, match="cannot write the session's token file"):
         run(spawner.submit_job(OPTIONS))
+    assert not (tmp_path / "condor_submit.stdin").exists()  # nothing submitted
+
+
+def test_a_job_gone_takes_its_token_file_with_it(
+    spawner: RecordedHTCondorSpawner, tmp_path: Path
+) -> None:
+    recorded = (FIXTURES / "condor_submit_dag_output_htcondor-23.x_chtc.txt").read_text()
+    spawner.condor_submit = fake_command(tmp_path, "condor_submit", recorded)
+    spawner.condor_q = fake_command(tmp_path, "condor_q", "")
+    spawner.job_id = run(spawner.submit_job(OPTIONS))
+    [token_file] = (tmp_path / "run").iterdir()
+    assert run(spawner.poll()) == 1
+    assert not token_file.exists()
 
 
 def test_a_held_job_ends_the_spawn_with_htcondors_reason(

@@ -7,12 +7,13 @@ tests/test_slurm_portal.py.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from sdcc_lab.hub.discovery import ASSOC_FIELDS, QOS_FIELDS
-from sdcc_lab.hub.entitlements import Entitlements, build_entitlements
+from sdcc_lab.hub.entitlements import Entitlements, build_entitlements, htcondor_entitlement
 from sdcc_lab.hub.options import OptionsError, validate_options
 from sdcc_lab.scheduler.slurm import parse_associations, parse_partitions, parse_qos
 
@@ -130,3 +131,54 @@ def test_when_slurm_is_down_only_local_sessions_validate() -> None:
         validate_options({"partition": "cpu"}, down, environments=ENVS)
     with pytest.raises(OptionsError, match="local"):
         validate_options({}, down, environments=ENVS, allow_local=False)
+
+
+def with_htcondor(ent: Entitlements, groups: list[str]) -> Entitlements:
+    return dataclasses.replace(
+        ent,
+        htcondor=htcondor_entitlement(
+            "htcondor", max_minutes=240, gpu_grants={"gpu-users": 2, "*": 0}, user_groups=groups
+        ),
+    )
+
+
+def test_htcondor_grants_gpus_by_group_and_caps_the_runtime() -> None:
+    granted = with_htcondor(entitlements_of("alice"), ["alice", "gpu-users"])
+    assert granted.htcondor is not None and granted.htcondor.gpus == 2
+    options = validate_options(
+        {"partition": "htcondor", "gpu": "any", "gpus": 2, "runtime": 240}, granted, environments=ENVS
+    )
+    assert (options["gpu"], options["gpus"], options["runtime"]) == ("any", 2, 240)
+    # Without a runtime: the default (60 min), within the cap.
+    assert validate_options({"partition": "htcondor"}, granted, environments=ENVS)["runtime"] == 60
+    assert granted.to_json()["htcondor"] == {
+        "name": "htcondor", "max_minutes": 240, "default_minutes": 60, "gpus": 2,
+    }
+
+
+@pytest.mark.parametrize(
+    ("groups", "options", "message"),
+    [
+        (["gpu-users"], {"runtime": 241}, "runtime: 241 min is over the 240 min limit of HTCondor sessions"),
+        (["gpu-users"], {"gpu": "any", "gpus": 3}, "gpus: must be between 1 and 2"),
+        (["gpu-users"], {"gpu": "a100"}, "gpu: 'a100' is not offered on partition htcondor"),
+        (["physics"], {"gpu": "any"}, "gpu: no GPUs are granted to you on htcondor"),
+        (["physics"], {"gpu": "any", "gpus": 64}, "gpu: no GPUs are granted to you on htcondor"),
+        (["gpu-users"], {"account": "physics"}, "account: is not used by an HTCondor session"),
+    ],
+)
+def test_htcondor_options_over_the_cap_or_the_grant_are_refused(
+    groups: list[str], options: dict[str, Any], message: str
+) -> None:
+    ent = with_htcondor(entitlements_of("alice"), groups)
+    with pytest.raises(OptionsError) as e:
+        validate_options({"partition": "htcondor", **options}, ent, environments=ENVS)
+    assert str(e.value) == message
+
+
+def test_htcondor_needs_no_slurm_but_is_not_offered_unless_configured() -> None:
+    down = Entitlements(user="alice", notice="Slurm is down")
+    ent = with_htcondor(down, [])
+    assert validate_options({"partition": "htcondor"}, ent, environments=ENVS)["partition"] == "htcondor"
+    with pytest.raises(OptionsError, match="partition: 'htcondor' is not a partition you may use"):
+        validate_options({"partition": "htcondor"}, entitlements_of("alice"), environments=ENVS)

@@ -11,6 +11,15 @@ A batch session's life:
 4. the hub connects to the job's node, which it learns from the scheduler,
    never from the job.
 
+The server's API token never travels with the job: the scheduler keeps what a
+job was submitted with (Slurm's state directory, ``scontrol show job -dd``;
+HTCondor's job ad, readable by every user), so the hub writes the token, as
+the user, to a file only the user can read (``token_dir_template``, folder
+700, file 600) and passes the job only the file's path
+(``SDCC_LAB_TOKEN_FILE``). The file goes when the session ends: stop, failed
+start, or the job gone. Commands run as the user get a minimal environment
+(:func:`~sdcc_lab.hub.commands.run_as_user`), never the hub's own.
+
 A job that dies before its server comes up ends the spawn with the
 scheduler's reason; a job that stays pending past ``pending_timeout`` is
 cancelled. ``get_state`` keeps the job id, so a restarted hub reconnects to a
@@ -22,6 +31,8 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import re
+import secrets
 import shlex
 import time
 from abc import abstractmethod
@@ -32,9 +43,14 @@ from typing import Any
 from jupyterhub.spawner import Spawner
 from traitlets import Dict, Float, Integer, List, Unicode, default
 
-from .commands import CommandError, run_command, user_prefix
+from .commands import CommandError, run_as_user
 from .errors import SessionRefused
 from .identity import SessionIdentityMixin
+
+# Variables of Spawner.get_env() that are secrets: they reach a job only through its token file.
+SECRET_ENV_NAMES = frozenset({"JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN"})
+# Names of variables a job may be given (sbatch --export takes a comma-separated list).
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -59,12 +75,37 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
     exec_prefix = List(
         Unicode(),
         ["/usr/sbin/runuser", "-u", "{username}", "--"],
-        help="""Command prefix that runs the scheduler's submit and cancel commands as the user.
+        help="""Command prefix that runs commands as the user: the scheduler's submit and
+        cancel commands, and ``mkdir``/``install``/``rm`` of the job's log folder and token file.
 
-        ``{username}`` is replaced by the (checked) user name. With a hub not
-        running as root, use sudo with a sudoers rule for the commands:
+        ``{username}`` is replaced by the (checked) user name. The command gets
+        PATH, LANG, ``command_environment`` and (submit only) the job's own
+        variables: never the hub's environment. With a hub not running as root,
+        use sudo (without ``-E``) and a sudoers rule for exactly those commands
+        that keeps the job's variables (see the admin guide)::
 
-            c.BatchSessionSpawner.exec_prefix = ["/usr/bin/sudo", "-n", "-E", "-u", "{username}", "--"]
+            c.BatchSessionSpawner.exec_prefix = ["/usr/bin/sudo", "-n", "-u", "{username}", "--"]
+        """,
+    ).tag(config=True)
+
+    command_environment = Dict(
+        key_trait=Unicode(),
+        value_trait=Unicode(),
+        help="""Extra variables for the commands run as the user (admin-written; never
+        secrets: the user can read them), e.g. where the scheduler's configuration is::
+
+            c.BatchSessionSpawner.command_environment = {"SLURM_CONF": "/etc/slurm/slurm.conf"}
+        """,
+    ).tag(config=True)
+
+    token_dir_template = Unicode(
+        "{home}/.sdcc-lab/run",
+        help="""Folder (mode 700, made by the user) of the files that hand each job its
+        server's API token (mode 600, one per session, removed when it ends).
+        ``{home}`` is the user's home, ``{username}`` their name. It must be on a file
+        system the job's node sees at the same path (the home, usually)::
+
+            c.BatchSessionSpawner.token_dir_template = "/sdcc/u/{username}/.sdcc-lab/run"
         """,
     ).tag(config=True)
 
@@ -119,17 +160,21 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
     job_id = Unicode("")
     job_host = Unicode("")
     reported_port = Integer(0)
+    token_file = Unicode("")  # so that a restarted hub still removes it
 
     def load_state(self, state: dict[str, Any]) -> None:
         super().load_state(state)
         self.job_id = str(state.get("job_id", ""))
         self.job_host = str(state.get("job_host", ""))
         self.reported_port = int(state.get("port", 0) or 0)
+        self.token_file = str(state.get("token_file", ""))
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         if self.job_id:
             state.update(job_id=self.job_id, job_host=self.job_host, port=self.reported_port)
+        if self.token_file:
+            state["token_file"] = self.token_file
         return state
 
     def clear_state(self) -> None:
@@ -137,6 +182,7 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
         self.job_id = ""
         self.job_host = ""
         self.reported_port = 0
+        self.token_file = ""
 
     # --- what a backend implements ---------------------------------------------
     @abstractmethod
@@ -167,9 +213,18 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
         entry = self.unix_user
         return self.log_dir_template.format(home=entry.pw_dir, username=entry.pw_name)
 
-    async def as_user(self, argv: list[str], **kwargs: Any) -> str:
-        prefix = user_prefix(self.exec_prefix, self.user.name)
-        result = await run_command([*prefix, *argv], timeout=self.command_timeout, **kwargs)
+    async def as_user(
+        self, argv: list[str], *, env: dict[str, str] | None = None, **kwargs: Any
+    ) -> str:
+        """Run ``argv`` as the user with PATH, LANG, ``command_environment`` and ``env`` only."""
+        result = await run_as_user(
+            self.exec_prefix,
+            self.user.name,
+            argv,
+            timeout=self.command_timeout,
+            env={**self.command_environment, **(env or {})},
+            **kwargs,
+        )
         return result.stdout
 
     async def submit_as_user(
@@ -199,11 +254,56 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
             raise BatchSessionError(f"cannot create the job log folder {path}: {e.output}") from e
         return path
 
+    def token_dir(self) -> str:
+        entry = self.unix_user
+        return self.token_dir_template.format(home=entry.pw_dir, username=entry.pw_name)
+
+    async def ensure_token_file(self) -> str:
+        """Write the server's API token to a new file only the user can read; return its path.
+
+        Written by the user's own commands (``exec_prefix``, token on standard
+        input): the hub never creates or follows anything in the user's folders.
+        """
+        folder = self.token_dir()
+        path = f"{folder}/jupyter-{secrets.token_hex(8)}.token"
+        try:
+            # install -d sets the mode of a folder that already exists too.
+            await self.as_user(["/usr/bin/install", "-d", "-m", "700", folder])
+            self.token_file = path
+            await self.as_user(
+                ["/usr/bin/install", "-m", "600", "/dev/stdin", path],
+                input_text=f"{self.api_token}\n",
+            )
+        except CommandError as e:
+            raise BatchSessionError(f"cannot write the session's token file in {folder}: {e.output}") from e
+        return path
+
+    async def remove_token_file(self) -> None:
+        """Remove this session's token file (stop, failed start, job gone)."""
+        if not self.token_file:
+            return
+        try:
+            await self.as_user(["/bin/rm", "-f", "--", self.token_file])
+        except CommandError as e:
+            self.log.warning("could not remove %s's token file %s: %s", self.user.name, self.token_file, e)
+            return
+        self.token_file = ""
+
     def job_environment(self) -> dict[str, str]:
-        """The environment the submit command (and so the job) gets."""
-        env = self.get_env()
+        """The job's variables: everything of ``get_env()`` but its secrets, which reach the
+        job through ``SDCC_LAB_TOKEN_FILE`` only."""
+        token = self.api_token
+        env = {
+            name: value
+            for name, value in self.get_env().items()
+            if name not in SECRET_ENV_NAMES and not (token and token in value)
+        }
+        for name in env:
+            if not ENV_NAME_RE.match(name):
+                raise BatchSessionError(f"environment variable name {name!r} cannot be passed to a job")
         env["SDCC_LAB_BIND_IP"] = self.job_bind_ip
         env["SDCC_LAB_SCHEDULER"] = self.session_scheduler
+        env["SDCC_LAB_TOKEN_FILE"] = self.token_file
         return env
 
     def server_command(self) -> str:
@@ -242,6 +342,7 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
             self._starting = False
             if self.job_id:
                 await self._cancel_quietly()
+            await self.remove_token_file()
             raise
         self._starting = False
         self.job_host = host
@@ -298,6 +399,7 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
             self.log.warning("cannot poll job %s: %s", self.job_id, e)
             return None
         if status.state == "gone":
+            await self.remove_token_file()
             self.clear_state()
             return 1
         return None
@@ -305,6 +407,7 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
     async def stop(self, now: bool = False) -> None:
         if self.job_id:
             await self._cancel_quietly()
+        await self.remove_token_file()
         self._starting = False
 
     async def progress(self) -> AsyncIterator[dict[str, Any]]:

@@ -3,7 +3,10 @@
 Every command the hub runs (``sbatch``, ``squeue``, ``sacctmgr``, ``condor_q``…)
 goes through :func:`run_command`, which never blocks the hub's event loop,
 kills the command on timeout, and raises typed errors that carry what the
-scheduler said.
+scheduler said. Commands run *as a user* go through :func:`run_as_user`: the
+user owns that process and can read its environment (``/proc/PID/environ``),
+so it gets a minimal environment of its own, never the hub's (which may hold
+``JUPYTERHUB_CRYPT_KEY``, ``CONFIGPROXY_AUTH_TOKEN`` or a database password).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ log = logging.getLogger(__name__)
 
 # A system user name we are willing to put in an argument list.
 USERNAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+# The environment every command run as a user starts from; nothing else of the hub's.
+USER_COMMAND_BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
 
 class CommandError(RuntimeError):
@@ -49,6 +54,11 @@ def user_prefix(template: Sequence[str], username: str) -> list[str]:
     if not USERNAME_RE.match(username):
         raise ValueError(f"user name {username!r} cannot be passed to a system command")
     return [part.replace("{username}", username) for part in template]
+
+
+def user_command_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The whole environment of a command run as a user: PATH, LANG and ``extra``."""
+    return {**USER_COMMAND_BASE_ENV, **(extra or {})}
 
 
 async def run_command(
@@ -88,3 +98,27 @@ async def run_command(
     if proc.returncode != 0:
         raise CommandError(argv, proc.returncode, stderr or stdout)
     return CommandResult(stdout, stderr)
+
+
+async def run_as_user(
+    prefix_template: Sequence[str],
+    username: str,
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    input_text: str | None = None,
+    cwd: str | None = None,
+) -> CommandResult:
+    """Run ``argv`` as ``username`` behind the prefix, with :func:`user_command_env` only.
+
+    ``env`` is what the command needs (the job's variables for a submit
+    command); it is the only thing added to PATH and LANG.
+    """
+    return await run_command(
+        [*user_prefix(prefix_template, username), *argv],
+        timeout=timeout,
+        env=user_command_env(env),
+        input_text=input_text,
+        cwd=cwd,
+    )

@@ -49,6 +49,8 @@ class Entitlements:
     qos_max_minutes: Mapping[str, int | None] = field(default_factory=dict)
     default_account: str | None = None
     notice: str | None = None
+    #: The HTCondor pseudo-partition and what the site grants this user there (None: not offered).
+    htcondor: PartitionChoice | None = None
 
     @property
     def batch_available(self) -> bool:
@@ -103,6 +105,14 @@ class Entitlements:
                 for p in self.partitions
             ],
             "default_account": self.default_account,
+            "htcondor": None
+            if self.htcondor is None
+            else {
+                "name": self.htcondor.name,
+                "max_minutes": self.htcondor.max_minutes,
+                "default_minutes": self.htcondor.default_minutes,
+                "gpus": self.htcondor.gpus,
+            },
         }
 
 
@@ -187,4 +197,31 @@ def build_entitlements(
         partitions=tuple(choices),
         qos_max_minutes={q.name: _minutes(q.max_wall_seconds) for q in qos},
         default_account=default_account,
+    )
+
+
+def htcondor_entitlement(
+    name: str,
+    *,
+    max_minutes: int,
+    gpu_grants: Mapping[str, int],
+    user_groups: Iterable[str] | None,
+    default_minutes: int = 60,
+) -> PartitionChoice:
+    """What one user may request in HTCondor sessions, offered as pseudo-partition ``name``.
+
+    HTCondor has no associations to read: the site caps the runtime and grants
+    GPUs per unix group (``{"group": max GPUs}``, ``"*"`` for everyone), the way
+    AllowGroups narrows Slurm partitions. The user gets their largest grant;
+    none means no GPUs.
+    """
+    groups = set(user_groups or ())
+    grants = [n for group, n in gpu_grants.items() if group == "*" or group in groups]
+    return PartitionChoice(
+        name=name,
+        accounts=(),
+        max_minutes=max_minutes,
+        default_minutes=min(default_minutes, max_minutes),
+        gpu_types=(),
+        gpus=max([0, *grants]),
     )

@@ -20,6 +20,7 @@ Nothing is shared between users' spawners but the discovery caches.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 from collections.abc import AsyncIterator, Mapping
@@ -28,10 +29,10 @@ from typing import Any
 
 import jinja2
 from jupyterhub.spawner import Spawner
-from traitlets import Bool, Dict, Instance, List, Unicode, default
+from traitlets import Bool, Dict, Instance, Integer, List, Unicode, default
 
-from .discovery import SlurmDiscovery
-from .entitlements import Entitlements
+from .discovery import SlurmDiscovery, unix_groups
+from .entitlements import Entitlements, htcondor_entitlement
 from .errors import SessionRefused
 from .options import OPTION_KEYS, OptionsError, validate_options
 
@@ -111,6 +112,28 @@ class FormSpawner(Spawner):
         (e.g. "htcondor"); choosing it starts an HTCondor session.""",
     ).tag(config=True)
 
+    htcondor_max_runtime = Integer(
+        480,
+        min=1,
+        help="""Longest HTCondor session, in minutes (HTCondor has no partition limits the
+        portal could read). Longer requests are refused; the job gets
+        ``allowed_job_duration`` from the runtime::
+
+            c.SDCCSpawner.htcondor_max_runtime = 720
+        """,
+    ).tag(config=True)
+
+    htcondor_gpu_grants = Dict(
+        key_trait=Unicode(),
+        value_trait=Integer(min=0),
+        help="""GPUs a user may request in an HTCondor session, per unix group of the user
+        (``"*"``: everyone); a user gets the largest grant of their groups. Empty (the
+        default): no GPUs in HTCondor sessions::
+
+            c.SDCCSpawner.htcondor_gpu_grants = {"gpu-users": 4, "*": 0}
+        """,
+    ).tag(config=True)
+
     batch_disabled_reason = Unicode(
         "",
         help="""If set, no batch session is offered and the form shows this text instead
@@ -143,8 +166,20 @@ class FormSpawner(Spawner):
     # --- discovery and validation -------------------------------------------------------
     async def user_entitlements(self) -> Entitlements:
         if self.batch_disabled_reason:
-            return Entitlements(user=self.user.name, notice=self.batch_disabled_reason)
-        return await self.discovery.entitlements(self.user.name)
+            entitlements = Entitlements(user=self.user.name, notice=self.batch_disabled_reason)
+        else:
+            entitlements = await self.discovery.entitlements(self.user.name)
+        if self.htcondor_partition:
+            entitlements = dataclasses.replace(
+                entitlements,
+                htcondor=htcondor_entitlement(
+                    self.htcondor_partition,
+                    max_minutes=self.htcondor_max_runtime,
+                    gpu_grants=self.htcondor_gpu_grants,
+                    user_groups=unix_groups(self.user.name),
+                ),
+            )
+        return entitlements
 
     def environment_names(self) -> list[str]:
         return list(self.environments)
@@ -156,7 +191,6 @@ class FormSpawner(Spawner):
             entitlements,
             environments=self.environment_names(),
             allow_local=self.allow_local,
-            htcondor_partition=self.htcondor_partition or None,
         )
 
     @default("apply_user_options")
@@ -256,7 +290,6 @@ class FormSpawner(Spawner):
                 entitlements,
                 environments=self.environment_names(),
                 allow_local=self.allow_local,
-                htcondor_partition=self.htcondor_partition or None,
             )
         except OptionsError:
             return {}

@@ -8,6 +8,13 @@ standard input), followed with ``condor_q -long``, removed with ``condor_rm``.
 No HTCondor pool runs in this project's tests (no daemons can be installed
 here): the description is checked with the ``htcondor2`` bindings and the
 command flow against recorded outputs of real pools.
+
+The description holds no secret: every user can read a job ad's
+``Environment`` (``condor_q -allusers -af Environment``). The server's API
+token waits in the user's token file (see :mod:`sdcc_lab.hub.batch`), which
+the job reads at the same path: this assumes the hub's and the execute
+nodes share the user's home (or wherever ``token_dir_template`` points), as
+the job's ``initialdir`` and log files already do; nothing is transferred.
 """
 
 from __future__ import annotations
@@ -102,6 +109,7 @@ class HTCondorSessionSpawner(BatchSessionSpawner):
 
     async def submit_job(self, options: dict[str, Any]) -> str:
         log_dir = await self.ensure_log_dir()
+        await self.ensure_token_file()
         return await self.submit_as_user(
             [self.condor_submit, "-terse"],
             self.submit_description(options, log_dir),

@@ -72,7 +72,6 @@ def validate_options(
     *,
     environments: Sequence[str],
     allow_local: bool = True,
-    htcondor_partition: str | None = None,
 ) -> dict[str, Any]:
     """Return the complete, validated options, or raise :class:`OptionsError`."""
     if not isinstance(options, Mapping):
@@ -92,7 +91,8 @@ def validate_options(
     local = options.get("local", False)
     if not isinstance(local, bool):
         raise OptionsError("local", "must be true or false")
-    if local or not (entitlements.batch_available or htcondor_partition):
+    htcondor = entitlements.htcondor
+    if local or not (entitlements.batch_available or htcondor):
         if not allow_local:
             raise OptionsError("local", "local sessions are not offered here")
         if not local and any(options.get(k) not in (None, "") for k in BATCH_KEYS):
@@ -115,11 +115,19 @@ def validate_options(
     if runtime is not None and runtime < 1:
         raise OptionsError("runtime", "must be at least 1 minute")
 
-    if htcondor_partition and partition == htcondor_partition:
+    if htcondor is not None and partition == htcondor.name:
         for key in ("account", "qos"):
             if options.get(key) not in (None, ""):
                 raise OptionsError(key, "is not used by an HTCondor session")
-        gpu, gpus = _gpu_choice(options, ("any",), MAX_GPUS)
+        limit = htcondor.max_minutes
+        runtime = runtime or htcondor.default_minutes or 60
+        if limit is not None and runtime > limit:
+            raise OptionsError(
+                "runtime", f"{runtime} min is over the {limit} min limit of HTCondor sessions"
+            )
+        if not htcondor.gpus and (_string(options, "gpu") or "none") != "none":
+            raise OptionsError("gpu", f"no GPUs are granted to you on {partition}")
+        gpu, gpus = _gpu_choice(options, ("any",), htcondor.gpus, partition)
         return {
             "local": False,
             "partition": partition,
@@ -127,7 +135,7 @@ def validate_options(
             "qos": None,
             "gpu": gpu,
             "gpus": gpus,
-            "runtime": runtime or 60,
+            "runtime": runtime,
             "environment": environment,
         }
 

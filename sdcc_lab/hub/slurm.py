@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from traitlets import Bool, List, Unicode
@@ -47,18 +48,25 @@ class SlurmSessionSpawner(BatchSessionSpawner):
 
     export_environment = Bool(
         True,
-        help="""Pass the server's environment (hub URL, API token, session identity) to the job
-        through sbatch's own environment (``--export=ALL``).""",
+        help="""Pass the server's variables (hub URL, session identity, the token file's path)
+        to the job by name (``--export=NAME,…``: those and Slurm's own, nothing else of
+        sbatch's environment). Secrets are never among them: the API token reaches the job
+        through its token file. False: ``--export=NONE``, and the site's environment setup
+        must provide them.""",
     ).tag(config=True)
 
-    def sbatch_args(self, options: dict[str, Any], log_dir: str) -> list[str]:
+    def sbatch_args(
+        self, options: dict[str, Any], log_dir: str, export: Iterable[str] = ()
+    ) -> list[str]:
+        names = sorted(export)
         args = [
             "--parsable",
             f"--job-name=jupyter-{self.user.name}",
             f"--time={int(options['runtime'])}",
             f"--output={log_dir}/jupyter-%j.log",
             f"--chdir={self.unix_user.pw_dir}",
-            "--export=ALL" if self.export_environment else "--export=NONE",
+            # Never ALL: slurmctld keeps the job's environment in its state files.
+            f"--export={','.join(names)}" if self.export_environment and names else "--export=NONE",
         ]
         for key in ("partition", "account", "qos"):
             value = options.get(key)
@@ -80,12 +88,14 @@ class SlurmSessionSpawner(BatchSessionSpawner):
 
     async def submit_job(self, options: dict[str, Any]) -> str:
         log_dir = await self.ensure_log_dir()
+        await self.ensure_token_file()
+        env = self.job_environment()
         return await self.submit_as_user(
-            [self.sbatch, *self.sbatch_args(options, log_dir)],
+            [self.sbatch, *self.sbatch_args(options, log_dir, env)],
             self.batch_script(),
             parse_sbatch_parsable,
             scheduler="Slurm",
-            env=self.job_environment(),
+            env=env,
         )
 
     async def job_status(self) -> JobStatus:

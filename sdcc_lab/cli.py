@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import __version__
@@ -20,7 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a complete local portal (JupyterHub, proxy, JupyterLab servers)",
         description=(
             "Run a complete local portal: a JupyterHub with configurable-http-proxy "
-            "and a JupyterLab with sdcc_lab for each demo user. Any password logs in."
+            "and a JupyterLab with sdcc_lab for each demo user. The demo users log in with "
+            "one demo password, printed at start-up. As root, each user's local session "
+            "runs as their own Unix account."
         ),
     )
     demo.add_argument("--port", type=int, default=8000, help="port of the portal (default 8000)")
@@ -36,7 +39,29 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--insecure-allow-remote",
         action="store_true",
-        help="allow a non-loopback --ip; any password logs in, so never on a shared network",
+        help="allow a non-loopback --ip; the one demo password logs in as any demo user, "
+        "so never on a shared network",
+    )
+    demo.add_argument(
+        "--password",
+        default="",
+        help="the demo users' login password, at least 8 characters (default: "
+        "$SDCC_LAB_DEMO_PASSWORD, else the one kept in DATA/hub/demo-password, else a new "
+        "random one); other local users can see a command line, the variable they cannot",
+    )
+    demo.add_argument(
+        "--create-users",
+        action="store_true",
+        help="as root: create the Unix account of a demo user who has none (useradd, locked "
+        "password, home of mode 700); without it the demo refuses to start",
+    )
+    demo.add_argument(
+        "--home-root",
+        default="",
+        help="folder with one folder per demo user, where their local sessions start and "
+        "find their starter notebook (default: as root, each user's home; otherwise "
+        "DATA/home); as root it must be writable by root only, each user's folder is "
+        "theirs with mode 700",
     )
     demo.add_argument(
         "--local-only",
@@ -60,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
-        from .demo import DemoError, run_demo
+        from .demo import PASSWORD_ENV, DemoError, run_demo
 
         try:
             return run_demo(
@@ -72,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
                 local_only=args.local_only,
                 job_env=args.job_env,
                 extra_config=args.config,
+                password=args.password or os.environ.get(PASSWORD_ENV, ""),
+                create_users=args.create_users,
+                home_root=args.home_root,
             )
         except DemoError as e:
             print(f"sdcc-lab demo: {e}", file=sys.stderr)

@@ -7,25 +7,37 @@ hub and every process the hub started, leaving none behind.
 
 Layout of the data folder::
 
-    DATA/hub/       jupyterhub_config.py, hub database, cookie secret, proxy pid
-    DATA/home/NAME/ each demo user's home folder (a starter notebook on first run)
+    DATA/hub/       (mode 700) jupyterhub_config.py, hub database, cookie secret,
+                    share keys, the demo password (demo-password), proxy pid
+    DATA/home/NAME/ each demo user's folder, when not run as root (a starter
+                    notebook on first run)
+
+Run as root, the demo runs each user's local session as that user's own Unix
+account (JupyterHub's LocalProcessSpawner), in their home, or in
+``--home-root DIR``/NAME (owned by them, mode 700); it refuses a user without
+an account unless ``--create-users`` lets it create one. Not as root,
+everything runs as the user who started it, in DATA/home/NAME.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-import pprint
 import os
+import pprint
+import pwd
 import re
+import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +49,10 @@ from .netutil import free_port
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 STARTER_NOTEBOOK = "welcome.ipynb"
+PASSWORD_FILE = "demo-password"
+PASSWORD_ENV = "SDCC_LAB_DEMO_PASSWORD"
+# SharedPasswordAuthenticator's own minimum.
+PASSWORD_MIN_LENGTH = 8
 
 
 class DemoError(Exception):
@@ -61,14 +77,19 @@ class DemoSettings:
     slurm_unavailable: str = "local sessions were asked for (--local-only)"
     job_env: str = ""
     extra_config: str = ""
+    # The folder with one folder per user; "" (as root only): the users' own homes.
+    home_root: str = ""
+    # Where the single-user servers' jupyterhub-singleuser is (the demo's own
+    # environment, or the job environment when the users cannot run that one).
+    server_bin: str = ""
 
     @property
     def hub_dir(self) -> Path:
         return Path(self.data_dir) / "hub"
 
     @property
-    def home_root(self) -> Path:
-        return Path(self.data_dir) / "home"
+    def password_file(self) -> Path:
+        return self.hub_dir / PASSWORD_FILE
 
     @property
     def url(self) -> str:
@@ -107,7 +128,7 @@ def internal_ports(hub_dir: Path) -> tuple[int, int, int]:
                 s.bind(("127.0.0.1", port))
     except (OSError, ValueError, KeyError, TypeError):
         hub_port, proxy_api_port, share_port = free_port(), free_port(), free_port()
-    hub_dir.mkdir(parents=True, exist_ok=True)
+    hub_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     saved.write_text(json.dumps({"hub": hub_port, "proxy_api": proxy_api_port, "share": share_port}))
     return hub_port, proxy_api_port, share_port
 
@@ -121,7 +142,8 @@ def check_ip(ip: str, insecure_allow_remote: bool) -> None:
         raise DemoError(f"--ip {ip!r} is not an IP address") from None
     if not address.is_loopback and not insecure_allow_remote:
         raise DemoError(
-            f"--ip {ip} is reachable from other machines, and any password logs in to the demo. "
+            f"--ip {ip} is reachable from other machines, and the demo's one password logs in "
+            "as any demo user. "
             "Use 127.0.0.1, or add --insecure-allow-remote if you really mean it."
         )
 
@@ -194,14 +216,258 @@ def write_demo_lab_settings(home: Path) -> None:
         settings.write_text('{"fetchNews": "false", "checkForUpdates": false}\n')
 
 
-def prepare(settings: DemoSettings) -> Path:
-    """Create the data folder and write the hub's configuration; return its path."""
-    settings.hub_dir.mkdir(parents=True, exist_ok=True)
-    for user in settings.users:
-        home = settings.home_root / user
-        home.mkdir(parents=True, exist_ok=True)
-        write_starter_notebook(home, user)
+def check_password(password: str) -> None:
+    if password and len(password) < PASSWORD_MIN_LENGTH:
+        raise DemoError(
+            f"the demo password must be at least {PASSWORD_MIN_LENGTH} characters long"
+        )
+
+
+def demo_password(password_file: Path, given: str = "") -> str:
+    """The demo's login password: ``given`` (--password or the environment), else the
+    one kept in ``password_file``, else a new random one; kept there, mode 600."""
+    check_password(given)
+    password = given
+    if not password:
+        try:
+            password = password_file.read_text().strip()
+        except FileNotFoundError:
+            password = ""
+        if len(password) < PASSWORD_MIN_LENGTH:
+            password = secrets.token_urlsafe(18)
+    fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)  # a file kept from an older demo may have had another mode
+        f.write(password + "\n")
+    return password
+
+
+# --- as root: the demo users' Unix accounts ------------------------------------------------
+
+
+def regular_uid_range() -> tuple[int, int]:
+    """UID_MIN and UID_MAX of /etc/login.defs: the uids of people's accounts."""
+    limits = {"UID_MIN": 1000, "UID_MAX": 60000}
+    try:
+        for line in Path("/etc/login.defs").read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] in limits and parts[1].isdigit():
+                limits[parts[0]] = int(parts[1])
+    except OSError:
+        pass
+    return limits["UID_MIN"], limits["UID_MAX"]
+
+
+def check_account(entry: pwd.struct_passwd) -> None:
+    """A demo user's account must be a person's account with a home of its own."""
+    low, high = regular_uid_range()
+    if not low <= entry.pw_uid <= high:
+        raise DemoError(
+            f"{entry.pw_name} is a system account (uid {entry.pw_uid}): demo users run their "
+            f"sessions as their own account, which must be a regular one (uid {low}-{high})"
+        )
+    home = Path(entry.pw_dir)
+    try:
+        info = home.stat()
+    except OSError:
+        raise DemoError(f"{entry.pw_name}'s home {home} does not exist") from None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != entry.pw_uid:
+        raise DemoError(
+            f"{entry.pw_name}'s home {home} is not a folder owned by {entry.pw_name}"
+        )
+
+
+def demo_accounts(names: tuple[str, ...], create: bool) -> list[pwd.struct_passwd]:
+    """The demo users' accounts; missing ones are created when ``create``, else refused.
+
+    Every check runs before anything is created, so a refusal changes nothing.
+    """
+    entries: dict[str, pwd.struct_passwd] = {}
+    missing: list[str] = []
+    for name in names:
+        try:
+            entries[name] = pwd.getpwnam(name)
+        except KeyError:
+            missing.append(name)
+    for entry in entries.values():
+        check_account(entry)
+    if missing and not create:
+        raise DemoError(
+            "as root, the demo runs each user's sessions as their own Unix account, and "
+            + "; ".join(f"{name} has no Unix account" for name in missing)
+            + ": create it (useradd --create-home NAME), or pass --create-users to let the "
+            "demo create it (locked password, private home)"
+        )
+    for name in missing:
+        entries[name] = create_account(name)
+    return [entries[name] for name in names]
+
+
+def create_account(name: str) -> pwd.struct_passwd:
+    """A Unix account for a demo user: locked password (sessions only), private home."""
+    # The name passed parse_users' pattern; it goes to useradd as one argument.
+    r = subprocess.run(
+        ["useradd", "--create-home", "--user-group", "--shell", "/bin/bash",
+         "-K", "HOME_MODE=0700", name],
+        capture_output=True, text=True, check=False,
+    )
+    if r.returncode != 0:
+        raise DemoError(f"useradd {name} failed: {r.stderr.strip() or r.returncode}")
+    entry = pwd.getpwnam(name)
+    print(
+        f"sdcc-lab demo: created the Unix account {name} (locked password, home {entry.pw_dir})",
+        flush=True,
+    )
+    return entry
+
+
+def as_user(entry: pwd.struct_passwd, action: Callable[[], None]) -> None:
+    """Run ``action`` in a child process with the user's uid, gid and groups.
+
+    What it writes is the user's, and it can reach only what the user can; a
+    symbolic link the user planted leads nowhere the user could not go.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_end)
+        code = 0
+        try:
+            os.setgroups(os.getgrouplist(entry.pw_name, entry.pw_gid))
+            os.setgid(entry.pw_gid)
+            os.setuid(entry.pw_uid)
+            os.umask(0o077)
+            action()
+        except BaseException as e:  # noqa: BLE001 - reported to the parent
+            os.write(write_end, str(e).encode()[:4000])
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        message = f.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise DemoError(message or f"a step run as {entry.pw_name} failed")
+
+
+def server_paths(bin_dir: Path) -> list[Path]:
+    """What a user must be able to read and run to start a server from ``bin_dir``."""
+    paths = [bin_dir / "jupyterhub-singleuser", bin_dir / "python"]
+    if bin_dir == Path(sys.executable).parent:
+        # The packages of this environment (an editable install lives in the clone).
+        import jupyterhub
+
+        paths += [Path(__file__).parent, Path(jupyterhub.__file__).parent]
+    return paths
+
+
+def unreadable_for(entries: list[pwd.struct_passwd], paths: list[Path]) -> str:
+    """"" when every user can read and run ``paths``, else which user cannot, and what."""
+
+    def check() -> None:
+        for path in paths:
+            if not os.access(path, os.R_OK | os.X_OK):
+                raise DemoError(str(path))
+
+    for entry in entries:
+        try:
+            as_user(entry, check)
+        except DemoError as e:
+            return f"{entry.pw_name} cannot run {e}"
+    return ""
+
+
+def choose_server_bin(entries: list[pwd.struct_passwd], bin_dir: Path, job_env: Path) -> Path:
+    """The environment the users' servers run from: the demo's own, else the job environment."""
+    problem = unreadable_for(entries, server_paths(bin_dir))
+    if not problem:
+        return bin_dir
+    job_bin = job_env / "bin"
+    if (job_bin / "jupyterhub-singleuser").exists() and not unreadable_for(
+        entries, server_paths(job_bin)
+    ):
+        print(
+            f"sdcc-lab demo: {problem}; local sessions run the server from the job "
+            f"environment {job_env}",
+            flush=True,
+        )
+        return job_bin
+    raise DemoError(
+        f"{problem}, and local sessions run as each user: clone the repository where every "
+        f"user can read it, or build the job environment {job_env} (scripts/slurm/jobenv.sh)"
+    )
+
+
+def check_home_root(home_root: Path) -> None:
+    """--home-root, as root: a folder no other user can add entries to."""
+    if home_root.exists():
+        info = home_root.lstat()
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+            raise DemoError(
+                f"--home-root {home_root} must be a folder owned by root that only root can "
+                "write to (the demo creates one folder per user in it)"
+            )
+
+
+def prepare_account_folder(settings: DemoSettings, entry: pwd.struct_passwd) -> None:
+    """As root: the user's private folder, starter notebook and JupyterLab settings, as the user."""
+    home = Path(entry.pw_dir)
+    mode = stat.S_IMODE(home.stat().st_mode)
+    if mode & 0o077:
+        # Other demo users' sessions could read it; a demo user expects a home of their own.
+        home.chmod(mode & 0o700)
+        print(
+            f"sdcc-lab demo: made {entry.pw_name}'s home {home} private "
+            f"(mode {mode & 0o700:o}, was {mode:o})",
+            flush=True,
+        )
+    folder = home
+    if settings.home_root:
+        root = Path(settings.home_root)
+        if not root.exists():
+            root.mkdir(parents=True)
+            root.chmod(0o711)  # users pass through to their own folder; none lists the others
+        folder = root / entry.pw_name
+        if not folder.exists():
+            folder.mkdir(mode=0o700)
+        info = folder.lstat()
+        if not stat.S_ISDIR(info.st_mode):
+            raise DemoError(f"{folder} is not a folder")
+        os.chown(folder, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+        folder.chmod(0o700)
+
+    def write() -> None:
+        if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+            raise DemoError(
+                f"{entry.pw_name} cannot reach {folder}: --home-root must be a folder every "
+                "user can pass through"
+            )
+        write_starter_notebook(folder, entry.pw_name)
         write_demo_lab_settings(home)
+
+    as_user(entry, write)
+
+
+def prepare(settings: DemoSettings) -> Path:
+    """Create the data folder and the users' folders, write the hub's configuration; return its path."""
+    data = Path(settings.data_dir)
+    if not data.exists():
+        data.mkdir(mode=0o700, parents=True)
+    settings.hub_dir.mkdir(parents=True, exist_ok=True)
+    # The hub's database, cookie secret, share keys and password: for the hub's user only.
+    settings.hub_dir.chmod(0o700)
+    if settings.as_root:
+        for user in settings.users:
+            prepare_account_folder(settings, pwd.getpwnam(user))
+    else:
+        for user in settings.users:
+            home = Path(settings.home_root) / user
+            home.mkdir(parents=True, exist_ok=True)
+            write_starter_notebook(home, user)
+            write_demo_lab_settings(home)
     config = settings.hub_dir / "jupyterhub_config.py"
     config.write_text(
         "# Written by `sdcc-lab demo` at each start; edits here are overwritten.\n"
@@ -220,7 +486,6 @@ def prepare(settings: DemoSettings) -> Path:
 def configure(c: Any, raw: dict[str, Any]) -> None:
     """Apply the demo's settings to a JupyterHub config object ``c``."""
     s = DemoSettings(**{**raw, "users": tuple(raw["users"])})
-    bin_dir = Path(s.bin_dir)
 
     c.JupyterHub.bind_url = s.url
     c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{s.hub_port}"
@@ -233,11 +498,20 @@ def configure(c: Any, raw: dict[str, Any]) -> None:
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.proxy_api_port}"
     c.ConfigurableHTTPProxy.pid_file = str(s.hub_dir / "proxy.pid")
 
-    c.JupyterHub.authenticator_class = "dummy"
+    # One shared password, read from the data folder (never written into this config).
+    c.JupyterHub.authenticator_class = "shared-password"
+    c.SharedPasswordAuthenticator.user_password = s.password_file.read_text().strip()
     c.Authenticator.allowed_users = set(s.users)
 
     c.JupyterHub.spawner_class = "sdcc_lab.hub.SDCCSpawner"
-    c.SDCCSpawner.local_spawner_class = "sdcc_lab.hub.SimpleLocalSessionSpawner"
+    if s.as_root:
+        # Each user's own Unix account: the hub setuid's to it (LocalProcessSpawner).
+        c.SDCCSpawner.local_spawner_class = "sdcc_lab.hub.LocalSessionSpawner"
+        if s.home_root:
+            c.LocalProcessSpawner.notebook_dir = str(Path(s.home_root) / "{username}")
+    else:
+        c.SDCCSpawner.local_spawner_class = "sdcc_lab.hub.SimpleLocalSessionSpawner"
+        c.SimpleLocalProcessSpawner.home_dir_template = str(Path(s.home_root) / "{username}")
     c.SDCCSpawner.environments = {
         "default": {"description": "the demo's Python environment", "setup": ""},
     }
@@ -255,15 +529,16 @@ def configure(c: Any, raw: dict[str, Any]) -> None:
         c.SlurmSessionSpawner.job_bind_ip = "127.0.0.1"
         c.SlurmSessionSpawner.host_map = {socket.gethostname().split(".")[0]: "127.0.0.1"}
         c.SlurmSessionSpawner.pending_timeout = 300
-    c.SimpleLocalProcessSpawner.home_dir_template = str(s.home_root / "{username}")
-    c.Spawner.cmd = [str(bin_dir / "jupyterhub-singleuser")]
+    server_bin = Path(s.server_bin or s.bin_dir)
+    c.Spawner.cmd = [str(server_bin / "jupyterhub-singleuser")]
     c.Spawner.default_url = "/lab"
     # JupyterHub >= 5.2 passes almost no environment to servers: give them a PATH.
     c.Spawner.environment = {
-        "PATH": os.pathsep.join([str(bin_dir), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "PATH": os.pathsep.join([str(server_bin), "/usr/local/bin", "/usr/bin", "/bin"]),
         "LANG": "C.UTF-8",
     }
-    c.Spawner.args = ["--allow-root"] if s.as_root else []
+    # No --allow-root: as root, every server runs as its user, never as root.
+    c.Spawner.args = []
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 120
     configure_share_service(c, s)
@@ -372,6 +647,9 @@ def run_demo(
     local_only: bool = False,
     job_env: str = "/opt/sdcc-lab/jobenv",
     extra_config: str = "",
+    password: str = "",
+    create_users: bool = False,
+    home_root: str = "",
 ) -> int:
     check_ip(ip, insecure_allow_remote)
     if extra_config and not Path(extra_config).is_file():
@@ -379,8 +657,20 @@ def run_demo(
     names = parse_users(users)
     if not 0 < port < 65536:
         raise DemoError(f"--port {port} is not a port number")
+    check_password(password)
     bin_dir = Path(sys.executable).parent
-    hub_port, proxy_api_port, share_port = internal_ports(Path(data_dir).resolve() / "hub")
+    as_root = os.geteuid() == 0
+    server_bin = bin_dir
+    if as_root:
+        # Every refusal comes before anything is written or created.
+        if home_root:
+            check_home_root(Path(home_root).resolve())
+        entries = demo_accounts(names, create_users)
+        server_bin = choose_server_bin(entries, bin_dir, Path(job_env))
+    data = Path(data_dir).resolve()
+    if not data.exists():
+        data.mkdir(mode=0o700, parents=True)
+    hub_port, proxy_api_port, share_port = internal_ports(data / "hub")
     settings = DemoSettings(
         ip=ip,
         port=port,
@@ -388,10 +678,10 @@ def run_demo(
         proxy_api_port=proxy_api_port,
         share_port=share_port,
         users=names,
-        data_dir=str(Path(data_dir).resolve()),
+        data_dir=str(data),
         bin_dir=str(bin_dir),
         proxy_command=find_proxy(bin_dir),
-        as_root=os.geteuid() == 0,
+        as_root=as_root,
         slurm_unavailable=(
             "local sessions were asked for (--local-only)"
             if local_only
@@ -399,8 +689,15 @@ def run_demo(
         ),
         job_env=job_env,
         extra_config=str(Path(extra_config).resolve()) if extra_config else "",
+        home_root=(
+            str(Path(home_root).resolve()) if home_root
+            else "" if as_root
+            else str(data / "home")
+        ),
+        server_bin=str(server_bin),
     )
     config = prepare(settings)
+    login_password = demo_password(settings.password_file, password)
 
     stop_requested: list[int] = []
 
@@ -421,7 +718,14 @@ def run_demo(
         wait_until_ready(settings.url, hub)
         print(
             f"\nThe sdcc_lab demo portal is running at {settings.url}\n"
-            f"Log in as {' or '.join(names)}, with any password.\n"
+            f"Log in as {' or '.join(names)}, with the password {login_password}\n"
+            f"(kept in {settings.password_file}; --password or ${PASSWORD_ENV} sets another).\n"
+            + (
+                "Each user's local session runs as their own Unix account, in "
+                + (f"{settings.home_root}/NAME.\n" if settings.home_root else "their home.\n")
+                if settings.as_root
+                else ""
+            )
             + (
                 f"Sessions run locally only: {settings.slurm_unavailable}.\n"
                 if settings.slurm_unavailable

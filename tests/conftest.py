@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -20,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hubclient import PORTAL_PASSWORDS
 
+from sdcc_lab.demo import PASSWORD_FILE
 from sdcc_lab.netutil import free_port
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -35,6 +38,11 @@ class Portal:
     process: subprocess.Popen[bytes]
     log_path: Path
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def password(self) -> str:
+        """The demo users' login password, as the demo keeps it."""
+        return (self.data_dir / "hub" / PASSWORD_FILE).read_text().strip()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -51,8 +59,22 @@ def _start_portal(
     args: tuple[str, ...] = (),
     port: int = 0,
     env: dict[str, str] | None = None,
+    own_homes: bool = False,
 ) -> Portal:
+    """Start ``sdcc-lab demo`` on ``data_dir``; HubClient learns its password.
+
+    As root (CI) the demo runs each user's session as their Unix account:
+    missing test users are created (--create-users), and unless ``own_homes``
+    the sessions start in a folder of this portal's own (--home-root), so that
+    tests find the homes as fresh as the portal.
+    """
     port = port or free_port()
+    if os.geteuid() == 0:
+        args = ("--create-users", *args)
+        if not own_homes:
+            # Outside pytest's tmp folder (mode 700): the users must pass through it.
+            digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+            args = ("--home-root", f"/tmp/sdcc-lab-test-homes-{digest}", *args)
     log_path = data_dir.parent / f"{data_dir.name}.log"
     offset = log_path.stat().st_size if log_path.exists() else 0  # a restart appends
     log = log_path.open("ab")
@@ -75,6 +97,7 @@ def _start_portal(
         if b"demo portal is running" in log_path.read_bytes()[offset:]:
             with urllib.request.urlopen(portal.url + "hub/api", timeout=5) as r:
                 assert r.status == 200
+            PORTAL_PASSWORDS[portal.url] = portal.password
             return portal
         time.sleep(0.3)
     portal.stop()

@@ -8,19 +8,27 @@ redirects to the user's JupyterLab and calls the user's server with the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
+import uuid
 from typing import Any
 
 import requests
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+
+# The login password of each portal the tests started, by URL (conftest's _start_portal
+# fills it from the demo's data folder), so that HubClient(portal.url, name) logs in.
+PORTAL_PASSWORDS: dict[str, str] = {}
 
 
 class HubClient:
-    def __init__(self, url: str, username: str, password: str = "any password") -> None:
+    def __init__(self, url: str, username: str, password: str | None = None) -> None:
         self.url = url.rstrip("/") + "/"
         self.username = username
-        self.password = password
+        self.password = PORTAL_PASSWORDS.get(self.url, "") if password is None else password
         self.session = requests.Session()
 
     # --- cookies -------------------------------------------------------------
@@ -100,6 +108,52 @@ class HubClient:
             allow_redirects=False,
             **kwargs,
         )
+
+
+def run_code(client: HubClient, code: str, timeout: float = 60) -> str:
+    """Start a kernel on the user's server, run ``code`` over its websocket as
+    JupyterLab does, and return the ``text/plain`` of its result."""
+    client.open_lab()
+    r = client.server_api("POST", "api/kernels", json={"name": "python3"})
+    assert r.status_code == 201, r.text
+    kernel = r.json()["id"]
+    cookies = "; ".join(f"{c.name}={c.value}" for c in client.session.cookies)
+    ws_url = (
+        client.url.replace("http://", "ws://", 1).rstrip("/")
+        + client.server_prefix()
+        + f"api/kernels/{kernel}/channels"
+    )
+
+    async def talk() -> str:
+        conn = await websocket_connect(HTTPRequest(ws_url, headers={"Cookie": cookies}))
+        msg_id = uuid.uuid4().hex
+        conn.write_message(json.dumps({
+            "header": {"msg_id": msg_id, "username": client.username, "session": uuid.uuid4().hex,
+                       "msg_type": "execute_request", "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": code, "silent": False, "store_history": False,
+                        "user_expressions": {}, "allow_stdin": False},
+        }))
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                raw = await asyncio.wait_for(conn.read_message(), timeout)
+                assert raw is not None, "the kernel's websocket closed"
+                msg = json.loads(raw)
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                if msg["msg_type"] == "execute_result":
+                    return str(msg["content"]["data"]["text/plain"])
+                if msg["msg_type"] == "error":
+                    raise AssertionError(msg["content"])
+            raise AssertionError("no result from the kernel")
+        finally:
+            conn.close()
+
+    try:
+        return asyncio.run(talk())
+    finally:
+        client.server_api("DELETE", f"api/kernels/{kernel}")
 
 
 def page_config(html: str) -> dict[str, Any]:

@@ -277,6 +277,8 @@ class ImportsHandler(ShareAPIHandler):
                 raise web.HTTPError(413, too_big(self.client.max_notebook_size))
             if download.stream is None or download.share is None:
                 raise web.HTTPError(502, "the share service sent no notebook")
+            if download.stream.too_deep:  # this server's own limit, whatever the service's
+                raise web.HTTPError(422, f"this notebook cannot be imported: {download.problem}")
             try:
                 if download.problem:
                     raise InvalidNotebook(download.problem)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +30,13 @@ from sdcc_lab.netutil import free_port
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 BIN_DIR = Path(sys.executable).parent
+# The portals' --home-root folders (as root), removed when the test session ends.
+_HOME_ROOTS: set[Path] = set()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for folder in _HOME_ROOTS:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass
@@ -74,7 +82,9 @@ def _start_portal(
         if not own_homes:
             # Outside pytest's tmp folder (mode 700): the users must pass through it.
             digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-            args = ("--home-root", f"/tmp/sdcc-lab-test-homes-{digest}", *args)
+            home_root = Path(f"/tmp/sdcc-lab-test-homes-{digest}")
+            _HOME_ROOTS.add(home_root)
+            args = ("--home-root", str(home_root), *args)
     log_path = data_dir.parent / f"{data_dir.name}.log"
     offset = log_path.stat().st_size if log_path.exists() else 0  # a restart appends
     log = log_path.open("ab")

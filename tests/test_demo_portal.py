@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 import requests
-
-from conftest import Portal
+from conftest import Portal, _start_portal
 from hubclient import HubClient, page_config
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
@@ -131,6 +131,7 @@ def test_demo_refuses_a_public_address_without_the_insecure_flag(tmp_path: Path)
         (["--users", " , "], "names no user"),
         (["--ip", "not-an-ip"], "not an IP address"),
         (["--port", "70000"], "not a port"),
+        (["--password", "short"], "at least 8 characters"),
     ],
 )
 def test_demo_refuses_bad_arguments_with_a_clear_message(
@@ -150,3 +151,65 @@ def test_the_demo_keeps_a_starter_notebook_the_user_edited(tmp_path: Path) -> No
     (home / "welcome.ipynb").write_text(json.dumps({"edited": True}))
     write_starter_notebook(home, "alice")
     assert json.loads((home / "welcome.ipynb").read_text()) == {"edited": True}
+
+
+def test_the_demo_password_is_generated_once_and_kept_private(tmp_path: Path) -> None:
+    from sdcc_lab.demo import DemoError, demo_password
+
+    kept = tmp_path / "demo-password"
+    first = demo_password(kept)
+    assert len(first) >= 16
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert demo_password(kept) == first  # the next start keeps it
+    assert demo_password(kept, "chosen-password") == "chosen-password"
+    assert demo_password(kept) == "chosen-password"
+    with pytest.raises(DemoError, match="at least 8"):
+        demo_password(kept, "short")
+    assert kept.read_text().strip() == "chosen-password"
+
+
+def test_the_password_from_the_environment_logs_in_and_is_printed(tmp_path: Path) -> None:
+    portal = _start_portal(
+        tmp_path / "d", users="carol", env={"SDCC_LAB_DEMO_PASSWORD": "carols-demo-pw"}
+    )
+    try:
+        assert portal.password == "carols-demo-pw"
+        assert "with the password carols-demo-pw" in portal.log()
+        HubClient(portal.url, "carol", password="carols-demo-pw").login()
+        with pytest.raises(requests.HTTPError):
+            HubClient(portal.url, "carol", password="any password").login()
+    finally:
+        portal.stop()
+
+
+def config_for(as_root: bool, tmp_path: Path) -> Any:
+    from traitlets.config import Config
+
+    from sdcc_lab.demo import DemoSettings, configure
+
+    settings = DemoSettings(
+        ip="127.0.0.1", port=8000, hub_port=8001, proxy_api_port=8002, share_port=8003,
+        users=("alice",), data_dir=str(tmp_path), bin_dir=str(BIN_DIR),
+        proxy_command="configurable-http-proxy", as_root=as_root,
+        home_root="" if as_root else str(tmp_path / "home"),
+    )
+    settings.hub_dir.mkdir(parents=True)
+    settings.password_file.write_text("a-demo-password\n")
+    c = Config()
+    configure(c, asdict(settings))
+    return c
+
+
+def test_as_root_local_sessions_run_as_the_user_never_as_root(tmp_path: Path) -> None:
+    c = config_for(True, tmp_path)
+    assert c.SDCCSpawner.local_spawner_class == "sdcc_lab.hub.LocalSessionSpawner"
+    assert "--allow-root" not in c.Spawner.args
+    assert c.JupyterHub.authenticator_class == "shared-password"
+    assert c.SharedPasswordAuthenticator.user_password == "a-demo-password"
+
+
+def test_not_as_root_sessions_run_as_the_demos_user_in_its_folder(tmp_path: Path) -> None:
+    c = config_for(False, tmp_path)
+    assert c.SDCCSpawner.local_spawner_class == "sdcc_lab.hub.SimpleLocalSessionSpawner"
+    assert c.SimpleLocalProcessSpawner.home_dir_template == str(tmp_path / "home" / "{username}")
+    assert c.SharedPasswordAuthenticator.user_password == "a-demo-password"

@@ -10,6 +10,7 @@ const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 const LAB_PORT = process.env.LAB_PORT || '8888';
 const DEMO_PORT = process.env.DEMO_PORT || '8000';
 const DEMO_DATA = process.env.DEMO_DATA || './.demo-data';
+const DEMO_HOMES = process.env.DEMO_HOMES || `${DEMO_DATA}-homes`;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 module.exports = {
@@ -53,7 +54,9 @@ module.exports = {
       timeout: 120000
     },
     {
-      command: `sdcc-lab demo --port ${DEMO_PORT} --data-dir ${DEMO_DATA}`,
+      // As root: missing test users get accounts, sessions run as each user in DEMO_HOMES.
+      // The password comes from SDCC_LAB_DEMO_PASSWORD (run.sh); the specs type DEMO_PASSWORD.
+      command: `sdcc-lab demo --port ${DEMO_PORT} --data-dir ${DEMO_DATA} --home-root ${DEMO_HOMES} --create-users`,
       url: `http://127.0.0.1:${DEMO_PORT}/hub/login`,
       reuseExistingServer: false,
       timeout: 120000,

@@ -206,3 +206,59 @@ def test_create_users_makes_a_locked_account_with_a_private_home(tmp_path: Path)
         portal.stop()
         subprocess.run(["userdel", "--remove", name], capture_output=True, check=False)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_home_the_user_does_not_own_is_refused() -> None:
+    from sdcc_lab.demo import DemoError, check_account
+
+    alice = pwd.getpwnam("alice")
+    borrowed = pwd.struct_passwd(("alice", "x", alice.pw_uid, alice.pw_gid, "", "/tmp", "/bin/sh"))
+    with pytest.raises(DemoError, match="is not a folder owned by alice"):
+        check_account(borrowed)
+
+
+def test_a_home_root_others_can_write_to_is_refused(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # another user could plant alice's folder (a link) in it
+    r = run_demo_until_refused(
+        "--users", "alice", "--home-root", str(shared), "--port", "1", "--data-dir", str(tmp_path / "d")
+    )
+    assert r.returncode == 2, r.stderr
+    assert "only root can write to" in r.stderr
+    assert list(shared.iterdir()) == []
+
+
+def test_a_home_root_the_users_cannot_reach_is_refused(tmp_path: Path) -> None:
+    # pytest's tmp folder is mode 700: alice cannot pass through it to her folder.
+    r = run_demo_until_refused(
+        "--users", "alice", "--home-root", str(tmp_path / "homes"), "--port", "1",
+        "--data-dir", str(tmp_path / "d"),
+    )
+    assert r.returncode == 2, r.stderr
+    assert f"alice cannot reach {tmp_path / 'homes' / 'alice'}" in r.stderr
+
+
+def test_servers_run_from_the_job_environment_when_users_cannot_read_the_clone(
+    tmp_path: Path,
+) -> None:
+    from sdcc_lab.demo import DemoError, choose_server_bin
+
+    hidden = tmp_path / "clone" / ".venv" / "bin"  # like a clone under /root
+    hidden.mkdir(parents=True)
+    users = [pwd.getpwnam("alice"), pwd.getpwnam("bob")]
+    job_env = Path("/opt/sdcc-lab/jobenv")
+    assert (job_env / "bin" / "jupyterhub-singleuser").exists(), "scripts/slurm/jobenv.sh builds it"
+    assert choose_server_bin(users, hidden, job_env) == job_env / "bin"
+    with pytest.raises(DemoError, match=r"alice cannot run .*scripts/slurm/jobenv.sh"):
+        choose_server_bin(users, hidden, tmp_path / "no-job-env")
+    # The demo's own environment, whenever every user can run it.
+    shared = Path(tempfile.mkdtemp(prefix="sdcc-demo-bin-", dir="/tmp"))
+    try:
+        shared.chmod(0o755)
+        for name in ("jupyterhub-singleuser", "python"):
+            (shared / name).write_text("#!/bin/sh\n")
+            (shared / name).chmod(0o755)
+        assert choose_server_bin(users, shared, tmp_path / "no-job-env") == shared
+    finally:
+        shutil.rmtree(shared)

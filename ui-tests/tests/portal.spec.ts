@@ -3,11 +3,12 @@
  * configurable-http-proxy) and reaches each user's own JupyterLab.
  */
 import { expect, Page, test } from '@playwright/test';
+import { DEMO_PASSWORD } from './demo-login';
 
 async function logIn(page: Page, user: string): Promise<void> {
   await page.goto('/hub/login');
   await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill('any password');
+  await page.getByLabel('Password').fill(DEMO_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   // The portal's form asks where the session runs: here, locally.
   await page.waitForURL(/\/hub\/spawn/);

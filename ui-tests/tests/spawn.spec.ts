@@ -4,12 +4,13 @@
  * (CI starts the cluster before the browser tests: scripts/test.sh.)
  */
 import { expect, Page, test } from '@playwright/test';
+import { DEMO_PASSWORD } from './demo-login';
 
 /** Log in and reach the spawn form, stopping a server an earlier test left running. */
 async function toForm(page: Page, user: string): Promise<void> {
   await page.goto('/hub/login');
   await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill('any password');
+  await page.getByLabel('Password').fill(DEMO_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(/\/(hub\/spawn|user\/)/);
   if (!/\/hub\/spawn/.test(page.url())) {

@@ -76,7 +76,8 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
         Unicode(),
         ["/usr/sbin/runuser", "-u", "{username}", "--"],
         help="""Command prefix that runs commands as the user: the scheduler's submit and
-        cancel commands, and ``mkdir``/``install``/``rm`` of the job's log folder and token file.
+        cancel commands, and ``mkdir``/``install``/``dd``/``rm`` of the job's log folder and
+        token file.
 
         ``{username}`` is replaced by the (checked) user name. The command gets
         PATH, LANG, ``command_environment`` and (submit only) the job's own
@@ -270,9 +271,11 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
             # install -d sets the mode of a folder that already exists too.
             await self.as_user(["/usr/bin/install", "-d", "-m", "700", folder])
             self.token_file = path
+            await self.as_user(["/usr/bin/install", "-m", "600", "/dev/null", path])
+            # dd reads its standard input as it is: the user may not reopen the hub's
+            # pipe (/dev/stdin), which belongs to the hub's account.
             await self.as_user(
-                ["/usr/bin/install", "-m", "600", "/dev/stdin", path],
-                input_text=f"{self.api_token}\n",
+                ["/bin/dd", f"of={path}", "status=none"], input_text=f"{self.api_token}\n"
             )
         except CommandError as e:
             raise BatchSessionError(f"cannot write the session's token file in {folder}: {e.output}") from e

@@ -113,7 +113,8 @@ async def run_as_user(
     """Run ``argv`` as ``username`` behind the prefix, with :func:`user_command_env` only.
 
     ``env`` is what the command needs (the job's variables for a submit
-    command); it is the only thing added to PATH and LANG.
+    command); it is the only thing added to PATH and LANG. (No umask of our own:
+    sbatch hands its umask to the job, where the user's files are made.)
     """
     return await run_command(
         [*user_prefix(prefix_template, username), *argv],

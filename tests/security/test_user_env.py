@@ -122,7 +122,7 @@ def test_slurm_mkdir_submit_and_cancel_get_nothing_of_the_hubs_environment(
     assert spawner.job_id == "4242"
     run(spawner.stop())
     envs = recorded(tmp_path)
-    assert {"mkdir", "install", "sbatch", "scancel", "rm"} <= set(envs), sorted(envs)
+    assert {"mkdir", "install", "dd", "sbatch", "scancel", "rm"} <= set(envs), sorted(envs)
     assert_nothing_of_the_hub(envs)
     # What sbatch gets: a PATH and the job's own variables, nothing else.
     [sbatch] = envs["sbatch"]
@@ -148,5 +148,5 @@ def test_htcondor_mkdir_submit_and_remove_get_nothing_of_the_hubs_environment(
     assert spawner.job_id == "562265"
     run(spawner.stop())
     envs = recorded(tmp_path)
-    assert {"mkdir", "install", "condor_submit", "condor_rm", "rm"} <= set(envs), sorted(envs)
+    assert {"mkdir", "install", "dd", "condor_submit", "condor_rm", "rm"} <= set(envs), sorted(envs)
     assert_nothing_of_the_hub(envs)

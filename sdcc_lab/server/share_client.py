@@ -128,6 +128,9 @@ class ShareClient(Configurable):
             body_producer=cast(Any, producer), streaming_callback=streaming_callback,
             header_callback=header_callback, connect_timeout=self.connect_timeout,
             request_timeout=self.request_timeout, follow_redirects=False,
+            # The service refuses an upload over a limit before reading it; without
+            # 100-continue that refusal would arrive as a broken connection.
+            expect_100_continue=upload is not None,
         )
         client = self._client()
         try:
@@ -136,7 +139,7 @@ class ShareClient(Configurable):
             if e.code == 599 or e.response is None:
                 raise ShareServiceError(503, f"the share service is unreachable ({e})") from None
             message = _message_of(e.response)
-            code = e.code if e.code in (400, 403, 404, 410, 413) else 502
+            code = e.code if e.code in (400, 403, 404, 410, 413, 422, 429) else 502
             raise ShareServiceError(code, message) from None
         except OSError as e:
             raise ShareServiceError(503, f"the share service is unreachable ({e})") from None

@@ -7,9 +7,9 @@ Notebook bodies stream to and from disk.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,9 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from .base import CHUNK, SHARE_HEADER, ShareBase
-from .nbstream import InvalidNotebook, NotebookStream, too_big
+from .limits import Upload, UploadGate
+from .nbstream import InvalidNotebook, NotebookStream, NotebookTooDeep, human_size, too_big
+from .store import LimitReached
 
 
 class APIBase(ShareBase):
@@ -49,69 +51,143 @@ class APIBase(ShareBase):
 
 
 class NotebookUpload(APIBase):
-    """Streams a notebook body to a part file in the snapshot folder, checking it on the way."""
+    """Streams a notebook body to a part file in the snapshot folder, checking it on the way.
+
+    The user's limits are checked in :meth:`prepare`, when the headers are
+    in and before any of the body is read: the size the request announces,
+    uploads in flight, the snapshot quota (and, for subclasses, the live-link
+    count). Each chunk is checked and written in the service's thread pool,
+    so a large or hostile body never holds the event loop; the next chunk is
+    read when the last one is done.
+    """
 
     _part: Path | None = None
     _fh: Any = None
+    _upload: Upload | None = None
+    _busy: asyncio.Future[None] | None = None
+    _gone = False  # the request ended (answered, or the client went away)
+    new_link = False  # a new link (POST shares) rather than a new version
+
+    @property
+    def gate(self) -> UploadGate:
+        return self.settings["share_uploads"]
 
     async def prepare(self) -> None:
         await super().prepare()
-        limit = self.service.max_notebook_size
+        service = self.service
+        limit = service.max_notebook_size
         length = self.request.headers.get("Content-Length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             raise web.HTTPError(413, self.too_big_message())
+        self.upload_path = _clean_path(self.get_argument("path", ""))
+        self.check_before_body()
+        user = self.user_name
+        if self.gate.in_flight(user) >= service.max_concurrent_uploads:
+            raise web.HTTPError(
+                429, f"you already have {service.max_concurrent_uploads} uploads in progress to the "
+                "share service; try again when they have finished"
+            )
+        # The upload replaces this file's snapshot: only the other files' count.
+        used, others = self.store.snapshot_bytes(user, except_path=self.upload_path)
+        headroom = service.max_snapshot_bytes_per_user - others - self.gate.reserved(user)
+        if length is not None and int(length) > headroom:
+            raise web.HTTPError(413, self.quota_message(int(length), used + self.gate.reserved(user)))
+        reserved = int(length) if length is not None else max(0, min(headroom, limit))
         # Bodies without a length are counted and refused past the limit (the
         # connection is cut past twice the limit).
         connection: Any = self.request.connection
         if connection is not None:
             connection.set_max_body_size(2 * limit + CHUNK)
         self._size = 0
-        self._too_big = False
-        self._invalid: str | None = None
-        self._scan = NotebookStream()
+        self._reserved = reserved
+        self._refused: tuple[int, str] | None = None
+        self._scan = NotebookStream(max_depth=service.max_notebook_depth)
+        self._upload = self.gate.enter(user, reserved, self.new_link)
         self._part = self.store.new_part_file()
-        # Local disk, one chunk at a time: short enough for the event loop.
         self._fh = open(self._part, "wb")  # noqa: SIM115, ASYNC230 (closed in finish_upload / on_finish)
+
+    def check_before_body(self) -> None:
+        """Refusals of a subclass that need no body (raise ``web.HTTPError``)."""
 
     def too_big_message(self) -> str:
         return too_big(self.service.max_notebook_size)
 
-    def data_received(self, chunk: bytes) -> None:
-        if self._too_big or self._invalid or self._fh is None:
-            return
+    def quota_message(self, size: int, used: int) -> str:
+        quota = self.service.max_snapshot_bytes_per_user
+        return (
+            f"this notebook ({human_size(size)}) does not fit in your share quota of "
+            f"{human_size(quota)}: your shared notebooks use {human_size(used)}; revoke links "
+            "you no longer need"
+        )
+
+    async def data_received(self, chunk: bytes) -> None:
+        if self._refused or self._fh is None or self._gone:
+            return  # refused: the rest of the body is read and dropped
         self._size += len(chunk)
         if self._size > self.service.max_notebook_size:
-            self._too_big = True
+            self._refused = (413, self.too_big_message())
             return
+        if self._size > self._reserved:
+            used, _ = self.store.snapshot_bytes(self.user_name)
+            self._refused = (413, self.quota_message(self._size, used))
+            return
+        loop = asyncio.get_running_loop()
+        self._busy = loop.run_in_executor(
+            self.settings["share_executor"], self._check_and_write, self._fh, chunk)
         try:
-            self._scan.feed(chunk)
+            await self._busy
+        except NotebookTooDeep as e:
+            self._refused = (400, str(e))
         except InvalidNotebook as e:
-            self._invalid = str(e)
-            return
-        self._fh.write(chunk)
+            self._refused = (400, f"not a valid notebook: {e}")
+        finally:
+            self._busy = None
+            if self._gone:  # the client went away meanwhile
+                self._clean_up()
+
+    def _check_and_write(self, fh: Any, chunk: bytes) -> None:
+        """In the thread pool: one chunk at a time, so memory stays bounded."""
+        self._scan.feed(chunk)
+        fh.write(chunk)
 
     def finish_upload(self) -> tuple[Path, int, dict[str, Any] | None]:
         """Close the part file; raise 413/400 when the body was refused."""
         assert self._fh is not None and self._part is not None
         self._fh.close()
         self._fh = None
-        if self._too_big:
-            raise web.HTTPError(413, self.too_big_message())
-        if self._invalid is None:
-            try:
-                self._scan.close()
-            except InvalidNotebook as e:
-                self._invalid = str(e)
-        if self._invalid:
-            raise web.HTTPError(400, f"not a valid notebook: {self._invalid}")
+        if self._refused:
+            raise web.HTTPError(*self._refused)
+        try:
+            self._scan.close()
+        except InvalidNotebook as e:
+            raise web.HTTPError(400, f"not a valid notebook: {e}") from None
         part, self._part = self._part, None
         return part, self._size, self._scan.metadata
 
+    def limit_error(self, e: LimitReached) -> web.HTTPError:
+        if e.what == "live links":
+            return web.HTTPError(403, self.live_links_message())
+        return web.HTTPError(413, self.quota_message(self._size, e.used))
+
+    def live_links_message(self) -> str:
+        return f"you already have {self.service.max_live_shares} live share links; revoke some first"
+
     def on_finish(self) -> None:
+        if self._upload is not None:
+            self.gate.leave(self._upload)
+            self._upload = None
+        self._gone = True
+        if self._busy is None:
+            self._clean_up()
+        # else: the chunk in the thread pool finishes first (data_received cleans up)
+
+    def _clean_up(self) -> None:
         if self._fh is not None:
             self._fh.close()
+            self._fh = None
         if self._part is not None:
             self._part.unlink(missing_ok=True)
+            self._part = None
 
     on_connection_close = on_finish
 
@@ -129,6 +205,13 @@ def _clean_path(value: Any) -> str:
 class SharesAPI(NotebookUpload):
     """``POST api/shares?path=…&expires_in=…&environment=…`` (body: the notebook);
     ``GET api/shares[?all=1]``."""
+
+    new_link = True
+
+    def check_before_body(self) -> None:
+        user = self.user_name
+        if self.store.count_live(user) + self.gate.new_links(user) >= self.service.max_live_shares:
+            raise web.HTTPError(403, self.live_links_message())
 
     async def prepare(self) -> None:
         if self.request.method == "POST":
@@ -148,7 +231,7 @@ class SharesAPI(NotebookUpload):
         })
 
     async def post(self) -> None:
-        path = _clean_path(self.get_argument("path", ""))
+        path = self.upload_path
         raw_expiry = self.get_argument("expires_in", "")
         try:
             expires_in = int(raw_expiry) if raw_expiry else None
@@ -168,14 +251,16 @@ class SharesAPI(NotebookUpload):
         if "kernelspec" not in environment and metadata and isinstance(metadata.get("kernelspec"), dict):
             ks = metadata["kernelspec"]
             environment["kernelspec"] = {k: ks.get(k) for k in ("name", "display_name", "language")}
-        if self.store.count_live(self.user_name) >= self.service.max_live_shares:
-            part.unlink(missing_ok=True)
-            raise web.HTTPError(
-                403, f"you already have {self.service.max_live_shares} live share links; revoke some first"
+        self._part = part  # removed in on_finish unless committed
+        try:
+            share = self.store.create(
+                self.user_name, path, environment, self.service.lifetime(expires_in),
+                snapshot=(part, size), max_live=self.service.max_live_shares,
+                quota=self.service.max_snapshot_bytes_per_user,
             )
-        share = self.store.create(self.user_name, path, environment, self.service.lifetime(expires_in))
-        self.store.commit_snapshot(share.id, part, size)
-        share = self.store.get(share.id) or share
+        except LimitReached as e:
+            raise self.limit_error(e) from None
+        self._part = None
         self.set_status(201)
         self.finish(self.share_model(share))
 
@@ -197,21 +282,23 @@ class ShareAPI(APIBase):
 @web.stream_request_body
 class SnapshotAPI(NotebookUpload):
     """``PUT api/snapshots?path=…`` (body: the notebook): the new last saved version
-    of every live share of the caller's file at ``path``."""
+    of every live share of the caller's file at ``path`` (one snapshot for them all)."""
+
+    def check_before_body(self) -> None:
+        if not any(s.path == self.upload_path for s in self.store.list(self.user_name)):
+            raise web.HTTPError(404, "no live share of this file")
 
     async def put(self) -> None:
-        path = _clean_path(self.get_argument("path", ""))
         part, size, _ = self.finish_upload()
-        shares = [s for s in self.store.list(self.user_name) if s.path == path]
-        if not shares:
-            part.unlink(missing_ok=True)
+        self._part = part  # removed in on_finish unless committed
+        try:
+            versions = self.store.commit_snapshot(
+                self.user_name, self.upload_path, part, size, quota=self.service.max_snapshot_bytes_per_user)
+        except LimitReached as e:
+            raise self.limit_error(e) from None
+        self._part = None
+        if not versions:  # its links were revoked while it streamed in
             raise web.HTTPError(404, "no live share of this file")
-        versions = {}
-        for share in shares[:-1]:
-            copy = self.store.new_part_file()
-            shutil.copyfile(part, copy)
-            versions[share.id] = self.store.commit_snapshot(share.id, copy, size)
-        versions[shares[-1].id] = self.store.commit_snapshot(shares[-1].id, part, size)
         self.finish({"versions": versions})
 
 
@@ -242,7 +329,7 @@ class FetchAPI(APIBase):
     async def post(self) -> None:
         _, share = self.open_share(self.token_arg())
         try:
-            fh = open(self.store.snapshot_path(share.id), "rb")  # noqa: SIM115, ASYNC230 (chunked reads)
+            fh = open(self.store.snapshot_file(share.snapshot_key), "rb")  # noqa: SIM115, ASYNC230 (chunked reads)
         except FileNotFoundError:
             raise web.HTTPError(404, "this share has no saved version") from None
         with fh:

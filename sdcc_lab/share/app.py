@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 import secrets
 import signal
 from datetime import timedelta
@@ -24,10 +25,13 @@ from tornado.httpserver import HTTPServer
 from traitlets import Bool, Integer, List, Set, Unicode, default, validate
 from traitlets.config import Application
 
+from .limits import UploadGate
+from .nbstream import DEFAULT_MAX_DEPTH
 from .store import ShareStore
 from .tokens import ShareSigner
 
 DAY = 24 * 3600
+MB = 1024 * 1024
 
 
 class ShareService(Application):
@@ -102,7 +106,44 @@ class ShareService(Application):
         100 * 1024 * 1024,
         help="Largest notebook that can be shared, in bytes (default 100 MB); larger ones get 413.",
     ).tag(config=True)
-    max_live_shares = Integer(100, help="Live links per user (default 100); more get 403.").tag(config=True)
+    max_live_shares = Integer(
+        100,
+        help="Live links per user (default 100); more get 403, before the notebook is read.",
+    ).tag(config=True)
+    max_snapshot_bytes_per_user = Integer(
+        1024 * MB,
+        help="""Bytes a user's snapshots may take in ``snapshot_dir`` (default 1 GB).
+
+        Counted once per shared file, however many live links it has: the
+        links of one file share one snapshot. An upload that would pass it gets
+        413, before its body is read when it says its length. Example::
+
+            c.ShareService.max_snapshot_bytes_per_user = 2 * 1024**3  # 2 GB
+        """,
+    ).tag(config=True)
+    max_concurrent_uploads = Integer(
+        4,
+        help="""Uploads (new links and new versions) one user may have in flight at once
+        (default 4); more get 429 until one ends. Example::
+
+            c.ShareService.max_concurrent_uploads = 8
+        """,
+    ).tag(config=True)
+    max_notebook_depth = Integer(
+        DEFAULT_MAX_DEPTH,
+        help=f"""Deepest nesting of JSON objects and arrays in a shared notebook (default
+        {DEFAULT_MAX_DEPTH}; real notebooks nest about ten levels). Deeper ones get 400.
+        Single-user servers refuse to import deeper notebooks than the default
+        whatever this says. Example::
+
+            c.ShareService.max_notebook_depth = 128
+        """,
+    ).tag(config=True)
+    check_threads = Integer(
+        4,
+        help="Threads that check and write uploaded notebooks off the event loop (default 4): "
+        "a large upload never delays other requests.",
+    ).tag(config=True)
 
     admin_users = Set(
         Unicode(),
@@ -176,6 +217,8 @@ class ShareService(Application):
             share_store=store,
             share_signer=ShareSigner(self.load_keys()),
             share_prefix=prefix,
+            share_uploads=UploadGate(),
+            share_executor=ThreadPoolExecutor(self.check_threads, thread_name_prefix="share-upload"),
             hub_auth=hub_auth,
             hub_prefix=os.environ.get("JUPYTERHUB_BASE_URL", "/").rstrip("/") + "/hub/",
         )

@@ -10,6 +10,10 @@ small state machine instead. It checks that the text is well-formed JSON
 a copy of the top-level ``metadata`` (up to a bound) so callers can read the
 kernelspec; and it can add one key to that ``metadata`` on the way through,
 which is how an imported copy records where it came from.
+
+Nesting is capped (``max_depth``, 64 by default: real notebooks nest about ten
+levels): each open bracket costs a stack entry, and a body of nothing but
+``[`` would otherwise grow the stack by one entry per byte.
 """
 
 from __future__ import annotations
@@ -19,17 +23,23 @@ import re
 from typing import Any
 
 _STRING_SPECIAL = re.compile(rb'["\\]')
-# A run of complete strings separated by commas (lines of a cell's source or
-# output): checked in one regex call instead of one loop turn per string.
-_STRING_RUN = re.compile(
-    rb'"[^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*"'
-    rb'(?:[ \t\r\n]*,[ \t\r\n]*"[^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*")*'
-)
 _NOT_SPACE = re.compile(rb"[^ \t\r\n]")
 _LITERAL_CHARS = re.compile(rb"[A-Za-z0-9.+\-]+")
 _LITERAL = re.compile(rb"^(?:true|false|null|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)$")
+# A run of scalars (strings, numbers, true/false/null), each followed by a
+# comma: the bulk of a notebook (lines of source and output, plotted numbers),
+# checked in one regex call instead of one loop turn per value. Each value in
+# the run is complete (its comma follows), even when the run ends the chunk;
+# the last value of an array goes through the loop.
+_SCALAR = (
+    rb'(?:"[^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*"'
+    rb"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)"
+)
+_SCALARS_WITH_COMMAS = re.compile(rb"(?:" + _SCALAR + rb"[ \t\r\n]*,[ \t\r\n]*)+")
+_SCALAR_START = b'"-0123456789tfn'
 _MAX_LITERAL = 512
 _MAX_KEY = 256
+DEFAULT_MAX_DEPTH = 64
 
 
 def human_size(n: int) -> str:
@@ -49,20 +59,37 @@ class InvalidNotebook(ValueError):
     """The bytes are not a notebook (JSON syntax, or the notebook's top-level shape)."""
 
 
+class NotebookTooDeep(InvalidNotebook):
+    """The notebook nests brackets deeper than the limit."""
+
+
+def too_deep(limit: int) -> str:
+    return f"the notebook nests deeper than {limit} levels, the limit of this site"
+
+
 class NotebookStream:
     """Feed bytes with :meth:`feed` (returns the bytes to write on), then :meth:`close`.
 
     ``inject``: ``(key, value)`` to set in the top-level metadata of the output
     (appended as the object's last member, so it wins over an older one).
+    ``max_depth``: the deepest nesting of objects and arrays accepted
+    (:class:`NotebookTooDeep` beyond it).
     """
 
-    def __init__(self, inject: tuple[str, Any] | None = None, metadata_limit: int = 1 << 20) -> None:
+    def __init__(
+        self,
+        inject: tuple[str, Any] | None = None,
+        metadata_limit: int = 1 << 20,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+    ) -> None:
         self._inject = (
             b"%s:%s" % (json.dumps(inject[0]).encode(), json.dumps(inject[1]).encode())
             if inject
             else None
         )
         self._metadata_limit = metadata_limit
+        self.max_depth = max_depth
+        self.too_deep = False  # the limit was hit (an import refuses it, not a bad service)
         # Each open container: [kind, state]; kind b"{" or b"["; state one of
         # key_or_end, key, colon, value, value_or_end, comma_or_end.
         self._stack: list[list[Any]] = []
@@ -133,22 +160,22 @@ class NotebookStream:
             c = chunk[j : j + 1]
             if c in b'"{}[]:,':
                 self._end_literal()
-            if c == b'"' and len(self._stack) >= 3 and self._stack[-1][0] == b"[" and (
-                self._stack[-1][1] in ("value", "value_or_end")
+            if c in _SCALAR_START and not self._literal and len(self._stack) >= 3 and (
+                self._stack[-1][0] == b"[" and self._stack[-1][1] in ("value", "value_or_end")
             ):
-                run = _STRING_RUN.match(chunk, j)
-                if run is not None and run.end() < n:
-                    self._stack[-1][1] = "comma_or_end"
+                run = _SCALARS_WITH_COMMAS.match(chunk, j)
+                if run is not None:
+                    self._stack[-1][1] = "value"
                     i = run.end()
                     continue
-                self._begin_value_or_key(is_string=True)
-                self._in_string = True
-                i = j + 1
-            elif c == b'"':
+            if c == b'"':
                 self._begin_value_or_key(is_string=True)
                 self._in_string = True
                 i = j + 1
             elif c in b"{[":
+                if len(self._stack) >= self.max_depth:
+                    self.too_deep = True
+                    raise NotebookTooDeep(too_deep(self.max_depth))
                 self._begin_value_or_key(is_string=False)
                 self._stack.append([c, "key_or_end" if c == b"{" else "value_or_end"])
                 if len(self._stack) == 2 and self._top_key == "metadata" and c == b"{":

@@ -1,4 +1,4 @@
-"""The share store: one SQL row per share, one snapshot file per share.
+"""The share store: one SQL row per share, one snapshot file per shared file.
 
 Records live in any SQLAlchemy database (SQLite under the hub's data folder by
 default; PostgreSQL when several hubs share one store). Snapshots (the last
@@ -6,6 +6,12 @@ saved version of the shared notebook) are files in ``snapshot_dir``, written
 to a temporary file and renamed into place, so a reader sees either the old
 version or the new one, never half of one. Several hubs sharing one database
 must share that folder too.
+
+Every live link of one owner's file shares one snapshot (the record's
+``snapshot_key`` names it): a new link or a new version of the file replaces
+it for all of them. The file goes when the last of those links is revoked,
+or by the purge once they have all expired. What an owner's snapshots take
+is counted once per file, against the service's per-user quota.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text, create_engine, select, update
+from sqlalchemy import Boolean, DateTime, Integer, String, Text, create_engine, inspect, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -66,6 +73,13 @@ class ShareRecord(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     snapshot_size: Mapped[int] = mapped_column(Integer, default=0)
     has_snapshot: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The snapshot file this link shows, shared by the live links of one file.
+    # NULL in records written before it existed: their key is their id.
+    snapshot_key: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+
+    @property
+    def key(self) -> str:
+        return self.snapshot_key or self.id
 
     def is_live(self, now: datetime | None = None) -> bool:
         return self.revoked is None and self.expires > (now or utcnow())
@@ -90,11 +104,12 @@ class ShareInfo:
     last_opened: datetime | None
     version: int
     snapshot_size: int
+    snapshot_key: str = ""
 
     @classmethod
     def of(cls, r: ShareRecord) -> ShareInfo:
         return cls(r.id, r.owner, r.path, r.env(), r.created, r.expires, r.revoked, r.opens,
-                   r.last_opened, r.version, r.snapshot_size)
+                   r.last_opened, r.version, r.snapshot_size, r.key)
 
     @property
     def name(self) -> str:
@@ -104,13 +119,29 @@ class ShareInfo:
         return self.revoked is None and self.expires > (now or utcnow())
 
 
+class LimitReached(Exception):
+    """A per-user limit refuses the change; nothing was written."""
+
+    def __init__(self, what: str, limit: int, used: int) -> None:
+        super().__init__(what)
+        self.what, self.limit, self.used = what, limit, used
+
+
 class ShareStore:
     def __init__(self, db_url: str, snapshot_dir: str | Path) -> None:
         self.engine: Engine = create_engine(db_url, future=True)
         Base.metadata.create_all(self.engine)
+        self._add_snapshot_key()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.snapshot_dir = Path(snapshot_dir)
         self.snapshot_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def _add_snapshot_key(self) -> None:
+        """Stores made before links shared snapshots lack the column: add it (NULL: the id)."""
+        columns = {c["name"] for c in inspect(self.engine).get_columns(ShareRecord.__tablename__)}
+        if "snapshot_key" not in columns:
+            with self.engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {ShareRecord.__tablename__} ADD COLUMN snapshot_key VARCHAR(32)"))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -118,16 +149,39 @@ class ShareStore:
             yield s
 
     # --- records ----------------------------------------------------------------
-    def create(self, owner: str, path: str, environment: dict[str, Any], lifetime: timedelta) -> ShareInfo:
+    def create(
+        self,
+        owner: str,
+        path: str,
+        environment: dict[str, Any],
+        lifetime: timedelta,
+        snapshot: tuple[Path, int] | None = None,
+        max_live: int | None = None,
+        quota: int | None = None,
+    ) -> ShareInfo:
+        """A new link of ``owner``'s ``path``, with its snapshot (``(part file, size)``).
+
+        The snapshot becomes the one of every live link of that file. Raises
+        :class:`LimitReached` (and writes nothing; the part file stays the
+        caller's) when ``max_live`` links live already or ``quota`` bytes would
+        be passed.
+        """
         now = utcnow()
-        record = ShareRecord(
-            id=secrets.token_hex(8), owner=owner, path=path,
-            environment=json.dumps(environment, sort_keys=True), created=now,
-            expires=now + lifetime, revoked=None, opens=0, last_opened=None, version=0,
-            snapshot_size=0, has_snapshot=False,
-        )
         with self.session() as s:
+            live = self._live(s, owner, now)
+            if max_live is not None and len(live) >= max_live:
+                raise LimitReached("live links", max_live, len(live))
+            group = [r for r in live if r.path == path]
+            key = group[0].key if group else secrets.token_hex(8)
+            record = ShareRecord(
+                id=secrets.token_hex(8), owner=owner, path=path,
+                environment=json.dumps(environment, sort_keys=True), created=now,
+                expires=now + lifetime, revoked=None, opens=0, last_opened=None, version=0,
+                snapshot_size=0, has_snapshot=False, snapshot_key=key,
+            )
             s.add(record)
+            if snapshot is not None:
+                self._replace_snapshot(s, live, [*group, record], key, snapshot, quota)
         return ShareInfo.of(record)
 
     def get(self, share_id: str) -> ShareInfo | None:
@@ -148,6 +202,15 @@ class ShareStore:
     def count_live(self, owner: str) -> int:
         return len(self.list(owner))
 
+    def snapshot_bytes(self, owner: str, except_path: str | None = None) -> tuple[int, int]:
+        """What ``owner``'s live snapshots take: (in all, other than ``except_path``'s)."""
+        with self.session() as s:
+            live = self._live(s, owner, utcnow())
+            mine = {r.key for r in live if r.path == except_path}
+            sizes = {r.key: r.snapshot_size for r in live if r.has_snapshot}
+        total = sum(sizes.values())
+        return total, total - sum(size for key, size in sizes.items() if key in mine)
+
     def revoke(self, share_id: str) -> bool:
         with self.session() as s:
             r = s.get(ShareRecord, share_id)
@@ -155,7 +218,8 @@ class ShareStore:
                 return False
             if r.revoked is None:
                 r.revoked = utcnow()
-        self._remove_snapshot(share_id)
+            key = r.key
+        self._drop_unused({key})
         return True
 
     def record_open(self, share_id: str) -> None:
@@ -183,40 +247,94 @@ class ShareStore:
         return changed
 
     # --- snapshots ----------------------------------------------------------------
+    def snapshot_file(self, key: str) -> Path:
+        return self.snapshot_dir / f"{key}.ipynb"
+
     def snapshot_path(self, share_id: str) -> Path:
-        return self.snapshot_dir / f"{share_id}.ipynb"
+        """The snapshot file a link shows (shared with the other live links of its file)."""
+        share = self.get(share_id)
+        return self.snapshot_file(share.snapshot_key if share else share_id)
 
     def new_part_file(self) -> Path:
         """A fresh temporary file name in the snapshot folder (same file system: atomic rename)."""
         return self.snapshot_dir / f".upload.{secrets.token_hex(8)}.part"
 
-    def commit_snapshot(self, share_id: str, part: Path, size: int) -> int | None:
-        """Move a fully written part file into place; the new version number, or None."""
+    def commit_snapshot(self, owner: str, path: str, part: Path, size: int,
+                        quota: int | None = None) -> dict[str, int]:
+        """A new version of ``owner``'s ``path`` for all its live links: {share id: version}.
+
+        Empty when no link of that file lives (the part file is removed);
+        :class:`LimitReached` when it would pass ``quota`` (the part file stays
+        the caller's, the old version stays in place).
+        """
         with self.session() as s:
-            r = s.get(ShareRecord, share_id, with_for_update=True)
-            if r is None or not r.is_live():
+            live = self._live(s, owner, utcnow(), for_update=True)
+            group = [r for r in live if r.path == path]
+            if not group:
                 part.unlink(missing_ok=True)
-                return None
-            os.replace(part, self.snapshot_path(share_id))
+                return {}
+            key = group[0].key
+            old_keys = {r.key for r in group} - {key}
+            self._replace_snapshot(s, live, group, key, (part, size), quota)
+            versions = {r.id: r.version for r in group}
+        self._drop_unused(old_keys)  # links merged by a rename: one file again
+        return versions
+
+    def _live(self, s: Session, owner: str, now: datetime, for_update: bool = False) -> list[ShareRecord]:
+        q = (select(ShareRecord)
+             .where(ShareRecord.owner == owner, ShareRecord.revoked.is_(None), ShareRecord.expires > now)
+             .order_by(ShareRecord.created))
+        return list(s.scalars(q.with_for_update() if for_update else q))
+
+    def _replace_snapshot(self, s: Session, live: list[ShareRecord], group: list[ShareRecord], key: str,
+                          snapshot: tuple[Path, int], quota: int | None) -> None:
+        """Check the quota, move the part file into place, and count a new version for ``group``."""
+        part, size = snapshot
+        if quota is not None:
+            keys = {r.key for r in group}
+            others = {r.key: r.snapshot_size for r in live if r.has_snapshot and r.key not in keys}
+            if sum(others.values()) + size > quota:
+                used = sum({r.key: r.snapshot_size for r in live if r.has_snapshot}.values())
+                raise LimitReached("snapshot bytes", quota, used)
+        for r in group:
             r.version += 1
             r.snapshot_size = size
             r.has_snapshot = True
-            return r.version
+            r.snapshot_key = key
+        s.flush()  # a database error comes before the file moves
+        os.replace(part, self.snapshot_file(key))
 
-    def _remove_snapshot(self, share_id: str) -> None:
-        self.snapshot_path(share_id).unlink(missing_ok=True)
+    def _drop_unused(self, keys: set[str]) -> None:
+        """Remove the snapshot files of ``keys`` that no live link shows any more."""
+        if not keys:
+            return
+        with self.session() as s:
+            q = select(ShareRecord.snapshot_key, ShareRecord.id).where(
+                ShareRecord.revoked.is_(None), ShareRecord.expires > utcnow())
+            used = {key or share_id for key, share_id in s.execute(q)}
+        for key in keys - used:
+            self.snapshot_file(key).unlink(missing_ok=True)
 
-    def purge_dead(self, keep: timedelta = timedelta(days=30)) -> int:
-        """Drop snapshots of dead shares, and records dead for longer than ``keep``."""
+    def purge_dead(self, keep: timedelta = timedelta(days=30), stale_parts: float = 24 * 3600) -> int:
+        """Drop snapshots no live link shows, records dead for longer than ``keep``, and
+        part files of uploads that ended without cleaning up (older than ``stale_parts`` s)."""
         now = utcnow()
         dropped = 0
         with self.session() as s:
             for r in s.scalars(select(ShareRecord)):
                 if r.is_live(now):
                     continue
-                self._remove_snapshot(r.id)
                 end = r.revoked or r.expires
                 if end < now - keep:
                     s.delete(r)
                     dropped += 1
+            live_keys = {r.key for r in s.scalars(select(ShareRecord)) if r.is_live(now)}
+        for f in self.snapshot_dir.iterdir():
+            try:
+                if f.suffix == ".ipynb" and f.stem not in live_keys:
+                    f.unlink()
+                elif f.name.startswith(".upload.") and f.stat().st_mtime < time.time() - stale_parts:
+                    f.unlink()
+            except FileNotFoundError:  # an upload finished or cleaned up meanwhile
+                pass
         return dropped

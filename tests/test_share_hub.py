@@ -53,6 +53,10 @@ def open_link(client: HubClient, link: str, next_url: str | None = None) -> requ
     page = client.session.get(parts._replace(fragment="").geturl(),
                               params={"next": next_url} if next_url else None)
     assert page.status_code == 200, page.text
+    login = re.search(r'data-login="([^"]+)"', page.text)
+    if login:  # not yet logged in to the service: the script goes through the hub's OAuth
+        page = client.session.get(urllib.parse.urljoin(page.url, html.unescape(login.group(1))))
+        assert page.status_code == 200 and 'data-login=""' in page.text, page.text
     api = re.search(r'data-api="([^"]+)"', page.text)
     xsrf = re.search(r'data-xsrf="([^"]+)"', page.text)
     assert api and xsrf, page.text
@@ -266,7 +270,7 @@ def test_the_link_page_is_static_and_needs_the_services_xsrf(
     assert created["token"] not in page.text and "static.ipynb" not in page.text
     assert "script-src 'sha256-" in page.headers["Content-Security-Policy"]
     assert page.headers["Referrer-Policy"] == "no-referrer"
-    assert "needs JavaScript" in page.text  # the <noscript> explanation
+    assert "needs JavaScript" in page.text  # what shows where no script runs
     # without the service's _xsrf, bob's cookie is not enough
     r = bob.session.post(page_url, json={"token": created["token"]}, allow_redirects=False)
     assert r.status_code == 403 and "continue_url" not in r.text

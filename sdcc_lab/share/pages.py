@@ -126,6 +126,7 @@ _OPEN_SCRIPT = r"""
       'Continue to your own JupyterLab (it is started if needed). It asks you before ' +
       'it imports a copy of the last saved version into your home folder.'), p]);
   }
+  show('Opening a shared notebook\u2026', [el('p', 'Asking the share service\u2026')]);
   var inAddress = fromAddress();
   var token = inAddress || take(LOGIN);
   if (!token) {
@@ -189,10 +190,12 @@ def open_page(api: str, xsrf: str, next_url: str, login_url: str | None, user: s
         f'<div id="sdcc-open" data-api="{attr(api)}" data-xsrf="{attr(xsrf)}" '
         f'data-next="{attr(next_url)}" data-login="{attr(login_url or "")}" '
         f'data-user="{attr(user)}" data-home="{attr(hub_home)}">'
-        "<noscript><p class='problem'>Opening a share link needs JavaScript: the link's key is "
+        # Shown as long as no script runs (a <noscript> would not show where a
+        # browser only blocks scripts); the script replaces it at once.
+        "<p class='problem'>Opening a share link needs JavaScript: the link's key is "
         "the part of the address after \"#\", which your browser keeps to itself and never "
         "sends to a server. Turn JavaScript on for this site, or paste the whole link into "
-        "JupyterLab (File → Import from a share link…).</p></noscript></div>"
+        "JupyterLab (File → Import from a share link…).</p></div>"
         f"<script>{_OPEN_SCRIPT}</script>",
     )
 

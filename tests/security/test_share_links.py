@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import unicodedata
@@ -250,6 +251,10 @@ def _open_like_a_browser(client: HubClient, link: str) -> str:
     """Open a link as the portal hands it out; the Continue URL the page leads to."""
     page = _browser_get(client, link)
     assert page.status_code == 200, page.text
+    login = re.search(r'data-login="([^"]+)"', page.text)
+    if login:  # what the page's script does for someone not logged in to the service yet
+        page = client.session.get(urllib.parse.urljoin(page.url, html.unescape(login.group(1))))
+        assert page.status_code == 200, page.text
     api = re.search(r'data-api="([^"]+)"', page.text)
     if api is None:  # the link page of old: the Continue link is in the HTML
         href = re.search(r"href='([^']*sdcc-share[^']*)'", page.text)
@@ -258,8 +263,8 @@ def _open_like_a_browser(client: HubClient, link: str) -> str:
     xsrf = re.search(r'data-xsrf="([^"]+)"', page.text)
     assert xsrf is not None
     token = urllib.parse.urlsplit(link).fragment  # what the page's script reads
-    r = client.session.post(urllib.parse.urljoin(page.url, api.group(1)),
-                            json={"token": token}, headers={"X-XSRFToken": xsrf.group(1)})
+    r = client.session.post(urllib.parse.urljoin(page.url, html.unescape(api.group(1))),
+                            json={"token": token}, headers={"X-XSRFToken": html.unescape(xsrf.group(1))})
     assert r.status_code == 200, r.text
     return urllib.parse.urljoin(page.url, r.json()["continue_url"])
 

@@ -12,6 +12,8 @@ import * as fs from 'fs';
 
 import { Browser, expect, Page, test } from '@playwright/test';
 
+import { DEMO_PASSWORD } from './demo-login';
+
 const SIGN_IN_TIMEOUT = 120000;
 
 /** After the hub's login: the spawn form (pick a local session) or JupyterLab. */
@@ -30,7 +32,7 @@ async function throughSpawnForm(page: Page, user: string): Promise<void> {
 
 async function signIn(page: Page, user: string): Promise<void> {
   await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill('any password');
+  await page.getByLabel('Password').fill(DEMO_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 

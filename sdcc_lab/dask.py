@@ -23,7 +23,15 @@ and the job's environment:
 - job logs in ``~/.sdcc-lab/logs/dask`` (created), never in the working folder;
 - job names ``dask-USER-SESSIONJOB`` (:func:`worker_job_name`): the resources
   panel finds the session's workers by that name;
-- cores and memory of each worker job: those of the session's allocation.
+- cores and memory of each worker job: those of the session's allocation;
+- TLS between the client, the scheduler and the workers, with credentials made
+  for this one cluster (:func:`create_credentials`): a private CA whose key is
+  never written, and one certificate and key, as files of mode 600 in a
+  folder of mode 700 under ``~/.sdcc-lab/dask/`` that the worker jobs read
+  from the shared home (the job script names the paths, never the key).
+  Every connection must present that certificate (``require_encryption``):
+  a plain TCP client, or one with any other certificate, is refused. Closing
+  the cluster removes the folder.
 
 Before a Slurm cluster is returned, ``sbatch --test-only`` is run with the
 same job arguments: a wrong account or partition fails at once, with Slurm's
@@ -45,14 +53,16 @@ import os
 import pwd
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import warnings
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
@@ -61,10 +71,12 @@ from .scheduler.slurm import SlurmParseError, parse_duration
 from .session import session_from_env
 
 __all__ = [
+    "ClusterCredentials",
     "DaskSessionError",
     "SessionJob",
     "cluster",
     "cluster_kwargs",
+    "create_credentials",
     "is_worker_job_name",
     "node_interface",
     "sbatch_test_only_argv",
@@ -74,6 +86,12 @@ __all__ = [
 
 WORKER_PREFIX = "dask"
 LOG_SUBDIR = Path(".sdcc-lab") / "logs" / "dask"
+CREDENTIALS_SUBDIR = Path(".sdcc-lab") / "dask"
+PROTOCOL = "tls://"
+# Certificates outlive the session's end by this much (clock skew between nodes);
+# a session whose end is unknown gets CREDENTIALS_DEFAULT_SECONDS.
+CREDENTIALS_MARGIN_SECONDS = 3600
+CREDENTIALS_DEFAULT_SECONDS = 7 * 86400
 DASHBOARD = "127.0.0.1:0"
 DEATH_TIMEOUT = 60  # seconds a worker waits for a vanished scheduler before it exits
 HTCONDOR_DISK = "1GiB"
@@ -103,7 +121,8 @@ _COMMON_KEYS = {
     "log_directory": "a folder for the job logs",
     "job_script_prologue": "a list of shell lines run before the worker",
     "worker_extra_args": "a list of extra dask-worker arguments",
-    "scheduler_options": "a dict of extra dask Scheduler options",
+    "scheduler_options": "a dict of extra dask Scheduler options (not protocol or security: "
+                         "the session fixes TLS)",
     "n_workers": "a number of workers to start at once (after the check)",
 }
 SLURM_KEYS = {
@@ -259,6 +278,122 @@ def node_interface(
     )
 
 
+# --------------------------------------------------------------------------- credentials
+
+@dataclass(frozen=True)
+class ClusterCredentials:
+    """One cluster's TLS files: the CA certificate, and the certificate and key every
+    part of the cluster (scheduler, workers, client) presents.
+
+    The CA's key signed the certificate and was dropped: no further certificate
+    of this CA can be made, so only holders of ``key_file`` get in.
+    """
+
+    folder: Path
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+    def security(self) -> Any:
+        """The ``distributed.Security`` of every role, TLS required."""
+        from distributed.security import Security
+
+        ca, cert, key = str(self.ca_file), str(self.cert_file), str(self.key_file)
+        return Security(
+            tls_ca_file=ca,
+            tls_client_cert=cert, tls_client_key=key,
+            tls_scheduler_cert=cert, tls_scheduler_key=key,
+            tls_worker_cert=cert, tls_worker_key=key,
+            require_encryption=True,
+        )
+
+    def remove(self) -> None:
+        """Delete the folder and its files (nothing happens if it is gone)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def credentials_directory(home: str | None = None) -> Path:
+    """``~/.sdcc-lab/dask``, where each cluster's credentials get a folder."""
+    return Path(home or os.path.expanduser("~")) / CREDENTIALS_SUBDIR
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    # Created with mode 600 (O_EXCL: never an existing file or a planted link).
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def create_credentials(base: str | os.PathLike[str], label: str, valid_seconds: int) -> ClusterCredentials:
+    """A new CA, and one certificate and key it signed, in a new folder under ``base``.
+
+    ``base`` is created (mode 700) if missing; the cluster's own folder is
+    made by ``mkdtemp`` (mode 700, a random name starting with ``label``), its
+    files with mode 600. The certificates are valid from 5 minutes ago (clock
+    skew) for ``valid_seconds``. Needs the ``cryptography`` package (the
+    ``dask`` extra).
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    if valid_seconds <= 0:
+        raise ValueError(f"valid_seconds must be positive, not {valid_seconds}")
+    base_path = Path(base)
+    base_path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=base_path))
+    try:
+        now = datetime.now(timezone.utc)
+        start, end = now - timedelta(minutes=5), now + timedelta(seconds=valid_seconds)
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"sdcc-lab dask CA {label}")])
+        ca_cert = (
+            x509.CertificateBuilder()
+            .subject_name(ca_name).issuer_name(ca_name)
+            .public_key(ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(
+                digital_signature=False, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                encipher_only=False, decipher_only=False), critical=True)
+            .sign(ca_key, hashes.SHA256())
+        )
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, label)]))
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            # Each part of the cluster both listens and connects with it.
+            .add_extension(x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        made = ClusterCredentials(folder, folder / "ca.pem", folder / "cert.pem", folder / "key.pem")
+        pem = serialization.Encoding.PEM
+        _write_private(made.ca_file, ca_cert.public_bytes(pem))
+        _write_private(made.cert_file, cert.public_bytes(pem))
+        _write_private(made.key_file, key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return made
+
+
+def credentials_lifetime(session: SessionJob) -> int:
+    """Seconds the cluster's certificates are valid: the session's remaining time and a margin."""
+    if session.remaining_seconds is None:
+        return CREDENTIALS_DEFAULT_SECONDS
+    return max(session.remaining_seconds, 0) + CREDENTIALS_MARGIN_SECONDS
+
+
 # --------------------------------------------------------------------------- configuration
 
 def _refuse(key: str, value: object, what: str) -> DaskSessionError:
@@ -323,6 +458,20 @@ def _check_overrides(overrides: Mapping[str, Any], allowed: Mapping[str, str]) -
             not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value)
         ):
             raise _refuse(key, value, what)
+    # TLS is what keeps other users out of the session: no keyword turns it off.
+    for key in ("protocol", "security"):
+        if key in overrides.get("scheduler_options", {}):
+            raise DaskSessionError(
+                f"scheduler_options may not set {key!r}: the session's cluster always uses TLS "
+                "with its own credentials"
+            )
+    for arg in overrides.get("worker_extra_args", ()):
+        flag = arg.split("=", 1)[0]
+        if flag == "--protocol" or flag.startswith("--tls-"):
+            raise DaskSessionError(
+                f"worker_extra_args may not set {flag}: the session's cluster always uses TLS "
+                "with its own credentials"
+            )
     for directive in overrides.get("job_extra_directives", ()) if allowed is SLURM_KEYS else ():
         flag = directive.strip().split("=", 1)[0].split(None, 1)[0] if directive.strip() else ""
         if flag in _FIXED_DIRECTIVES:
@@ -375,17 +524,8 @@ def log_directory(home: str | None = None) -> Path:
     return Path(home or os.path.expanduser("~")) / LOG_SUBDIR
 
 
-def cluster_kwargs(
-    session: SessionJob,
-    overrides: Mapping[str, Any] | None = None,
-    interface: str | None = None,
-    home: str | None = None,
-) -> dict[str, Any]:
-    """The keyword arguments of SLURMCluster/HTCondorCluster for this session (pure).
-
-    ``overrides`` are checked first (unknown keys refused). ``n_workers`` is
-    left out: :func:`cluster` scales only after the pre-check.
-    """
+def _check_session_and_overrides(session: SessionJob, overrides: Mapping[str, Any]) -> None:
+    """Raise DaskSessionError unless this session can have a cluster with these overrides."""
     if session.scheduler == "local":
         raise DaskSessionError(
             "this session runs locally, not as a batch job: there is no allocation to add "
@@ -398,9 +538,26 @@ def cluster_kwargs(
             f"the session says {session.scheduler} but this process runs outside a batch job "
             "(no job id in its environment)"
         )
+    _check_overrides(overrides, SLURM_KEYS if session.scheduler == "slurm" else HTCONDOR_KEYS)
+
+
+def cluster_kwargs(
+    session: SessionJob,
+    overrides: Mapping[str, Any] | None = None,
+    interface: str | None = None,
+    home: str | None = None,
+    *,
+    credentials: ClusterCredentials,
+) -> dict[str, Any]:
+    """The keyword arguments of SLURMCluster/HTCondorCluster for this session (pure).
+
+    ``overrides`` are checked first (unknown keys refused). ``n_workers`` is
+    left out: :func:`cluster` scales only after the pre-check. ``credentials``
+    (required: there is no plain-TCP cluster) give the TLS ``security``; the
+    worker jobs get their files' paths on their command line.
+    """
     over = dict(overrides or {})
-    allowed = SLURM_KEYS if session.scheduler == "slurm" else HTCONDOR_KEYS
-    _check_overrides(over, allowed)
+    _check_session_and_overrides(session, over)
     over.pop("n_workers", None)
 
     cores = over.pop("cores", session.cpus)
@@ -414,7 +571,7 @@ def cluster_kwargs(
     if "walltime" not in over and session.remaining_seconds is None and session.problem:
         raise DaskSessionError(f"{session.problem}; pass walltime='HH:MM:SS'")
     walltime = capped_walltime(session, over.pop("walltime", None))
-    name = worker_job_name(session.user, session.job_id)
+    name = worker_job_name(session.user, str(session.job_id))  # checked above: set
     iface = over.pop("interface", None) or interface or node_interface()
     scheduler_options = {"dashboard_address": DASHBOARD, **over.pop("scheduler_options", {})}
     kwargs: dict[str, Any] = {
@@ -427,6 +584,8 @@ def cluster_kwargs(
         "log_directory": over.pop("log_directory", None) or str(log_directory(home)),
         "death_timeout": over.pop("death_timeout", DEATH_TIMEOUT),
         "job_name": name,
+        "protocol": PROTOCOL,
+        "security": credentials.security(),
     }
     if session.scheduler == "slurm":
         account = over.pop("account", session.account)
@@ -504,6 +663,29 @@ def _describe(kwargs: Mapping[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- cluster()
 
+_CLOSING_CLASSES: dict[type, type] = {}
+
+
+def _closing_class(base: type) -> type:
+    """``base`` (a dask-jobqueue cluster class) whose close also removes its credentials."""
+    if base not in _CLOSING_CLASSES:
+
+        class SessionCluster(base):  # type: ignore[misc, valid-type]
+            sdcc_credentials: ClusterCredentials | None = None
+
+            async def _close(self) -> None:
+                try:
+                    await super()._close()
+                finally:
+                    # After the worker jobs are cancelled: they read the files at start only.
+                    if self.sdcc_credentials is not None:
+                        self.sdcc_credentials.remove()
+
+        SessionCluster.__name__ = SessionCluster.__qualname__ = base.__name__
+        _CLOSING_CLASSES[base] = SessionCluster
+    return _CLOSING_CLASSES[base]
+
+
 def cluster(**overrides: Any) -> Any:
     """A dask-jobqueue cluster whose worker jobs run on the session's allocation.
 
@@ -511,25 +693,40 @@ def cluster(**overrides: Any) -> Any:
     checked (``cluster(foo=1)`` raises and lists the accepted ones). Raises
     :class:`DaskSessionError` for a local session, a session whose values
     cannot be read, or worker jobs Slurm would refuse (with Slurm's message).
+
+    The cluster's TLS credentials are made here, in
+    ``~/.sdcc-lab/dask/SESSIONJOB-*/``; ``close()`` (also at the kernel's
+    normal exit) removes them. A killed kernel leaves them behind, readable by
+    the user only and useless once the scheduler is gone.
     """
     session = session_job()
     n_workers = overrides.get("n_workers", 0)
-    kwargs = cluster_kwargs(session, overrides)
-    Path(kwargs["log_directory"]).mkdir(mode=0o700, parents=True, exist_ok=True)
-    made: Any
-    if session.scheduler == "htcondor":
-        from dask_jobqueue import HTCondorCluster
+    _check_session_and_overrides(session, overrides)  # before any file is written
+    credentials = create_credentials(
+        credentials_directory(), str(session.job_id).replace("/", "_"), credentials_lifetime(session)
+    )
+    made: Any = None
+    try:
+        kwargs = cluster_kwargs(session, overrides, credentials=credentials)
+        Path(kwargs["log_directory"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+        if session.scheduler == "htcondor":
+            from dask_jobqueue import HTCondorCluster
 
-        made = HTCondorCluster(**kwargs)
-    else:
-        from dask_jobqueue import SLURMCluster
+            made = _closing_class(HTCondorCluster)(**kwargs)
+        else:
+            from dask_jobqueue import SLURMCluster
 
-        made = SLURMCluster(**kwargs)
-        try:
+            made = _closing_class(SLURMCluster)(**kwargs)
+        made.sdcc_credentials = credentials
+        # A cluster dropped without close() (or still open at exit) leaves no files.
+        weakref.finalize(made, credentials.remove)
+        if session.scheduler == "slurm":
             check_with_sbatch(made.job_header, made.job_script(), _describe(kwargs))
-        except BaseException:
+    except BaseException:
+        if made is not None:
             made.close()
-            raise
+        credentials.remove()
+        raise
     if n_workers:
         made.scale(n_workers)
     return made

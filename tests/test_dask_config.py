@@ -7,8 +7,15 @@ its job script. The Slurm pre-check runs against a fake ``sbatch`` on PATH.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+from functools import cache
 from ipaddress import IPv4Network
 from pathlib import Path
 
@@ -16,11 +23,13 @@ import pytest
 
 from sdcc_lab import dask as sdask
 from sdcc_lab.dask import (
+    ClusterCredentials,
     DaskSessionError,
     SessionJob,
     capped_walltime,
     check_with_sbatch,
     cluster_kwargs,
+    create_credentials,
     is_worker_job_name,
     node_interface,
     sbatch_test_only_argv,
@@ -32,8 +41,16 @@ SLURM = SessionJob("slurm", "alice", "77", "gpu", "tier3", "gpu-qos", 2, 4 << 30
 HTCONDOR = SessionJob("htcondor", "alice", "12.0", cpus=1, memory_bytes=2 << 30, remaining_seconds=3600)
 
 
+@cache
+def creds() -> ClusterCredentials:
+    """One set of credentials for the pure configuration tests (removed at exit)."""
+    base = tempfile.mkdtemp(prefix="sdcc-dask-creds-")
+    atexit.register(shutil.rmtree, base, True)
+    return create_credentials(base, "77", 3600)
+
+
 def kwargs(session: SessionJob = SLURM, **over: object) -> dict[str, object]:
-    return cluster_kwargs(session, over, interface="lo", home="/home/alice")
+    return cluster_kwargs(session, over, interface="lo", home="/home/alice", credentials=creds())
 
 
 # --------------------------------------------------------------------------- defaults
@@ -49,6 +66,14 @@ def test_slurm_defaults_come_from_the_session() -> None:
     assert k["scheduler_options"] == {"dashboard_address": "127.0.0.1:0"}
     assert k["worker_extra_args"] == ["--dashboard-address", "127.0.0.1:0"]
     assert k["python"] == os.sys.executable  # type: ignore[attr-defined]
+    assert k["protocol"] == "tls://"
+    security = k["security"]
+    assert security.require_encryption is True
+    c = creds()
+    for role in ("client", "scheduler", "worker"):
+        assert security.get_tls_config_for_role(role) == {
+            "ca_file": str(c.ca_file), "cert": str(c.cert_file), "key": str(c.key_file), "ciphers": None,
+        }
 
 
 def test_overrides_replace_defaults_and_keep_the_name() -> None:
@@ -115,6 +140,10 @@ def test_unknown_end_keeps_the_request_or_the_default() -> None:
         ({"job_extra_directives": "--gres=gpu:1"}, "job_extra_directives='--gres=gpu:1' is not valid"),
         ({"interface": "nosuch0"}, "interface='nosuch0': this node has"),
         ({"disk": "1GiB"}, "unknown option disk"),
+        ({"scheduler_options": {"protocol": "tcp://"}}, "scheduler_options may not set 'protocol'"),
+        ({"scheduler_options": {"security": None}}, "scheduler_options may not set 'security'"),
+        ({"worker_extra_args": ["--protocol", "tcp"]}, "worker_extra_args may not set --protocol"),
+        ({"worker_extra_args": ["--tls-key=/tmp/k"]}, "worker_extra_args may not set --tls-key"),
     ],
 )
 def test_bad_overrides_are_refused_with_a_message(over: dict[str, object], message: str) -> None:
@@ -134,12 +163,12 @@ def test_unknown_option_lists_what_is_accepted() -> None:
 
 def test_a_local_session_gets_a_clear_error() -> None:
     with pytest.raises(DaskSessionError, match="runs locally.*LocalCluster"):
-        cluster_kwargs(SessionJob("local", "alice", None), {})
+        cluster_kwargs(SessionJob("local", "alice", None), {}, credentials=creds())
 
 
 def test_a_slurm_identity_outside_a_job_is_an_error() -> None:
     with pytest.raises(DaskSessionError, match="outside a batch job"):
-        cluster_kwargs(SessionJob("slurm", "alice", None), {})
+        cluster_kwargs(SessionJob("slurm", "alice", None), {}, credentials=creds())
 
 
 def test_session_job_reads_identity_and_job_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -226,10 +255,10 @@ def test_an_accepted_job_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_slurm_cluster_script_has_the_session_values(tmp_path: Path) -> None:
     from dask_jobqueue import SLURMCluster
 
-    k = cluster_kwargs(SLURM, {}, interface="lo", home=str(tmp_path))
+    k = cluster_kwargs(SLURM, {}, interface="lo", home=str(tmp_path), credentials=creds())
     with SLURMCluster(**k) as c:
         script = c.job_script()
-        assert c.scheduler_address.startswith("tcp://127.0.0.1:")
+        assert c.scheduler_address.startswith("tls://127.0.0.1:")
         assert not c.dashboard_link.startswith("http://127.0.0.1:8787")
     for line in ("#SBATCH -J dask-alice-77", "#SBATCH -p gpu", "#SBATCH -A tier3",
                  "#SBATCH --qos=gpu-qos", "#SBATCH -t 00:20:00", "#SBATCH --cpus-per-task=2",
@@ -242,15 +271,154 @@ def test_htcondor_configuration(tmp_path: Path) -> None:
     """HTCondor cannot run here: the cluster is built and its submit description read."""
     from dask_jobqueue import HTCondorCluster
 
-    k = cluster_kwargs(HTCONDOR, {"disk": "2GiB"}, interface="lo", home=str(tmp_path))
+    k = cluster_kwargs(HTCONDOR, {"disk": "2GiB"}, interface="lo", home=str(tmp_path), credentials=creds())
     assert "account" not in k and "queue" not in k
     assert k["job_extra_directives"] == {"batch_name": "dask-alice-12.0", "allowed_job_duration": "3600"}
     with HTCondorCluster(**k) as c:
         script = c.job_script()
-        assert c.scheduler_address.startswith("tcp://127.0.0.1:")
+        assert c.scheduler_address.startswith("tls://127.0.0.1:")
     assert "batch_name = dask-alice-12.0" in script
     assert "allowed_job_duration = 3600" in script
     assert f"LogDirectory = {tmp_path}/.sdcc-lab/logs/dask" in script
     assert "--interface lo" in script and "127.0.0.1:0" in script
+    assert f"--tls-key {creds().key_file}" in script and "PRIVATE KEY" not in script
     with pytest.raises(DaskSessionError, match="unknown option qos"):
-        cluster_kwargs(HTCONDOR, {"qos": "normal"}, interface="lo")
+        cluster_kwargs(HTCONDOR, {"qos": "normal"}, interface="lo", credentials=creds())
+
+
+# --------------------------------------------------------------------------- TLS credentials
+
+def test_credentials_are_private_files_in_a_private_folder(tmp_path: Path) -> None:
+    base = tmp_path / ".sdcc-lab" / "dask"
+    c = create_credentials(base, "77", 600)
+    assert c.folder.parent == base and c.folder.name.startswith("77-")
+    assert base.stat().st_mode & 0o777 == 0o700
+    assert c.folder.stat().st_mode & 0o777 == 0o700
+    # The CA's key is not kept: only the CA certificate, the certificate and its key.
+    assert sorted(p.name for p in c.folder.iterdir()) == ["ca.pem", "cert.pem", "key.pem"]
+    for path in (c.ca_file, c.cert_file, c.key_file):
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    assert "PRIVATE KEY" in c.key_file.read_text()
+    assert "PRIVATE KEY" not in c.ca_file.read_text() + c.cert_file.read_text()
+    c.remove()
+    assert not c.folder.exists() and base.exists()
+    c.remove()  # twice: nothing to do
+
+
+def test_each_cluster_gets_its_own_ca(tmp_path: Path) -> None:
+    one = create_credentials(tmp_path, "77", 600)
+    two = create_credentials(tmp_path, "77", 600)
+    assert one.folder != two.folder
+    assert one.ca_file.read_bytes() != two.ca_file.read_bytes()
+    # The certificate verifies against its own CA, not against another cluster's.
+    for ca, cert, ok in ((one, one, True), (one, two, False)):
+        ctx = ssl.create_default_context(cafile=str(ca.ca_file))
+        server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(cert.ca_file))
+        server.load_cert_chain(str(cert.cert_file), str(cert.key_file))
+        assert _handshake(ctx, server) is ok
+
+
+def _handshake(client: ssl.SSLContext, server: ssl.SSLContext) -> bool:
+    """Whether a TLS handshake between the two contexts succeeds (in memory)."""
+    client.check_hostname = False
+    c_in, c_out, s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
+    cli = client.wrap_bio(c_in, c_out, server_side=False)
+    srv = server.wrap_bio(s_in, s_out, server_side=True)
+    done = {"c": False, "s": False}
+    for _ in range(20):
+        for name, end, out_bio, peer_in in (("c", cli, c_out, s_in), ("s", srv, s_out, c_in)):
+            if not done[name]:
+                try:
+                    end.do_handshake()
+                    done[name] = True
+                except ssl.SSLWantReadError:
+                    pass
+                except ssl.SSLError:
+                    return False
+            peer_in.write(out_bio.read())
+        if all(done.values()):
+            return True
+    return False
+
+
+def test_credentials_need_a_positive_lifetime(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="valid_seconds must be positive"):
+        create_credentials(tmp_path, "77", 0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_credentials_outlive_the_session_by_the_margin() -> None:
+    assert sdask.credentials_lifetime(SLURM) == 1234 + sdask.CREDENTIALS_MARGIN_SECONDS
+    open_ended = SessionJob("slurm", "alice", "77")
+    assert sdask.credentials_lifetime(open_ended) == sdask.CREDENTIALS_DEFAULT_SECONDS
+
+
+@pytest.fixture
+def slurm_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """cluster() in a Slurm session of alice, HOME in tmp_path, sbatch a fake that accepts."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(sdask, "session_job", lambda: SLURM)
+    monkeypatch.setattr(sdask, "node_interface", lambda: "lo")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake_sbatch(bin_dir, monkeypatch, 0, "sbatch: Job 5 to start at 2026-11-27T10:00:00")
+    return home
+
+
+def test_cluster_uses_tls_refuses_plain_clients_and_removes_its_credentials_on_close(
+    slurm_session: Path,
+) -> None:
+    from distributed import Client
+
+    c = sdask.cluster()
+    try:
+        folder = Path(c.security.tls_ca_file).parent
+        assert folder.parent == slurm_session / ".sdcc-lab" / "dask" and folder.is_dir()
+        assert c.scheduler_address.startswith("tls://127.0.0.1:")
+        host_port = c.scheduler_address.split("://", 1)[1]
+        with pytest.raises(OSError):  # the scheduler does not speak plain TCP
+            Client(f"tcp://{host_port}", timeout=5)
+        with Client(c) as client:  # the cluster's own client has the credentials
+            assert client.scheduler_info()["address"] == c.scheduler_address
+    finally:
+        c.close()
+    assert not folder.exists()
+
+
+def test_a_refused_cluster_leaves_no_credentials(slurm_session: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_sbatch(slurm_session.parent / "bin", monkeypatch, 1, "sbatch: error: Invalid qos specification")
+    with pytest.raises(DaskSessionError, match="Invalid qos specification"):
+        sdask.cluster()
+    assert list((slurm_session / ".sdcc-lab" / "dask").iterdir()) == []
+    with pytest.raises(DaskSessionError, match="unknown option foo"):
+        sdask.cluster(foo=1)
+    assert list((slurm_session / ".sdcc-lab" / "dask").iterdir()) == []
+
+
+def test_a_local_session_writes_no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(sdask, "session_job", lambda: SessionJob("local", "alice", None))
+    with pytest.raises(DaskSessionError, match="LocalCluster"):
+        sdask.cluster()
+    assert not (tmp_path / ".sdcc-lab" / "dask").exists()
+
+
+def test_a_kernel_that_exits_without_close_removes_the_credentials(slurm_session: Path) -> None:
+    """A notebook's kernel shut down normally (interpreter exit) with the cluster still open."""
+    program = (
+        "from pathlib import Path\n"
+        "from sdcc_lab import dask as sdask\n"
+        "from sdcc_lab.dask import SessionJob\n"
+        f"sdask.session_job = lambda: SessionJob{tuple(SLURM.__dict__.values())!r}\n"
+        "sdask.node_interface = lambda: 'lo'\n"
+        "c = sdask.cluster()\n"
+        "print(Path(c.security.tls_ca_file).parent, flush=True)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", program], check=False, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    folder = Path(proc.stdout.strip().splitlines()[-1])
+    assert folder.parent == slurm_session / ".sdcc-lab" / "dask"
+    assert not folder.exists()

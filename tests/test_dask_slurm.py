@@ -249,7 +249,7 @@ def test_worker_jobs_carry_the_sessions_partition_account_qos_and_name(session_r
 def test_a_worker_connects_and_computes(session_run: dict[str, Any]) -> None:
     assert session_run["sum"] == sum(range(1000))
     assert len(session_run["worker_addresses"]) == 2  # both worker jobs connected
-    assert all(a.startswith("tcp://127.0.0.1:") for a in session_run["worker_addresses"])
+    assert all(a.startswith("tls://127.0.0.1:") for a in session_run["worker_addresses"])
 
 
 def test_two_workers_connect_after_scale_2(session_run: dict[str, Any]) -> None:
@@ -259,12 +259,13 @@ def test_two_workers_connect_after_scale_2(session_run: dict[str, Any]) -> None:
 
 
 def test_addresses_are_on_the_node_interface_and_dashboards_not_fixed(session_run: dict[str, Any]) -> None:
-    assert session_run["scheduler_address"].startswith("tcp://127.0.0.1:")
+    assert session_run["scheduler_address"].startswith("tls://127.0.0.1:")  # TLS: tests/security/test_dask_tls.py
     link = session_run["dashboard_link"]
     assert link.startswith("http://127.0.0.1:") and ":8787/" not in link
     script = session_run["job_script"]
     assert "--interface lo" in script
     assert "--dashboard-address 127.0.0.1:0" in script
+    assert "--protocol tls://" in script
     assert f"{JOBENV}/bin/python -m distributed.cli.dask_worker" in script
     assert "0.0.0.0" not in script
 

@@ -20,13 +20,11 @@ import json
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
 from test_dask_slurm import (
     JOBENV,
     SESSION_ARGS,
@@ -266,7 +264,7 @@ def probed(cluster_ready: None) -> Iterator[dict[str, Any]]:  # noqa: F811
         # As bob, from the same network (this node).
         attack = subprocess.run(
             as_user("bob", f"{JOBENV}/bin/python", str(folder / "attack.py")),
-            input=json.dumps(ready), capture_output=True, text=True, timeout=240, cwd="/",
+            input=json.dumps(ready), check=False, capture_output=True, text=True, timeout=240, cwd="/",
         )
         assert attack.returncode == 0 and attack.stdout.strip(), attack.stderr[-3000:]
         seen["attack"] = json.loads(attack.stdout.strip().splitlines()[-1])
@@ -280,10 +278,10 @@ def probed(cluster_ready: None) -> Iterator[dict[str, Any]]:  # noqa: F811
         # What Slurm keeps of the worker jobs.
         seen["slurm_records"] = {
             jid: {
-                "show_job": subprocess.run(["/usr/bin/scontrol", "show", "job", "-dd", jid],
+                "show_job": subprocess.run(["/usr/bin/scontrol", "show", "job", "-dd", jid], check=True,
                                            capture_output=True, text=True, timeout=30).stdout,
                 "batch_script": subprocess.run(["/usr/bin/scontrol", "write", "batch_script", jid, "-"],
-                                               capture_output=True, text=True, timeout=30).stdout,
+                                               check=True, capture_output=True, text=True, timeout=30).stdout,
             }
             for jid in ready["worker_jobs"]
         }

@@ -215,3 +215,14 @@ def test_stop_removes_the_job(spawner: RecordedHTCondorSpawner, tmp_path: Path) 
     run(spawner.stop())
     # condor_rm ran with the job id as its own argument.
     assert (tmp_path / "condor_rm.stdin").exists()
+
+
+def test_a_variable_name_no_scheduler_can_take_refuses_the_session(
+    spawner: RecordedHTCondorSpawner, tmp_path: Path
+) -> None:
+    spawner.test_env = {"BAD,NAME": "x"}
+    spawner.condor_submit = fake_command(tmp_path, "condor_submit", "1 - 1\n")
+    with pytest.raises(BatchSessionError, match="environment variable name 'BAD,NAME' cannot be passed to a job"):
+        run(spawner.start())
+    assert not (tmp_path / "condor_submit.stdin").exists()  # nothing submitted
+    assert list((tmp_path / "run").iterdir()) == []  # and its token file is gone

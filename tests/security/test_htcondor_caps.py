@@ -92,7 +92,7 @@ def test_over_the_cap_or_without_a_grant_is_refused_and_nothing_is_submitted(
 
 
 def test_within_the_cap_and_the_grant_the_job_is_submitted(htcondor_portal: Portal) -> None:
-    status, text = post(htcondor_portal, "alice", partition="htcondor", gpu="any", gpus=2, runtime=240)
+    _, text = post(htcondor_portal, "alice", partition="htcondor", gpu="any", gpus=2, runtime=240)
     # Accepted: the stand-in pool then loses the job, which is not what this test is about.
     assert not text.startswith(("runtime:", "gpu:", "gpus:")), text
     [description] = submitted(htcondor_portal)

@@ -69,13 +69,18 @@ def files_holding(folder: Path, secret: bytes) -> list[str]:
     return found
 
 
-def server_process(user: str) -> psutil.Process:
+def server_process(user: str, job: str) -> psutil.Process:
+    """The user's jupyterhub-singleuser that runs in Slurm job ``job``."""
     uid = pwd.getpwnam(user).pw_uid
     for proc in psutil.process_iter(["uids", "cmdline"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
         if proc.info["uids"] and proc.info["uids"].real == uid and "jupyterhub-singleuser" in cmdline:
-            return proc
-    raise AssertionError(f"no jupyterhub-singleuser process of {user} runs")
+            try:
+                if proc.environ().get("SLURM_JOB_ID") == job:
+                    return proc
+            except psutil.Error:
+                continue  # a process that just ended
+    raise AssertionError(f"no jupyterhub-singleuser process of {user} runs in job {job}")
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +115,7 @@ def test_the_servers_token_is_in_no_slurm_record_and_its_file_goes_with_the_sess
     alice.wait_ready(120)
     [job] = jobs_of("alice")
 
-    environ = server_process("alice").environ()
+    environ = server_process("alice", job).environ()
     token = environ.get("JUPYTERHUB_API_TOKEN", "")
     assert len(token) >= 16, sorted(environ)
     secret = token.encode()

@@ -59,9 +59,13 @@ def executable(path: Path, text: str) -> str:
 
 
 def stand_in(folder: Path, name: str, output: str) -> str:
-    """A scheduler command that reads its standard input and prints a recorded output."""
+    """A scheduler command that records its arguments and prints a recorded output."""
     (folder / f"{name}.out").write_text(output)
-    return executable(folder / name, f"#!/bin/sh\ncat > /dev/null\ncat {folder}/{name}.out\n")
+    return executable(
+        folder / name,
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > {folder}/{name}.args\n'
+        f"cat > /dev/null\ncat {folder}/{name}.out\n",
+    )
 
 
 def make_spawner(cls: type[BatchSessionSpawner], tmp_path: Path) -> BatchSessionSpawner:
@@ -128,6 +132,12 @@ def test_slurm_mkdir_submit_and_cancel_get_nothing_of_the_hubs_environment(
     [sbatch] = envs["sbatch"]
     assert sbatch["JUPYTERHUB_USER"] == spawner.user.name
     assert "PATH" in sbatch
+    # The job gets them by name (never --export=ALL), the token file's path among them.
+    [export] = [a for a in (tmp_path / "sbatch.args").read_text().split("\n") if a.startswith("--export=")]
+    names = export.removeprefix("--export=").split(",")
+    assert "ALL" not in names and "JUPYTERHUB_API_TOKEN" not in names and "JPY_API_TOKEN" not in names
+    assert {"SDCC_LAB_TOKEN_FILE", "JUPYTERHUB_API_URL", "SDCC_LAB_SESSION"} <= set(names)
+    assert set(names) <= set(sbatch)
 
 
 def test_htcondor_mkdir_submit_and_remove_get_nothing_of_the_hubs_environment(

@@ -17,6 +17,17 @@ copy, and no process's peak more than 2 × the file size above its idle RSS.
 
 Run: ``.venv/bin/python benchmarks/share_benchmark.py [--runs 5] [--sizes 10K,1M,50M]``
 (about two minutes on two cores). Not a test: it asserts nothing.
+
+``--bomb`` measures a nesting bomb instead (issue 5): 5 MB of ``[``, a valid
+notebook nested as deep, and a valid shallow one made of 5 MB of tiny arrays
+(the slowest body to check per byte; it is stored), posted straight to the service's API with alice's
+token, while bob's token asks ``GET api/shares`` again and again. It prints
+the bomb's answer, the service's peak RSS above its RSS before the bomb, and
+the longest and median time bob waited (the longest stall of the service's
+event loop that bob saw). ``--code-tree DIR`` runs the portal (hub and share
+service) with the ``sdcc_lab`` package of another checkout, for a before/after
+comparison (``git archive COMMIT sdcc_lab | tar -x -C DIR``).
+Targets: growth < 100 MB, bob's longest wait < 1 s.
 """
 
 from __future__ import annotations
@@ -104,13 +115,14 @@ def rss(procs: dict[str, psutil.Process]) -> dict[str, int]:
     return {name: p.memory_info().rss for name, p in procs.items()}
 
 
-def start_portal(data: Path) -> tuple[str, subprocess.Popen[bytes], Path]:
+def start_portal(data: Path, code_tree: str = "") -> tuple[str, subprocess.Popen[bytes], Path]:
     port = free_port()
     log = data.parent / "demo.log"
     proc = subprocess.Popen(
         [str(BIN / "sdcc-lab"), "demo", "--port", str(port), "--data-dir", str(data)],
         stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"},
+        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+             **({"PYTHONPATH": code_tree} if code_tree else {})},
     )
     deadline = time.monotonic() + 120
     while b"demo portal is running" not in log.read_bytes():
@@ -149,11 +161,109 @@ def plain_copy(alice: HubClient, bob: HubClient, name: str, target: str) -> None
     assert put.status_code in (200, 201), put.text
 
 
+def demo_password(data: Path) -> str | None:
+    """The demo's login password (it writes one into its data folder), if it keeps one."""
+    path = data / "hub" / "demo-password"
+    return path.read_text().strip() if path.exists() else None
+
+
+BOMB_SIZE = 5_000_000
+
+
+def bombs() -> dict[str, bytes]:
+    head = (b'{"cells": [{"cell_type": "code", "execution_count": 1, "id": "deep", "metadata": {}, '
+            b'"source": "x", "outputs": [{"output_type": "execute_result", "execution_count": 1, '
+            b'"metadata": {}, "data": {"application/json": ')
+    tail = b'}}]}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    depth = (BOMB_SIZE - len(head) - len(tail)) // 2
+    # Shallow but dense: one small array after another, each a few turns of the checker's loop.
+    dense = b",".join([b"[0]"] * ((BOMB_SIZE - len(head) - len(tail)) // 4))
+    return {"5 MB of '['": b"[" * BOMB_SIZE,
+            "valid notebook, 5 MB deep": head + b"[" * depth + b"]" * depth + tail,
+            "valid notebook, 5 MB of [0],[0],… (shallow)": head + b"[" + dense + b"]" + tail}
+
+
+def post_raw(host: str, port: int, path: str, token: str, body: bytes) -> tuple[int, bytes]:
+    """POST with a known length, the whole body at once (what a hostile client does)."""
+    import http.client
+
+    conn = http.client.HTTPConnection(host, port, timeout=600)
+    conn.request("POST", path, body=body, headers={
+        "Authorization": f"token {token}", "Content-Type": "application/x-ipynb+json"})
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def bomb_main(code_tree: str) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="sdcc-share-bomb-"))
+    url, demo, _ = start_portal(workdir / "data", code_tree)
+    try:
+        tokens = {}
+        for name in ("alice", "bob"):
+            client = HubClient(url, name, demo_password(workdir / "data"))
+            client.login()
+            r = client.hub_api("POST", f"users/{name}/tokens", json={"note": "bomb benchmark"})
+            tokens[name] = r.json()["token"]
+        service = find_processes(demo)["service"]
+        env = service.environ()
+        host, port = env["JUPYTERHUB_SERVICE_URL"].rsplit("/", 1)[-1].rsplit(":", 1)
+        prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", "/services/share/")
+        print(f"share service pid {service.pid}, code from {code_tree or ROOT}")
+        bob = requests_session(tokens["bob"])
+        api = f"http://{host}:{port}{prefix}api/shares"
+        for token in tokens.values():  # the service knows both tokens (the hub's answer is cached)
+            bob.get(api, headers={"Authorization": f"token {token}"}, timeout=60)
+        for name, body in bombs().items():
+            time.sleep(1)
+            before = service.memory_info().rss
+            waits: list[float] = []
+            done = threading.Event()
+
+            def probe() -> None:
+                while not done.is_set():
+                    t0 = time.perf_counter()
+                    bob.get(api, timeout=600)
+                    waits.append(time.perf_counter() - t0)
+
+            prober = threading.Thread(target=probe, daemon=True)
+            with PeakRSS({"service": service}) as peak:
+                prober.start()
+                time.sleep(0.3)
+                t0 = time.perf_counter()
+                status, text = post_raw(host, int(port), f"{prefix}api/shares?path=bomb.ipynb",
+                                        tokens["alice"], body)
+                took = time.perf_counter() - t0
+                done.set()
+                prober.join()
+            message = json.loads(text).get("message", "") if text.startswith(b"{") else text[:80]
+            print(f"\n{name}: answered {status} in {took:.2f} s ({str(message)[:70]!r})")
+            print(f"  service peak RSS above before: {(peak.peak['service'] - before) / MB:.0f} MB")
+            print(f"  bob's requests meanwhile: {len(waits)}, longest {max(waits) * 1000:.0f} ms, "
+                  f"median {statistics.median(waits) * 1000:.0f} ms")
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=90)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def requests_session(token: str) -> Any:
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"token {token}"
+    return session
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sizes", default="10K,1M,50M")
+    parser.add_argument("--bomb", action="store_true", help="measure a 5 MB nesting bomb instead")
+    parser.add_argument("--code-tree", default="", help="run the portal with the sdcc_lab of this checkout")
     args = parser.parse_args()
+    if args.bomb:
+        bomb_main(args.code_tree)
+        return
     sizes = [parse_size(s) for s in args.sizes.split(",")]
 
     workdir = Path(tempfile.mkdtemp(prefix="sdcc-share-bench-"))

@@ -4,8 +4,10 @@ streaming notebook check."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -194,3 +196,190 @@ def test_stream_fast_path_for_runs_of_strings_keeps_every_byte(chunk: int) -> No
         for i in range(0, len(broken), chunk):
             bad.feed(broken[i:i + chunk])
         bad.close()
+
+
+# --- nesting depth, runs of values, the store's shared snapshots ------------------------------------
+def nested(depth: int) -> bytes:
+    """A notebook whose one output's data nests ``depth`` levels in all (the top object is 1)."""
+    head = (b'{"cells": [{"cell_type": "code", "metadata": {}, "source": "", "execution_count": 1, '
+            b'"outputs": [{"output_type": "execute_result", "execution_count": 1, "metadata": {}, '
+            b'"data": {"application/json": ')
+    tail = b"}}]}], \"metadata\": {}, \"nbformat\": 4, \"nbformat_minor\": 5}"
+    inner = depth - 6  # top, cells, cell, outputs, output, data
+    return head + b"[" * inner + b"]" * inner + tail
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 16])
+def test_the_stream_accepts_the_limit_and_refuses_one_level_more(chunk: int) -> None:
+    from sdcc_lab.share.nbstream import DEFAULT_MAX_DEPTH, NotebookTooDeep
+
+    ok = NotebookStream()
+    raw = nested(DEFAULT_MAX_DEPTH)
+    for i in range(0, len(raw), chunk):
+        ok.feed(raw[i:i + chunk])
+    ok.close()
+    assert not ok.too_deep
+    deep = NotebookStream()
+    raw = nested(DEFAULT_MAX_DEPTH + 1)
+    with pytest.raises(NotebookTooDeep, match=f"deeper than {DEFAULT_MAX_DEPTH} levels"):
+        for i in range(0, len(raw), chunk):
+            deep.feed(raw[i:i + chunk])
+    assert deep.too_deep
+    assert NotebookStream(max_depth=200).feed(nested(150))  # a site may allow more
+
+
+def test_a_bracket_bomb_stops_at_the_limit_not_at_the_end() -> None:
+    from sdcc_lab.share.nbstream import NotebookTooDeep
+
+    stream = NotebookStream(max_depth=10)
+    with pytest.raises(NotebookTooDeep):
+        stream.feed(b"[" * 5_000_000)
+    assert len(stream._stack) == 10
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 11, 4096])
+@pytest.mark.parametrize(
+    ("values", "valid"),
+    [(b"1, 22, -3.5e+7, 0, true, false, null, \"s\", [1, 2], {\"k\": 0.25}, 9", True),
+     (b"1,2,3,", False), (b"01, 2", False), (b"1.e5, 2", False), (b"1, 2 3", False), (b"tru, 1", False),
+     (b"nulll, 1", False), (b"-, 1", False), (b"1,,2", False), (b"\"a\" \"b\", 1", False)],
+)
+def test_runs_of_values_are_checked_like_any_value(chunk: int, values: bytes, valid: bool) -> None:
+    raw = (b'{"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "source": [' + values
+           + b']}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    try:
+        json.loads(raw)
+        assert valid
+    except ValueError:
+        assert not valid
+    stream = NotebookStream()
+    if valid:
+        out = b"".join(stream.feed(raw[i:i + chunk]) for i in range(0, len(raw), chunk))
+        stream.close()
+        assert out == raw
+    else:
+        with pytest.raises(InvalidNotebook):
+            for i in range(0, len(raw), chunk):
+                stream.feed(raw[i:i + chunk])
+            stream.close()
+
+
+def test_new_limit_defaults_and_help() -> None:
+    from sdcc_lab.share.app import ShareService
+
+    service = ShareService(keys=["k"])
+    assert service.max_notebook_depth == 64
+    assert service.max_snapshot_bytes_per_user == 1024**3
+    assert service.max_concurrent_uploads == 4
+    for name in ("max_notebook_depth", "max_snapshot_bytes_per_user", "max_concurrent_uploads"):
+        trait = service.traits()[name]
+        assert trait.metadata.get("config") and "c.ShareService." + name in (trait.help or "")
+
+
+def store_with_part(tmp_path: Path) -> tuple[Any, Callable[[bytes], tuple[Path, int]]]:
+    from sdcc_lab.share.store import ShareStore
+
+    store = ShareStore(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "snapshots")
+
+    def part(data: bytes) -> tuple[Path, int]:
+        path = store.new_part_file()
+        path.write_bytes(data)
+        return path, len(data)
+
+    return store, part
+
+
+def test_links_of_one_file_share_one_snapshot_in_the_store(tmp_path: Path) -> None:
+    store, part = store_with_part(tmp_path)
+    day = timedelta(days=1)
+    a = store.create("alice", "x.ipynb", {}, day, snapshot=part(b"v1"))
+    b = store.create("alice", "x.ipynb", {}, day, snapshot=part(b"v2"))
+    other = store.create("alice", "y.ipynb", {}, day, snapshot=part(b"yyyy"))
+    assert a.snapshot_key == b.snapshot_key != other.snapshot_key
+    assert store.snapshot_path(a.id).read_bytes() == b"v2"  # a new link shows the latest version
+    assert store.get(a.id).version == 2 and store.get(b.id).version == 1
+    assert store.snapshot_bytes("alice") == (6, 6)
+    assert store.snapshot_bytes("alice", except_path="x.ipynb") == (6, 4)
+    assert store.commit_snapshot("alice", "x.ipynb", *part(b"v3")) == {a.id: 3, b.id: 2}
+    assert store.commit_snapshot("bob", "x.ipynb", *part(b"v3")) == {}  # not bob's file
+    store.revoke(a.id)
+    assert store.snapshot_path(b.id).read_bytes() == b"v3"
+    store.revoke(b.id)
+    assert not store.snapshot_file(b.snapshot_key).exists()
+    assert sorted(p.name for p in store.snapshot_dir.iterdir()) == [f"{other.snapshot_key}.ipynb"]
+
+
+def test_a_limit_in_the_store_writes_nothing(tmp_path: Path) -> None:
+    from sdcc_lab.share.store import LimitReached
+
+    store, part = store_with_part(tmp_path)
+    day = timedelta(days=1)
+    first = store.create("alice", "x.ipynb", {}, day, snapshot=part(b"12345"), quota=10)
+    big, size = part(b"123456")
+    with pytest.raises(LimitReached) as e:
+        store.create("alice", "y.ipynb", {}, day, snapshot=(big, size), quota=10)
+    assert (e.value.limit, e.value.used) == (10, 5)
+    assert big.exists()  # still the caller's to remove
+    assert [s.id for s in store.list("alice", live_only=False)] == [first.id]
+    with pytest.raises(LimitReached):
+        store.commit_snapshot("alice", "x.ipynb", *part(b"x" * 11), quota=10)
+    assert store.snapshot_path(first.id).read_bytes() == b"12345"
+    assert store.commit_snapshot("alice", "x.ipynb", *part(b"x" * 10), quota=10) == {first.id: 2}
+    with pytest.raises(LimitReached):
+        store.create("alice", "z.ipynb", {}, day, snapshot=part(b"z"), max_live=1)
+
+
+def test_an_older_store_gets_the_snapshot_key(tmp_path: Path) -> None:
+    """A database and snapshot folder written before links shared snapshots still work."""
+    import sqlite3
+
+    from sdcc_lab.share.store import ShareStore
+
+    db = tmp_path / "db.sqlite"
+    con = sqlite3.connect(db)
+    con.execute(
+        "CREATE TABLE sdcc_lab_shares (id VARCHAR(32) PRIMARY KEY, owner VARCHAR(255), path TEXT, "
+        "environment TEXT, created DATETIME, expires DATETIME, revoked DATETIME, opens INTEGER, "
+        "last_opened DATETIME, version INTEGER, snapshot_size INTEGER, has_snapshot BOOLEAN)")
+    con.execute("INSERT INTO sdcc_lab_shares VALUES ('0123abcd', 'alice', 'old.ipynb', '{}', "
+                "'2026-01-01 00:00:00', '2999-01-01 00:00:00', NULL, 0, NULL, 1, 3, 1)")
+    con.commit()
+    con.close()
+    (tmp_path / "snapshots").mkdir()
+    (tmp_path / "snapshots" / "0123abcd.ipynb").write_bytes(b"old")
+    store = ShareStore(f"sqlite:///{db}", tmp_path / "snapshots")
+    assert store.snapshot_path("0123abcd").read_bytes() == b"old"
+    assert store.snapshot_bytes("alice") == (3, 3)
+    path = store.new_part_file()
+    path.write_bytes(b"newer")
+    assert store.commit_snapshot("alice", "old.ipynb", path, 5) == {"0123abcd": 2}
+    assert store.snapshot_path("0123abcd").read_bytes() == b"newer"
+
+
+def test_the_purge_drops_unused_snapshots_and_stale_part_files(tmp_path: Path) -> None:
+    import os
+
+    store, part = store_with_part(tmp_path)
+    live = store.create("alice", "x.ipynb", {}, timedelta(days=1), snapshot=part(b"x"))
+    orphan = store.snapshot_file("feedface")
+    orphan.write_bytes(b"left by a crash")
+    stale, _ = part(b"half")
+    os.utime(stale, (1, 1))
+    fresh, _ = part(b"in flight")
+    store.purge_dead()
+    assert store.snapshot_path(live.id).exists() and fresh.exists()
+    assert not orphan.exists() and not stale.exists()
+
+
+def test_the_upload_gate_counts_per_user() -> None:
+    from sdcc_lab.share.limits import UploadGate
+
+    gate = UploadGate()
+    a1, a2 = gate.enter("alice", 10, True), gate.enter("alice", 10, True)
+    gate.enter("bob", 5, False)
+    assert (gate.in_flight("alice"), gate.reserved("alice"), gate.new_links("alice")) == (2, 20, 2)
+    gate.leave(a1)
+    gate.leave(a1)  # twice (finish and close) counts once
+    assert (gate.in_flight("alice"), gate.reserved("alice"), gate.in_flight("bob")) == (1, 10, 1)
+    gate.leave(a2)
+    assert gate.in_flight("alice") == 0 and gate.reserved("alice") == 0

@@ -219,7 +219,7 @@ def bomb_main(code_tree: str) -> None:
             waits: list[float] = []
             done = threading.Event()
 
-            def probe() -> None:
+            def probe(done: threading.Event = done, waits: list[float] = waits) -> None:
                 while not done.is_set():
                     t0 = time.perf_counter()
                     bob.get(api, timeout=600)

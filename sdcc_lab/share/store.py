@@ -27,7 +27,18 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text, create_engine, inspect, select, text, update
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -87,6 +98,9 @@ class ShareRecord(Base):
     def env(self) -> dict[str, Any]:
         value = json.loads(self.environment or "{}")
         return value if isinstance(value, dict) else {}
+
+
+Records = list[ShareRecord]  # (``ShareStore.list`` shadows the builtin in its class)
 
 
 @dataclass(frozen=True)
@@ -280,13 +294,13 @@ class ShareStore:
         self._drop_unused(old_keys)  # links merged by a rename: one file again
         return versions
 
-    def _live(self, s: Session, owner: str, now: datetime, for_update: bool = False) -> list[ShareRecord]:
+    def _live(self, s: Session, owner: str, now: datetime, for_update: bool = False) -> Records:
         q = (select(ShareRecord)
              .where(ShareRecord.owner == owner, ShareRecord.revoked.is_(None), ShareRecord.expires > now)
              .order_by(ShareRecord.created))
         return list(s.scalars(q.with_for_update() if for_update else q))
 
-    def _replace_snapshot(self, s: Session, live: list[ShareRecord], group: list[ShareRecord], key: str,
+    def _replace_snapshot(self, s: Session, live: Records, group: Records, key: str,
                           snapshot: tuple[Path, int], quota: int | None) -> None:
         """Check the quota, move the part file into place, and count a new version for ``group``."""
         part, size = snapshot
@@ -331,9 +345,9 @@ class ShareStore:
             live_keys = {r.key for r in s.scalars(select(ShareRecord)) if r.is_live(now)}
         for f in self.snapshot_dir.iterdir():
             try:
-                if f.suffix == ".ipynb" and f.stem not in live_keys:
-                    f.unlink()
-                elif f.name.startswith(".upload.") and f.stat().st_mtime < time.time() - stale_parts:
+                unused = f.suffix == ".ipynb" and f.stem not in live_keys
+                stale = f.name.startswith(".upload.") and f.stat().st_mtime < time.time() - stale_parts
+                if unused or stale:
                     f.unlink()
             except FileNotFoundError:  # an upload finished or cleaned up meanwhile
                 pass

@@ -253,7 +253,7 @@ async def test_concurrent_uploads_are_capped_per_user(
 ) -> None:
     share_service.service.max_concurrent_uploads = 2
     body = notebook_bytes()
-    files, count = snapshot_files(share_service), rows(share_service)
+    count = rows(share_service)
     for name in ("h1.ipynb", "h2.ipynb"):  # two uploads in flight, half sent
         uploads.append(await RawUpload.start(share_service, "alice-token", name, len(body),
                                              body[: len(body) // 2]))

@@ -11,6 +11,7 @@ import asyncio
 import html
 import http.client
 import json
+import re
 import secrets
 import subprocess
 import time
@@ -21,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import requests
+from tornado import web
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
@@ -211,6 +214,20 @@ def test_the_secret_from_an_untrusted_address_is_refused(fronted: FrontedPortal)
     assert get_from("127.0.0.1", fronted.hub_port, "/hub/login", headers) == 302
 
 
+def test_the_hub_and_its_proxy_listen_on_loopback_only(fronted: FrontedPortal) -> None:
+    """Else other machines reach the hub through the proxy, from 127.0.0.1."""
+    tree = [psutil.Process(fronted.portal.process.pid)]
+    tree += tree[0].children(recursive=True)
+    listening = {
+        (c.laddr.ip, c.laddr.port)
+        for p in tree for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
+    }
+    ports = json.loads((fronted.portal.data_dir / "hub" / "ports.json").read_text())
+    chp_port = int(fronted.chp_url.rstrip("/").rsplit(":", 1)[1])
+    assert {("127.0.0.1", chp_port), ("127.0.0.1", int(ports["hub"]))} <= listening
+    assert {ip for ip, _ in listening} == {"127.0.0.1"}, listening
+
+
 def test_when_the_proxys_user_changes_the_old_session_ends(fronted: FrontedPortal) -> None:
     client = through_apache(fronted, "alice")
     client.session.get(client.url + "hub/home")
@@ -272,6 +289,7 @@ class FakeHandler:
         ("Alice", "", "alice"),
         ("alice@BNL.GOV", r"^(?P<username>[a-z]+)@bnl\.gov$", "alice"),
         ("alice@EVIL.ORG", r"^(?P<username>[a-z]+)@bnl\.gov$", None),
+        ("alice", r"^(?P<username>[a-z]+)@bnl\.gov$", None),  # the realm is required
     ],
 )
 def test_names_are_mapped(tmp_path: Path, name: str, pattern: str, expected: str | None) -> None:
@@ -288,6 +306,31 @@ def test_names_are_mapped(tmp_path: Path, name: str, pattern: str, expected: str
         assert name == expected
         # JupyterHub's own check of the mapped name lets it through.
         assert auth.validate_username(auth.normalize_username(name))
+
+
+def admin_guide_name_pattern() -> str:
+    guide = (Path(__file__).parents[1] / "docs" / "admin-guide.md").read_text()
+    [pattern] = re.findall(r'^c\.HeaderAuthenticator\.header_name_pattern = r"(.*)"$', guide, re.M)
+    return pattern
+
+
+def test_the_admin_guides_name_pattern_requires_the_realm(tmp_path: Path) -> None:
+    """The guide's example must not make ``alice`` and ``alice@bnl.gov`` one user."""
+    secret = tmp_path / "secret"
+    secret.write_text("s" * 32)
+    secret.chmod(0o600)
+    auth = HeaderAuthenticator(secret_file=str(secret), header_name_pattern=admin_guide_name_pattern())
+
+    def login(name: str) -> str:
+        return auth.user_from_request(
+            FakeHandler("127.0.0.1", {"X-Remote-User": name, "X-Proxy-Secret": "s" * 32})
+        )
+
+    assert login("Alice@BNL.GOV") == "alice"
+    for name in ("alice", "alice@evil.org", "alice@bnl.gov.evil.org", "alice@bnlxgov"):
+        with pytest.raises(web.HTTPError, match="portal") as refused:
+            login(name)
+        assert refused.value.status_code == 403
 
 
 def test_refresh_keeps_token_requests_and_ends_a_changed_user(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ hub_behind() {
   local hostport=${1#*://} owner pids pid target found=""
   hostport=${hostport%%/*}
   owner=$(stat -c %u "$2")
-  pids=$(ss -Hltnp "( sport = :${hostport##*:} )" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
+  pids=$(ss -Hltnp "( sport = :${hostport##*:} )" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u || true)
   [ -n "$pids" ] || { echo "nothing listens at $1: start the hub first, or set HUB_DIRECT_URL" >&2; return 1; }
   for pid in $pids; do
     if [ "$(stat -c %u "/proc/$pid")" != "$owner" ]; then

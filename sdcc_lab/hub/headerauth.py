@@ -7,10 +7,13 @@ only when all of these hold:
 - the request carries the proxy's shared secret in ``secret_header`` (read
   from ``secret_file``, which only the hub may read);
 - the request's TCP peer — never ``X-Forwarded-For`` or ``X-Real-Ip`` — is
-  one of ``trusted_proxy_ips`` (the address the hub sees: normally
-  configurable-http-proxy's, on the hub's own node);
+  one of ``trusted_proxy_ips`` (the front proxy's address);
 - the mapped name passes ``header_name_pattern`` and JupyterHub's own
   ``allowed_users``/groups checks.
+
+The front proxy must send these headers only on requests it sends straight to
+the hub's own port (``hub_bind_url``), never through configurable-http-proxy,
+which also routes to users' servers: examples/apache-header-auth shows how.
 
 Anything else gets a 403 page that says how to reach the portal; no one is
 ever logged in by default. The header is checked again on browser requests
@@ -84,8 +87,11 @@ class HeaderAuthenticator(Authenticator):
         Unicode(),
         ["127.0.0.1/32", "::1/128"],
         help="""Addresses (or networks) the hub accepts the headers from, judged on the
-        TCP peer of the request. With configurable-http-proxy on the hub's node, that
-        peer is the proxy's address: keep the default, and let the secret be the gate.""",
+        TCP peer of the request: the front proxy's address, as the hub's own port
+        (``hub_bind_url``) sees it. With the front proxy on the hub's node that is
+        127.0.0.1, which every local process shares: the secret is then the gate, and
+        this check keeps other machines out (bind configurable-http-proxy to 127.0.0.1
+        too, or it would relay them from 127.0.0.1).""",
     ).tag(config=True)
 
     lowercase_names = Bool(
@@ -96,7 +102,10 @@ class HeaderAuthenticator(Authenticator):
         "",
         help="""Optional regular expression the header's name must match in full; if it
         has a group named ``username``, that group becomes the JupyterHub user name.
-        E.g. strip a Kerberos realm: ``^(?P<username>[a-z0-9_.-]+)@bnl\\.gov$``.
+        E.g. require and strip the site's Kerberos realm:
+        ``^(?P<username>[a-z0-9_.-]+)@bnl\\.gov$``. Make the realm required, not
+        optional: with ``(@bnl\\.gov)?`` the names ``alice`` and ``alice@bnl.gov``
+        (perhaps two people, from two identity sources) become one hub user.
         (Separate from JupyterHub's own ``username_pattern``, which then checks the
         resulting name.)""",
     ).tag(config=True)

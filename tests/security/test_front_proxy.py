@@ -195,7 +195,7 @@ def raw_exchange(port: int, requests: list[bytes]) -> bytes:
             if not data:
                 break
             chunks.append(data)
-            s.settimeout(3)
+            s.settimeout(0.5)
     return b"".join(chunks)
 
 

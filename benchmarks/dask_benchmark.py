@@ -8,9 +8,10 @@ and ``bash scripts/slurm/jobenv.sh`` first), as root:
 A session of alice on gpu/tier3/gpu-qos (a real Slurm job, like the hub's,
 running the job environment's Python) times, ``--runs`` times each:
 
-- ``cluster()``: reading the session (one ``scontrol``), starting the Dask
-  scheduler and the ``sbatch --test-only`` pre-check;
-- ``scale(2)`` to 2 connected workers with the defaults: two worker jobs
+- ``cluster()``: reading the session (one ``scontrol``), making the cluster's
+  TLS credentials (a CA, a certificate and key, three files), starting the
+  Dask scheduler and the ``sbatch --test-only`` pre-check;
+- ``scale(2)`` to 2 connected workers (over TLS) with the defaults: two worker jobs
   (the test node offers 4 CPUs: the session and both jobs run at once);
 - ``scale(2)`` to 2 connected workers, with two worker processes in one
   one-core job (``cluster(cores=2, processes=2, job_cpu=1)``);
@@ -99,7 +100,7 @@ def main() -> None:
                 subprocess.run(["/usr/bin/scancel", jid], check=False)
         shutil.rmtree(folder, ignore_errors=True)
     rows = (
-        ("cluster() (scontrol + scheduler + sbatch --test-only)", "create"),
+        ("cluster() (scontrol + TLS files + scheduler + test-only)", "create"),
         ("scale(2) -> 2 workers connected (two worker jobs)", "two_jobs"),
         ("scale(2) -> 2 workers (2 processes, one 1-core job)", "two_in_one_job"),
         ("close() -> no worker job queued", "close"),

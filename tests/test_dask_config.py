@@ -405,9 +405,10 @@ def test_a_local_session_writes_no_credentials(tmp_path: Path, monkeypatch: pyte
     assert not (tmp_path / ".sdcc-lab" / "dask").exists()
 
 
-def test_a_kernel_that_exits_without_close_removes_the_credentials(slurm_session: Path) -> None:
-    """A notebook's kernel shut down normally (interpreter exit) with the cluster still open."""
-    program = (
+def _kernel(end: str) -> str:
+    """A kernel's program: cluster() in alice's Slurm session, print the credentials' folder, then ``end``."""
+    return (
+        "import os, signal\n"
         "from pathlib import Path\n"
         "from sdcc_lab import dask as sdask\n"
         "from sdcc_lab.dask import SessionJob\n"
@@ -415,10 +416,27 @@ def test_a_kernel_that_exits_without_close_removes_the_credentials(slurm_session
         "sdask.node_interface = lambda: 'lo'\n"
         "c = sdask.cluster()\n"
         "print(Path(c.security.tls_ca_file).parent, flush=True)\n"
+        f"{end}\n"
     )
-    proc = subprocess.run([sys.executable, "-c", program], check=False, capture_output=True, text=True,
-                          timeout=120)
+
+
+def test_a_kernel_that_exits_without_close_removes_the_credentials(slurm_session: Path) -> None:
+    """A notebook's kernel shut down normally (interpreter exit) with the cluster still open."""
+    proc = subprocess.run([sys.executable, "-c", _kernel("pass")], check=False, capture_output=True,
+                          text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     folder = Path(proc.stdout.strip().splitlines()[-1])
     assert folder.parent == slurm_session / ".sdcc-lab" / "dask"
     assert not folder.exists()
+
+
+def test_a_killed_kernel_leaves_credentials_only_the_user_reads(slurm_session: Path) -> None:
+    """SIGKILL: nothing runs at exit; the folder stays, mode 700, its files mode 600."""
+    proc = subprocess.run([sys.executable, "-c", _kernel("os.kill(os.getpid(), signal.SIGKILL)")],
+                          check=False, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr[-3000:]
+    folder = Path(proc.stdout.strip().splitlines()[-1])
+    assert folder.parent == slurm_session / ".sdcc-lab" / "dask"
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert sorted((p.name, p.stat().st_mode & 0o777) for p in folder.iterdir()) == [
+        ("ca.pem", 0o600), ("cert.pem", 0o600), ("key.pem", 0o600)]

@@ -310,7 +310,7 @@ def test_names_are_mapped(tmp_path: Path, name: str, pattern: str, expected: str
 
 def admin_guide_name_pattern() -> str:
     guide = (Path(__file__).parents[1] / "docs" / "admin-guide.md").read_text()
-    [pattern] = re.findall(r'^c\.HeaderAuthenticator\.header_name_pattern = r"(.*)"$', guide, re.M)
+    [pattern] = re.findall(r'^c\.HeaderAuthenticator\.header_name_pattern = r"(.*)"$', guide, re.MULTILINE)
     return pattern
 
 

@@ -10,8 +10,9 @@ hub's CHP (through CHP's REST API, as the hub itself does) pointing at a small
 HTTP server here that records every request it receives, as alice's own
 JupyterLab would.
 
-What must hold, whatever the path: nothing that reaches alice's server (nor
-any response alice gets) carries the proxy's secret; and whatever headers her
+What must hold, whatever the path and headers: nothing that reaches alice's
+server carries the proxy's secret or a login header (X-Proxy-Secret,
+X-Remote-User), no response alice gets carries the secret; and whatever headers her
 server did receive, replayed from 127.0.0.1 (where any process on the hub's
 node can connect) with ``X-Remote-User: bob``, do not log anyone in — not at
 the hub's own port, not at CHP.
@@ -90,6 +91,14 @@ TRICKS = [
     "/hub/home",
     "/user/alice/x",  # the plain path: it must reach the recorder (the probe works)
 ]
+
+
+# Headers a client might hope would steer the front proxy's routing or name a user.
+FORGED_HEADERS = {
+    "X-Proxy-Secret": "forged", "X-Remote-User": "bob", "SDCC_TO_HUB": "1", "Sdcc-To-Hub": "1",
+    "X-Original-URL": "/hub/home", "X-Rewrite-URL": "/hub/home", "X-Forwarded-Prefix": "/hub/",
+    "X-Forwarded-For": "127.0.0.1", "X-Real-Ip": "127.0.0.1",
+}
 
 
 @dataclass
@@ -225,6 +234,8 @@ def every_trick(port: int) -> list[tuple[str, list[bytes]]]:
         ws = raw_request("GET", path, port, {}).replace(b"Connection: close\r\n", b"".join(
             f"{k}: {v}\r\n".encode() for k, v in websocket.items()))
         sent.append((f"websocket {path}", [ws]))
+        sent.append((f"GET {path} with made-up routing headers",
+                     [raw_request("GET", path, port, FORGED_HEADERS)]))
         # A hub request first, then the trick, on one kept-alive connection.
         sent.append((f"/hub/home then {path}", [
             raw_request("GET", "/hub/home", port, {}, close=False),
@@ -258,9 +269,11 @@ def test_no_path_trick_gets_the_secret_to_a_users_server(front: Front) -> None:
         for what, connection in every_trick(apache_port):
             before = len(recorder.seen)
             replies.append(raw_exchange(apache_port, connection))
+            # The secret, or any header the hub reads as a login (names a user).
             if any(
                 front.secret in path
-                or any(front.secret in f"{k}: {v}" or k.lower() == "x-proxy-secret" for k, v in headers)
+                or any(front.secret in f"{k}: {v}" or k.lower() in ("x-proxy-secret", "x-remote-user")
+                       for k, v in headers)
                 for _, path, headers in recorder.seen[before:]
             ):
                 leaked.append(what)

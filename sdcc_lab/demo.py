@@ -221,6 +221,9 @@ def check_password(password: str) -> None:
         raise DemoError(
             f"the demo password must be at least {PASSWORD_MIN_LENGTH} characters long"
         )
+    if password != password.strip():
+        # It is kept in a file, one line; blanks at its ends would not survive.
+        raise DemoError("the demo password must not start or end with a blank or a line break")
 
 
 def demo_password(password_file: Path, given: str = "") -> str:
@@ -546,8 +549,6 @@ def configure(c: Any, raw: dict[str, Any]) -> None:
 
 def configure_share_service(c: Any, s: DemoSettings) -> None:
     """The share service as a hub-managed service; its keys stay on the hub's side."""
-    import secrets
-
     keys_file = s.hub_dir / "share-keys"
     if not keys_file.exists():
         keys_file.touch(mode=0o600)

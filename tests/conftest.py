@@ -68,16 +68,21 @@ def _start_portal(
     port: int = 0,
     env: dict[str, str] | None = None,
     own_homes: bool = False,
+    run_as: str = "",
 ) -> Portal:
     """Start ``sdcc-lab demo`` on ``data_dir``; HubClient learns its password.
 
     As root (CI) the demo runs each user's session as their Unix account:
     missing test users are created (--create-users), and unless ``own_homes``
     the sessions start in a folder of this portal's own (--home-root), so that
-    tests find the homes as fresh as the portal.
+    tests find the homes as fresh as the portal. ``run_as`` (as root): start
+    the demo as that user instead (runuser), as someone without root would.
     """
     port = port or free_port()
-    if os.geteuid() == 0:
+    prefix: tuple[str, ...] = ()
+    if run_as and os.geteuid() == 0:
+        prefix = ("runuser", "-u", run_as, "--")
+    elif os.geteuid() == 0:
         args = ("--create-users", *args)
         if not own_homes:
             # Outside pytest's tmp folder (mode 700): the users must pass through it.
@@ -89,7 +94,7 @@ def _start_portal(
     offset = log_path.stat().st_size if log_path.exists() else 0  # a restart appends
     log = log_path.open("ab")
     process = subprocess.Popen(
-        [str(BIN_DIR / "sdcc-lab"), "demo", "--port", str(port), "--data-dir", str(data_dir),
+        [*prefix, str(BIN_DIR / "sdcc-lab"), "demo", "--port", str(port), "--data-dir", str(data_dir),
          "--users", users, *args],
         stdout=log,
         stderr=subprocess.STDOUT,

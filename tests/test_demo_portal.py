@@ -132,6 +132,7 @@ def test_demo_refuses_a_public_address_without_the_insecure_flag(tmp_path: Path)
         (["--ip", "not-an-ip"], "not an IP address"),
         (["--port", "70000"], "not a port"),
         (["--password", "short"], "at least 8 characters"),
+        (["--password", " long enough "], "must not start or end with a blank"),
     ],
 )
 def test_demo_refuses_bad_arguments_with_a_clear_message(
@@ -213,3 +214,31 @@ def test_not_as_root_sessions_run_as_the_demos_user_in_its_folder(tmp_path: Path
     assert c.SDCCSpawner.local_spawner_class == "sdcc_lab.hub.SimpleLocalSessionSpawner"
     assert c.SimpleLocalProcessSpawner.home_dir_template == str(tmp_path / "home" / "{username}")
     assert c.SharedPasswordAuthenticator.user_password == "a-demo-password"
+
+
+def test_not_as_root_everything_runs_as_the_user_who_started_the_demo() -> None:
+    """As root (CI), the demo is started as bob; otherwise as the test's own user."""
+    import os
+    import pwd
+    import shutil
+    import tempfile
+
+    from hubclient import run_code
+
+    as_root = os.geteuid() == 0
+    starter = pwd.getpwnam("bob") if as_root else pwd.getpwuid(os.getuid())
+    base = Path(tempfile.mkdtemp(prefix="sdcc-demo-user-", dir="/tmp"))
+    os.chown(base, starter.pw_uid, starter.pw_gid)
+    portal = _start_portal(base / "data", users="carol", run_as=starter.pw_name if as_root else "")
+    try:
+        carol = HubClient(portal.url, "carol")
+        carol.login()
+        carol.start_server(local=True)
+        assert run_code(carol, "import os\nos.getuid()") == str(starter.pw_uid)
+        home = base / "data" / "home" / "carol"
+        assert run_code(carol, "import os\nos.getcwd()") == repr(str(home))
+        assert (home / "welcome.ipynb").stat().st_uid == starter.pw_uid
+        assert "runs as their own Unix account" not in portal.log()
+    finally:
+        portal.stop()
+        shutil.rmtree(base, ignore_errors=True)

@@ -150,6 +150,8 @@ def test_alice_cannot_read_the_demos_secrets(root_portal: Portal, alice: HubClie
     ]
     assert readable == []
     assert [str(f) for f in secrets if not f.exists()] == []
+    # The proxy's token is never on disk: only root's hub and proxy hold it.
+    assert run_code(alice, "import os\nsorted(k for k in os.environ if 'CONFIGPROXY' in k)") == "[]"
 
 
 def run_demo_until_refused(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

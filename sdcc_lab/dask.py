@@ -68,7 +68,7 @@ from pathlib import Path
 from typing import Any
 
 from .scheduler.slurm import SlurmParseError, parse_duration
-from .session import session_from_env
+from .session import SECRET_ENV_NAMES, session_from_env
 
 __all__ = [
     "ClusterCredentials",
@@ -686,6 +686,29 @@ def _closing_class(base: type) -> type:
     return _CLOSING_CLASSES[base]
 
 
+def _secret_free_slurm_job() -> type:
+    """dask-jobqueue's Slurm job, submitted without the server's secrets in sbatch's environment.
+
+    Worker jobs keep the kernel's environment (modules, paths) as Slurm's default
+    ``--export=ALL`` does, but slurmctld records a job's environment: the API
+    token must not be in it.
+    """
+    global _SECRET_FREE_SLURM_JOB
+    if _SECRET_FREE_SLURM_JOB is None:
+        from dask_jobqueue.slurm import SLURMJob
+
+        unset = " ".join(f"-u {name}" for name in sorted(SECRET_ENV_NAMES))
+
+        class SecretFreeSLURMJob(SLURMJob):  # type: ignore[misc]
+            submit_command = f"/usr/bin/env {unset} sbatch"
+
+        _SECRET_FREE_SLURM_JOB = SecretFreeSLURMJob
+    return _SECRET_FREE_SLURM_JOB
+
+
+_SECRET_FREE_SLURM_JOB: type | None = None
+
+
 def cluster(**overrides: Any) -> Any:
     """A dask-jobqueue cluster whose worker jobs run on the session's allocation.
 
@@ -716,7 +739,7 @@ def cluster(**overrides: Any) -> Any:
         else:
             from dask_jobqueue import SLURMCluster
 
-            made = _closing_class(SLURMCluster)(**kwargs)
+            made = _closing_class(SLURMCluster)(job_cls=_secret_free_slurm_job(), **kwargs)
         made.sdcc_credentials = credentials
         # A cluster dropped without close() (or still open at exit) leaves no files.
         weakref.finalize(made, credentials.remove)

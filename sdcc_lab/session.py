@@ -25,6 +25,9 @@ from collections.abc import Mapping
 from typing import Any
 
 SESSION_ENV = "SDCC_LAB_SESSION"
+# Variables of a session's server that are secrets: they never go to a scheduler
+# (a job gets its token through a mode-600 file; Dask worker jobs get none).
+SECRET_ENV_NAMES = frozenset({"JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN"})
 SCHEDULERS = ("local", "slurm", "htcondor")
 
 Scalar = str | int | float | bool | None

@@ -43,12 +43,11 @@ from typing import Any
 from jupyterhub.spawner import Spawner
 from traitlets import Dict, Float, Integer, List, Unicode, default
 
+from ..session import SECRET_ENV_NAMES
 from .commands import CommandError, run_as_user
 from .errors import SessionRefused
 from .identity import SessionIdentityMixin
 
-# Variables of Spawner.get_env() that are secrets: they reach a job only through its token file.
-SECRET_ENV_NAMES = frozenset({"JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN"})
 # Names of variables a job may be given (sbatch --export takes a comma-separated list).
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

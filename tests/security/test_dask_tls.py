@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_scheduler_records import state_save_location
 from test_dask_slurm import (
     JOBENV,
     SESSION_ARGS,
@@ -48,6 +49,8 @@ from sdcc_lab.dask import cluster, worker_job_name
 
 folder = sys.argv[1]
 out = {"session_job": os.environ["SLURM_JOB_ID"]}
+# A session's kernel holds its server's API token; worker jobs must not carry it to Slurm.
+os.environ["JUPYTERHUB_API_TOKEN"] = "canary-dask-api-token-5c1e"
 name = worker_job_name("alice", os.environ["SLURM_JOB_ID"])
 
 
@@ -275,9 +278,14 @@ def probed(cluster_ready: None) -> Iterator[dict[str, Any]]:  # noqa: F811
         seen["files"] = {p: stat_of(p) for p in paths}
         seen["folders"] = {d: stat_of(d) for d in sorted({str(Path(p).parent) for p in paths})}
 
-        # What Slurm keeps of the worker jobs.
+        # What Slurm keeps of the worker jobs (the stored environment is in its state directory).
+        state_dir = state_save_location()
         seen["slurm_records"] = {
             jid: {
+                "stored_files": "".join(
+                    p.read_bytes().decode(errors="replace")
+                    for p in sorted(state_dir.glob(f"hash.*/job.{jid}/*"))
+                ),
                 "show_job": subprocess.run(["/usr/bin/scontrol", "show", "job", "-dd", jid], check=True,
                                            capture_output=True, text=True, timeout=30).stdout,
                 "batch_script": subprocess.run(["/usr/bin/scontrol", "write", "batch_script", jid, "-"],
@@ -365,6 +373,15 @@ def test_slurm_records_of_the_worker_jobs_hold_no_key(probed: dict[str, Any]) ->
         for text in record.values():
             assert "PRIVATE KEY" not in text, (jid, text)
     assert "PRIVATE KEY" not in probed["ready"]["job_script"]
+
+
+def test_worker_jobs_do_not_carry_the_api_token_to_slurm(probed: dict[str, Any]) -> None:
+    """The kernel's API token (a canary here) is in no record of the worker jobs."""
+    for jid, record in probed["slurm_records"].items():
+        assert record["stored_files"], f"no state files of worker job {jid} to check"
+        assert "SDCC_LAB_SESSION=" in record["stored_files"]  # the kernel's environment is there
+        for what, text in record.items():
+            assert "canary-dask-api-token" not in text, (jid, what)
 
 
 def test_closing_the_cluster_removes_the_credentials(probed: dict[str, Any]) -> None:

@@ -118,8 +118,11 @@ def rss(procs: dict[str, psutil.Process]) -> dict[str, int]:
 def start_portal(data: Path, code_tree: str = "") -> tuple[str, subprocess.Popen[bytes], Path]:
     port = free_port()
     log = data.parent / "demo.log"
+    # As root the demo runs each session as the user's own account: homes in a
+    # folder every user can pass through (the work folder is private).
+    args = ("--create-users", "--home-root", str(homes_root(data))) if os.geteuid() == 0 else ()
     proc = subprocess.Popen(
-        [str(BIN / "sdcc-lab"), "demo", "--port", str(port), "--data-dir", str(data)],
+        [str(BIN / "sdcc-lab"), "demo", "--port", str(port), "--data-dir", str(data), *args],
         stdout=log.open("wb"), stderr=subprocess.STDOUT,
         env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
              **({"PYTHONPATH": code_tree} if code_tree else {})},
@@ -159,6 +162,15 @@ def plain_copy(alice: HubClient, bob: HubClient, name: str, target: str) -> None
     put = bob.server_api("PUT", f"api/contents/{target}",
                          json={"type": "notebook", "format": "json", "content": got.json()["content"]})
     assert put.status_code in (200, 201), put.text
+
+
+def homes_root(data: Path) -> Path:
+    """Where the demo keeps the users' folders (as root: outside the private work folder)."""
+    if os.geteuid() != 0:
+        return data / "home"
+    root = Path("/tmp") / f"sdcc-share-bench-homes-{abs(hash(str(data))) % 10**8}"
+    root.mkdir(mode=0o755, exist_ok=True)
+    return root
 
 
 def demo_password(data: Path) -> str | None:
@@ -269,14 +281,15 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="sdcc-share-bench-"))
     url, demo, _ = start_portal(workdir / "data")
     try:
-        alice, bob = HubClient(url, "alice"), HubClient(url, "bob")
+        password = demo_password(workdir / "data")
+        alice, bob = HubClient(url, "alice", password), HubClient(url, "bob", password)
         for client in (alice, bob):
             client.login()
             client.start_server(local=True)
             client.open_lab()
         procs = find_processes(demo)
         idle = rss(procs)
-        homes = workdir / "data" / "home"
+        homes = homes_root(workdir / "data")
         rows = []
         for size in sizes:
             name = f"bench-{size}.ipynb"
@@ -315,6 +328,8 @@ def main() -> None:
     finally:
         demo.send_signal(signal.SIGTERM)
         demo.wait(timeout=90)
+        if os.geteuid() == 0:
+            shutil.rmtree(homes_root(workdir / "data"), ignore_errors=True)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

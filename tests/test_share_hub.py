@@ -11,6 +11,7 @@ import html
 import re
 import time
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 import psutil
@@ -84,6 +85,20 @@ def import_until(client: HubClient, link: str, action: str, timeout: float = 15)
         time.sleep(0.5)
 
 
+def link_version(client: HubClient, link: str) -> int:
+    """The version a link leads to now, as the recipient's preview shows it."""
+    r = client.server_api("POST", "sdcc-lab/api/imports/preview", json={"link": link})
+    assert r.status_code == 200, r.text
+    return int(r.json()["version"])
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what}"
+        time.sleep(0.2)
+
+
 def test_the_whole_story(alice: HubClient, bob: HubClient) -> None:
     save_notebook(alice, "analysis.ipynb", "x = 1", "print(x)")
     created = share(alice, "analysis.ipynb", expires_in=3600)
@@ -121,8 +136,12 @@ def test_the_whole_story(alice: HubClient, bob: HubClient) -> None:
 
     # bob edits his copy; alice saves again: the new version lands beside it
     save_notebook(bob, "shared/alice/analysis.ipynb", "bob's own work")
+    before = link_version(bob, created["url"])
     save_notebook(alice, "analysis.ipynb", "x = 3", "print(x)")
-    copied = import_until(bob, created["url"], "copied")
+    # bob's edit makes any import a copy: wait for alice's push, not for a "copied" answer
+    wait_for(lambda: link_version(bob, created["url"]) > before, "alice's new version to reach the service")
+    copied = import_link(bob, created["url"]).json()
+    assert copied["action"] == "copied", copied
     assert copied["path"] == "shared/alice/analysis-1.ipynb"
     assert cell_sources(bob, "shared/alice/analysis.ipynb") == ["bob's own work"]
     assert cell_sources(bob, "shared/alice/analysis-1.ipynb") == ["x = 3", "print(x)"]

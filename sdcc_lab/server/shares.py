@@ -234,7 +234,7 @@ class ImportPreviewHandler(ShareAPIHandler):
         env = share.get("environment") or {}
         self.finish({
             "owner": share["owner"], "source_path": share["path"], "name": notebook_name(share["path"]),
-            "expires_at": share["expires_at"], "environment": env,
+            "expires_at": share["expires_at"], "environment": env, "version": share.get("version"),
             "mismatches": await self.mismatches(env), "spawn_url": self.spawn_url(env),
             "hub_home_url": url_path_join(os.environ.get("JUPYTERHUB_BASE_URL", "/"), "hub/home")
             if os.environ.get("JUPYTERHUB_USER") else None,

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from .errors import SchedulerUnparseable
+
 __all__ = [
     "JOB_STATUS",
     "ClassAd",
@@ -31,7 +33,7 @@ __all__ = [
 ]
 
 
-class HTCondorParseError(ValueError):
+class HTCondorParseError(SchedulerUnparseable):
     """HTCondor output that cannot be understood."""
 
 
@@ -282,7 +284,9 @@ def parse_condor_submit_output(text: str) -> str:
     ``C.0 - C.4``.
     """
     if not isinstance(text, str):
-        raise HTCondorParseError(f"condor_submit output must be a string, not {type(text).__name__}")
+        raise HTCondorParseError(
+            f"condor_submit output must be a string, not {type(text).__name__}"
+        )
     clusters = set(_SUBMITTED_RE.findall(text))
     for first, last in _TERSE_RE.findall(text):
         if first != last:
@@ -337,7 +341,7 @@ def parse_condor_q_nobatch(text: str) -> list[CondorQRow]:
     rows = []
     for n, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
-        if (not stripped or stripped.startswith(("-- ", "ID ", "Total for "))):
+        if not stripped or stripped.startswith(("-- ", "ID ", "Total for ")):
             continue
         m = _NOBATCH_RE.match(line)
         if not m:

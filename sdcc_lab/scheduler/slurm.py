@@ -28,6 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 
+from .errors import SchedulerUnparseable
+
 __all__ = [
     "QOS",
     "Association",
@@ -49,7 +51,7 @@ __all__ = [
 ]
 
 
-class SlurmParseError(ValueError):
+class SlurmParseError(SchedulerUnparseable):
     """Slurm output that cannot be understood."""
 
 
@@ -122,6 +124,7 @@ def parse_memory(text: str) -> int | None:
 
 # --------------------------------------------------------------------------- TRES / GRES
 
+
 def parse_tres(text: str) -> dict[str, str]:
     """``cpu=2,mem=8G,node=1,gres/gpu=1`` as a dict; ``(null)``/empty give {}."""
     s = text.strip()
@@ -155,7 +158,7 @@ def gpus_in_tres(tres: Mapping[str, str]) -> tuple[int, tuple[str, ...]] | None:
         if name == "gres/gpu":
             total = _int(value, f"TRES {name}")
         elif name.startswith("gres/gpu:"):
-            typed[name[len("gres/gpu:"):]] = _int(value, f"TRES {name}")
+            typed[name[len("gres/gpu:") :]] = _int(value, f"TRES {name}")
     if total is None and not typed:
         return None
     if total is None:
@@ -285,6 +288,7 @@ def _deny_list(value: str | None) -> tuple[str, ...]:
 
 # --------------------------------------------------------------------------- partitions
 
+
 @dataclass(frozen=True)
 class Partition:
     """One partition of ``scontrol show partition -o``.
@@ -350,6 +354,7 @@ def parse_partitions(text: str) -> list[Partition]:
 
 
 # --------------------------------------------------------------------------- sacctmgr
+
 
 def _rows(text: str, fields: Sequence[str], what: str) -> list[dict[str, str]]:
     """``sacctmgr -nP`` lines as dicts keyed by lower-case field name.
@@ -452,10 +457,22 @@ def parse_qos(text: str, fields: Sequence[str]) -> list[QOS]:
 # --------------------------------------------------------------------------- jobs
 
 # Base states of a job (job_state_string in Slurm); the others are flags.
-_BASE_STATES = frozenset({
-    "PENDING", "RUNNING", "SUSPENDED", "COMPLETED", "CANCELLED", "FAILED",
-    "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY",
-})
+_BASE_STATES = frozenset(
+    {
+        "PENDING",
+        "RUNNING",
+        "SUSPENDED",
+        "COMPLETED",
+        "CANCELLED",
+        "FAILED",
+        "TIMEOUT",
+        "NODE_FAIL",
+        "PREEMPTED",
+        "BOOT_FAIL",
+        "DEADLINE",
+        "OUT_OF_MEMORY",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -501,6 +518,7 @@ def _primary_state(states: Sequence[str]) -> tuple[str, tuple[str, ...]]:
 
 
 # scontrol text -----------------------------------------------------------------
+
 
 def _scontrol_time(value: str | None, tz: tzinfo | None, what: str) -> datetime | None:
     v = _null(value)
@@ -622,8 +640,9 @@ def parse_scontrol_job(text: str, tz: tzinfo | None = None) -> Job:
 # squeue / slurmrestd JSON ------------------------------------------------------
 
 # NO_VAL / INFINITE of 16, 32 and 64 bits: older data_parsers print them raw.
-_SENTINELS = frozenset({0xFFFE, 0xFFFF, 0xFFFFFFFE, 0xFFFFFFFF,
-                        0xFFFFFFFFFFFFFFFE, 0xFFFFFFFFFFFFFFFF})
+_SENTINELS = frozenset(
+    {0xFFFE, 0xFFFF, 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFE, 0xFFFFFFFFFFFFFFFF}
+)
 
 
 def _json_num(job: Mapping[str, object], key: str, what: str) -> int | None:
@@ -751,7 +770,8 @@ def _json_job(job: object, index: int) -> Job:
         gpu_types=gpu_types,
         array_job_id=str(array_job) if array_job else None,
         array_task_id=(
-            str(array_task) if array_task is not None and array_job
+            str(array_task)
+            if array_task is not None and array_job
             else _json_str(job, "array_task_string", what)
         ),
     )
@@ -772,7 +792,8 @@ def parse_squeue_json(data: Mapping[str, object]) -> list[Job]:
         errors = data.get("errors")
         if isinstance(errors, list) and errors:
             texts = [
-                str(e.get("description") or e.get("error") or e) if isinstance(e, Mapping)
+                str(e.get("description") or e.get("error") or e)
+                if isinstance(e, Mapping)
                 else str(e)
                 for e in errors
             ]

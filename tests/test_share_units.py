@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from sdcc_lab.server.imports import ImportRecord, free_name, notebook_name, safe_segment
-from sdcc_lab.share.nbstream import InvalidNotebook, NotebookStream
+from sdcc_lab.nbstream import InvalidNotebook, NotebookStream
 from sdcc_lab.share.tokens import ShareSigner, TokenClaims, TokenError
 
 CLAIMS = TokenClaims("0123abcd", "alice", "dir/analysis.ipynb",
@@ -159,7 +159,7 @@ def test_stream_refuses_what_is_not_a_notebook(bad: bytes) -> None:
 
 @pytest.mark.parametrize(("n", "text"), [(100 * 1024 * 1024, "100 MB"), (1536, "1.5 KB"), (10, "10 bytes")])
 def test_limits_are_named_in_messages(n: int, text: str) -> None:
-    from sdcc_lab.share.nbstream import too_big
+    from sdcc_lab.nbstream import too_big
 
     assert too_big(n) == f"the notebook is larger than the limit of {text}"
 
@@ -211,7 +211,7 @@ def nested(depth: int) -> bytes:
 
 @pytest.mark.parametrize("chunk", [1, 7, 1 << 16])
 def test_the_stream_accepts_the_limit_and_refuses_one_level_more(chunk: int) -> None:
-    from sdcc_lab.share.nbstream import DEFAULT_MAX_DEPTH, NotebookTooDeep
+    from sdcc_lab.nbstream import DEFAULT_MAX_DEPTH, NotebookTooDeep
 
     ok = NotebookStream()
     raw = nested(DEFAULT_MAX_DEPTH)
@@ -229,7 +229,7 @@ def test_the_stream_accepts_the_limit_and_refuses_one_level_more(chunk: int) -> 
 
 
 def test_a_bracket_bomb_stops_at_the_limit_not_at_the_end() -> None:
-    from sdcc_lab.share.nbstream import NotebookTooDeep
+    from sdcc_lab.nbstream import NotebookTooDeep
 
     stream = NotebookStream(max_depth=10)
     with pytest.raises(NotebookTooDeep):

@@ -33,7 +33,7 @@ from tornado import web
 from tornado.httputil import HTTPHeaders
 
 from ..names import NAME_MAX, NUMBER_ROOM, file_segment, fit_bytes
-from ..share.nbstream import InvalidNotebook, NotebookStream
+from ..nbstream import InvalidNotebook, NotebookStream
 
 CHUNK = 256 * 1024
 PROVENANCE_KEY = "sdcc_lab_share"  # the copy's notebook metadata key

@@ -15,7 +15,7 @@ from typing import Any
 
 from tornado.ioloop import IOLoop
 
-from ..share.nbstream import too_big
+from ..nbstream import too_big
 from .share_client import ShareClient, ShareServiceError
 
 LIVE_PATHS_TTL = 60.0

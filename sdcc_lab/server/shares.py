@@ -23,7 +23,7 @@ from jupyter_server.utils import ensure_async, url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from ..share.nbstream import InvalidNotebook, too_big
+from ..nbstream import InvalidNotebook, kernelspec_of, too_big
 from .handlers import API_PREFIX, SDCCAPIHandler
 from .imports import Download, ImportRecord, notebook_name, safe_segment, scan_file, umask
 from .share_client import ShareClient, ShareServiceError
@@ -118,10 +118,9 @@ class ShareAPIHandler(SDCCAPIHandler):
         identity = self.session_identity
         env: dict[str, Any] = {"scheduler": identity.get("scheduler"),
                                "options": dict(identity.get("options") or {})}
-        kernel = (metadata or {}).get("kernelspec")
-        if isinstance(kernel, dict):
-            env["kernelspec"] = {k: kernel.get(k) for k in ("name", "display_name", "language")
-                                 if isinstance(kernel.get(k), str)}
+        kernel = kernelspec_of(metadata)
+        if kernel is not None:
+            env["kernelspec"] = kernel
         return env
 
     async def mismatches(self, env: dict[str, Any]) -> list[str]:

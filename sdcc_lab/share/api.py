@@ -18,7 +18,7 @@ from tornado.iostream import StreamClosedError
 
 from .base import CHUNK, SHARE_HEADER, ShareBase
 from .limits import Upload, UploadGate
-from .nbstream import InvalidNotebook, NotebookStream, NotebookTooDeep, human_size, too_big
+from ..nbstream import InvalidNotebook, NotebookStream, NotebookTooDeep, human_size, kernelspec_of, too_big
 from .store import LimitReached
 
 
@@ -248,9 +248,9 @@ class SharesAPI(NotebookUpload):
         if not isinstance(environment, dict) or len(json.dumps(environment)) > 8192:
             raise web.HTTPError(400, "'environment' must be a small JSON object")
         part, size, metadata = self.finish_upload()
-        if "kernelspec" not in environment and metadata and isinstance(metadata.get("kernelspec"), dict):
-            ks = metadata["kernelspec"]
-            environment["kernelspec"] = {k: ks.get(k) for k in ("name", "display_name", "language")}
+        kernel = kernelspec_of(metadata)
+        if "kernelspec" not in environment and kernel is not None:
+            environment["kernelspec"] = kernel
         self._part = part  # removed in on_finish unless committed
         try:
             share = self.store.create(

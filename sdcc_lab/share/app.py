@@ -26,7 +26,7 @@ from traitlets import Bool, Integer, List, Set, Unicode, default, validate
 from traitlets.config import Application
 
 from .limits import UploadGate
-from .nbstream import DEFAULT_MAX_DEPTH
+from ..nbstream import DEFAULT_MAX_DEPTH
 from .store import ShareStore
 from .tokens import ShareSigner
 

@@ -39,7 +39,7 @@ from hubclient import HubClient
 from share_fakes import RunningService, start_service
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
-from sdcc_lab.share.nbstream import human_size
+from sdcc_lab.nbstream import human_size
 
 Fetch = Callable[..., Awaitable[Any]]
 MiB = 1024 * 1024

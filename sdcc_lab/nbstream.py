@@ -1,5 +1,8 @@
 """Check a notebook's JSON in a stream, without holding the file in memory.
 
+Both sides of a share link use this module: the share service checks uploads
+with it, the single-user server checks imports with it. It depends on neither.
+
 Share links move whole notebooks (up to the site's limit, 100 MB by default)
 through the share service and into the recipient's server. Parsing them with
 ``json.load`` would hold the text and its parsed objects at once (two to three
@@ -53,6 +56,15 @@ def human_size(n: int) -> str:
 
 def too_big(limit: int) -> str:
     return f"the notebook is larger than the limit of {human_size(limit)}"
+
+
+def kernelspec_of(metadata: dict[str, Any] | None) -> dict[str, str] | None:
+    """The part of a notebook's ``metadata.kernelspec`` a link records (name, display name,
+    language; text values only), or None when the notebook names no kernel."""
+    kernel = (metadata or {}).get("kernelspec")
+    if not isinstance(kernel, dict):
+        return None
+    return {k: v for k in ("name", "display_name", "language") if isinstance(v := kernel.get(k), str)}
 
 
 class InvalidNotebook(ValueError):

@@ -18,7 +18,7 @@ the user, to a file only the user can read (``token_dir_template``, folder
 700, file 600) and passes the job only the file's path
 (``SDCC_LAB_TOKEN_FILE``). The file goes when the session ends: stop, failed
 start, or the job gone. Commands run as the user get a minimal environment
-(:func:`~sdcc_lab.hub.commands.run_as_user`), never the hub's own.
+(:func:`~sdcc_lab.scheduler.commands.run_as_user`), never the hub's own.
 
 A job that dies before its server comes up ends the spawn with the
 scheduler's reason; a job that stays pending past ``pending_timeout`` is
@@ -35,7 +35,6 @@ import re
 import secrets
 import shlex
 import time
-from abc import abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,8 +42,9 @@ from typing import Any
 from jupyterhub.spawner import Spawner
 from traitlets import Dict, Float, Integer, List, Unicode, default
 
+from ..scheduler.commands import run_as_user
+from ..scheduler.errors import SchedulerError, SchedulerUnparseable
 from ..session import SECRET_ENV_NAMES
-from .commands import CommandError, run_as_user
 from .errors import SessionRefused
 from .identity import SessionIdentityMixin
 
@@ -185,19 +185,26 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
         self.token_file = ""
 
     # --- what a backend implements ---------------------------------------------
-    @abstractmethod
+    # (Plain methods: traitlets classes do not enforce @abstractmethod. A backend also
+    # sets ``session_scheduler`` to its name in ``sdcc_lab.session.SCHEDULERS``.)
+    def _not_implemented(self, method: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"{type(self).__name__} must implement {method}(): use SlurmSessionSpawner or "
+            "HTCondorSessionSpawner, or a subclass of BatchSessionSpawner that implements "
+            "submit_job, job_status and cancel_job"
+        )
+
     async def submit_job(self, options: dict[str, Any]) -> str:
         """Submit the job; return its id. Raise BatchSessionError with the scheduler's words."""
+        raise self._not_implemented("submit_job")
 
-    @abstractmethod
     async def job_status(self) -> JobStatus:
-        """The state of ``self.job_id``."""
+        """The state of ``self.job_id``; raise a SchedulerError when the scheduler gives none."""
+        raise self._not_implemented("job_status")
 
-    @abstractmethod
     async def cancel_job(self) -> None:
         """Cancel ``self.job_id``."""
-
-    session_scheduler = "batch"
+        raise self._not_implemented("cancel_job")
 
     # --- helpers for backends -------------------------------------------------------
     @property
@@ -239,18 +246,18 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
         """Run a submit command as the user (script on stdin); return the job id it printed."""
         try:
             out = await self.as_user(argv, env=env, input_text=script, cwd=self.unix_user.pw_dir)
-        except CommandError as e:
+        except SchedulerError as e:
             raise BatchSessionError(f"{scheduler} refused the job: {e.output}") from e
         try:
             return parse(out)
-        except ValueError as e:  # the parsers' errors are ValueErrors
+        except SchedulerUnparseable as e:
             raise BatchSessionError(f"{os.path.basename(argv[0])} gave no job id: {e}") from e
 
     async def ensure_log_dir(self) -> str:
         path = self.log_dir()
         try:
             await self.as_user(["/bin/mkdir", "-p", path])
-        except CommandError as e:
+        except SchedulerError as e:
             raise BatchSessionError(f"cannot create the job log folder {path}: {e.output}") from e
         return path
 
@@ -276,7 +283,7 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
             await self.as_user(
                 ["/bin/dd", f"of={path}", "status=none"], input_text=f"{self.api_token}\n"
             )
-        except CommandError as e:
+        except SchedulerError as e:
             raise BatchSessionError(f"cannot write the session's token file in {folder}: {e.output}") from e
         return path
 
@@ -286,7 +293,7 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
             return
         try:
             await self.as_user(["/bin/rm", "-f", "--", self.token_file])
-        except CommandError as e:
+        except SchedulerError as e:
             self.log.warning("could not remove %s's token file %s: %s", self.user.name, self.token_file, e)
             return
         self.token_file = ""
@@ -316,6 +323,10 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
         return f"{setup}\nexec {shlex.join(argv)}\n"
 
     # --- the Spawner interface ----------------------------------------------------------
+    def clock(self) -> float:
+        """Monotonic seconds for the pending and server timeouts (tests replace it)."""
+        return time.monotonic()
+
     _status_message: str = ""
     _starting: bool = False
 
@@ -351,7 +362,7 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
         return self.host_map.get(host, host), self.reported_port
 
     async def _wait_for_server(self) -> str:
-        submitted = time.monotonic()
+        submitted = self.clock()
         running_since: float | None = None
         while True:
             status = await self.job_status()
@@ -366,7 +377,7 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
                     f"Pending: {status.detail or 'waiting'}, job {self.job_id}"
                     + (f" on partition {where}" if where else "")
                 )
-                if time.monotonic() - submitted > self.pending_timeout:
+                if self.clock() - submitted > self.pending_timeout:
                     raise BatchSessionError(
                         f"Job {self.job_id} was still pending after {self.pending_timeout:.0f} s "
                         f"({status.detail or 'no reason given'}), so it was cancelled. "
@@ -374,11 +385,11 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
                     )
             else:
                 if running_since is None:
-                    running_since = time.monotonic()
+                    running_since = self.clock()
                 self._say(f"Job {self.job_id} is running on {status.host}; starting JupyterLab…")
                 if self.reported_port and status.host:
                     return status.host
-                if time.monotonic() - running_since > self.server_timeout:
+                if self.clock() - running_since > self.server_timeout:
                     raise BatchSessionError(
                         f"Job {self.job_id} runs, but JupyterLab did not start within "
                         f"{self.server_timeout:.0f} s. Its log is in {self.log_dir()}."
@@ -388,7 +399,7 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
     async def _cancel_quietly(self) -> None:
         try:
             await self.cancel_job()
-        except CommandError as e:
+        except SchedulerError as e:
             self.log.warning("could not cancel job %s of %s: %s", self.job_id, self.user.name, e)
 
     async def poll(self) -> int | None:
@@ -396,7 +407,7 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
             return 0
         try:
             status = await self.job_status()
-        except CommandError as e:
+        except SchedulerError as e:
             # The scheduler not answering is not the job ending.
             self.log.warning("cannot poll job %s: %s", self.job_id, e)
             return None

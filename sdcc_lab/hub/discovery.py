@@ -18,9 +18,10 @@ from typing import ClassVar
 from traitlets import Bool, Float, Unicode
 from traitlets.config import LoggingConfigurable
 
-from ..scheduler.slurm import SlurmParseError, parse_associations, parse_partitions, parse_qos
-from .cache import AsyncTTLCache
-from .commands import CommandError, run_command
+from ..scheduler.cache import TTLCache
+from ..scheduler.commands import run_command
+from ..scheduler.errors import SchedulerError
+from ..scheduler.slurm import parse_associations, parse_partitions, parse_qos
 from .entitlements import Entitlements, build_entitlements
 
 ASSOC_FIELDS = ("user", "defaultaccount", "account", "partition", "qos", "defaultqos", "maxwall")
@@ -74,14 +75,14 @@ class SlurmDiscovery(LoggingConfigurable):
     ).tag(config=True)
 
     # One set of caches per hub process: every spawner shares them.
-    _caches: ClassVar[dict[str, AsyncTTLCache[str, str]]] = {}
+    _caches: ClassVar[dict[str, TTLCache[str, str]]] = {}
     #: How many commands of each kind ran (for tests and benchmarks).
     commands_run: ClassVar[Counter[str]] = Counter()
 
-    def _cache(self, kind: str) -> AsyncTTLCache[str, str]:
+    def _cache(self, kind: str) -> TTLCache[str, str]:
         cache = self._caches.get(kind)
         if cache is None or cache.ttl != self.cache_ttl:
-            cache = self._caches[kind] = AsyncTTLCache(self.cache_ttl, self.error_ttl)
+            cache = self._caches[kind] = TTLCache(self.cache_ttl, self.error_ttl)
         return cache
 
     @classmethod
@@ -124,7 +125,7 @@ class SlurmDiscovery(LoggingConfigurable):
             partitions = parse_partitions(await self.partition_text())
             qos = parse_qos(await self.qos_text(), QOS_FIELDS)
             associations = parse_associations(assoc_text, ASSOC_FIELDS)
-        except (CommandError, SlurmParseError) as e:
+        except SchedulerError as e:
             self.log.warning("Slurm discovery for %s failed: %s", username, e)
             return Entitlements(
                 user=username,

@@ -25,6 +25,8 @@ from typing import Any
 
 from traitlets import Integer, Unicode
 
+from ..scheduler.commands import run_command
+from ..scheduler.errors import SchedulerUnparseable
 from ..scheduler.htcondor import (
     HTCondorParseError,
     job_from_ad,
@@ -32,7 +34,6 @@ from ..scheduler.htcondor import (
     parse_condor_submit_output,
 )
 from .batch import BatchSessionSpawner, JobStatus
-from .commands import CommandError, run_command
 
 
 def condor_quote_args(args: Sequence[str]) -> str:
@@ -124,7 +125,7 @@ class HTCondorSessionSpawner(BatchSessionSpawner):
         try:
             ads = parse_classads(result.stdout)
         except HTCondorParseError as e:
-            raise CommandError([self.condor_q], 0, f"unreadable condor_q output: {e}") from e
+            raise SchedulerUnparseable(f"unreadable condor_q output: {e}", argv=[self.condor_q]) from e
         if not ads:
             return JobStatus("gone", "the job left the queue")
         job = job_from_ad(ads[0])

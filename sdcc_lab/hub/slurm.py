@@ -8,9 +8,10 @@ from typing import Any
 
 from traitlets import Bool, List, Unicode
 
-from ..scheduler.slurm import SlurmParseError, parse_sbatch_parsable, parse_squeue_json
+from ..scheduler.commands import run_command
+from ..scheduler.errors import SchedulerUnparseable
+from ..scheduler.slurm import parse_sbatch_parsable, parse_squeue_json
 from .batch import BatchSessionError, BatchSessionSpawner, JobStatus
-from .commands import CommandError, run_command
 from .options import NAME_RE
 
 PENDING_STATES = {"PENDING", "CONFIGURING", "REQUEUED", "RESIZING", "SUSPENDED"}
@@ -106,8 +107,8 @@ class SlurmSessionSpawner(BatchSessionSpawner):
         )
         try:
             jobs = parse_squeue_json(json.loads(result.stdout))
-        except (ValueError, SlurmParseError) as e:
-            raise CommandError([self.squeue], 0, f"unreadable squeue output: {e}") from e
+        except ValueError as e:  # not JSON, or JSON that is not squeue's (SlurmParseError)
+            raise SchedulerUnparseable(f"unreadable squeue output: {e}", argv=[self.squeue]) from e
         job = next((j for j in jobs if j.job_id == self.job_id), None)
         if job is None:
             return JobStatus("gone", "the job is no longer known to Slurm")

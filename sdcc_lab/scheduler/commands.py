@@ -74,7 +74,7 @@ def _failure(
 
 def _timed_out(argv: list[str], timeout: float) -> SchedulerUnavailable:
     return SchedulerUnavailable(
-        f"{os.path.basename(argv[0])} gave no answer within {timeout:g} s", argv=argv
+        f"{os.path.basename(argv[0])} did not answer within {timeout:g} s", argv=argv
     )
 
 

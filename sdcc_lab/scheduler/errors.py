@@ -18,10 +18,15 @@ from collections.abc import Sequence
 
 
 class SchedulerError(RuntimeError):
-    """A scheduler command gave no usable answer; ``argv`` is the command (may be empty)."""
+    """A scheduler command gave no usable answer.
 
-    def __init__(self, message: str, *, argv: Sequence[str] = ()) -> None:
+    ``argv`` is the command (may be empty); ``output`` what it said, for the
+    user (the command's own words where it printed some, else the message).
+    """
+
+    def __init__(self, message: str, *, argv: Sequence[str] = (), output: str | None = None) -> None:
         self.argv = [str(a) for a in argv]
+        self.output = (message if output is None else output).strip()
         super().__init__(message)
 
     @property
@@ -35,10 +40,11 @@ class SchedulerRefused(SchedulerError):
 
     def __init__(self, argv: Sequence[str], returncode: int, output: str) -> None:
         self.returncode = returncode
-        self.output = output.strip()
+        said = output.strip()
         super().__init__(
-            f"{os.path.basename(str(argv[0])) if argv else 'command'} failed ({returncode}): {self.output}",
+            f"{os.path.basename(str(argv[0])) if argv else 'command'} failed ({returncode}): {said}",
             argv=argv,
+            output=said,
         )
 
 
@@ -58,8 +64,7 @@ class SchedulerUnavailable(SchedulerError):
         output: str | None = None,
     ) -> None:
         self.returncode = returncode
-        self.output = (output if output is not None else message).strip()
-        super().__init__(message, argv=argv)
+        super().__init__(message, argv=argv, output=output)
 
 
 class SchedulerUnparseable(SchedulerError, ValueError):

@@ -166,7 +166,7 @@ def test_commands_take_argument_lists_and_report_failures() -> None:
         with pytest.raises(SchedulerRefused, match="No such file") as refused:
             await run_command(["/bin/ls", "/no/such/path"], timeout=5)
         assert refused.value.returncode == 2 and refused.value.argv == ["/bin/ls", "/no/such/path"]
-        with pytest.raises(SchedulerUnavailable, match="did not answer within 0.2 s"):
+        with pytest.raises(SchedulerUnavailable, match=r"did not answer within 0\.2 s"):
             await run_command(["/bin/sleep", "5"], timeout=0.2)
         with pytest.raises(SchedulerUnavailable, match="cannot run"):
             await run_command(["/no/such/command"], timeout=5)
@@ -181,7 +181,7 @@ def test_the_blocking_runner_raises_the_same_errors() -> None:
     assert run_command_blocking(["/bin/cat"], timeout=5, input_text="x").stdout == "x"
     with pytest.raises(SchedulerRefused, match=r"ls failed \(2\): .*No such file"):
         run_command_blocking(["/bin/ls", "/no/such/path"], timeout=5)
-    with pytest.raises(SchedulerUnavailable, match="did not answer within 0.2 s"):
+    with pytest.raises(SchedulerUnavailable, match=r"did not answer within 0\.2 s"):
         run_command_blocking(["/bin/sleep", "5"], timeout=0.2)
     with pytest.raises(SchedulerUnavailable, match="cannot run"):
         run_command_blocking(["/no/such/command"], timeout=5)
@@ -232,5 +232,8 @@ def test_user_names_that_could_be_options_or_worse_are_refused(name: str) -> Non
     with pytest.raises(ValueError):
         user_prefix(["/usr/sbin/runuser", "-u", "{username}", "--"], name)
     assert user_prefix(["/usr/sbin/runuser", "-u", "{username}", "--"], "alice") == [
-        "/usr/sbin/runuser", "-u", "alice", "--",
+        "/usr/sbin/runuser",
+        "-u",
+        "alice",
+        "--",
     ]

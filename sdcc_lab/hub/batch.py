@@ -68,7 +68,7 @@ class BatchSessionError(SessionRefused):
         super().__init__(message, reason=reason)
 
 
-class BatchSessionSpawner(SessionIdentityMixin, Spawner):
+class BatchSessionSpawner(SessionIdentityMixin, Spawner):  # type: ignore[misc]  # JupyterHub is untyped
     """Base of the batch backends. Subclasses implement submit, status and cancel."""
 
     exec_prefix = List(
@@ -170,7 +170,7 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
         self.token_file = str(state.get("token_file", ""))
 
     def get_state(self) -> dict[str, Any]:
-        state = super().get_state()
+        state: dict[str, Any] = super().get_state()
         if self.job_id:
             state.update(job_id=self.job_id, job_host=self.job_host, port=self.reported_port)
         if self.token_file:
@@ -284,7 +284,9 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
                 ["/bin/dd", f"of={path}", "status=none"], input_text=f"{self.api_token}\n"
             )
         except SchedulerError as e:
-            raise BatchSessionError(f"cannot write the session's token file in {folder}: {e.output}") from e
+            raise BatchSessionError(
+                f"cannot write the session's token file in {folder}: {e.output}"
+            ) from e
         return path
 
     async def remove_token_file(self) -> None:
@@ -294,7 +296,9 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
         try:
             await self.as_user(["/bin/rm", "-f", "--", self.token_file])
         except SchedulerError as e:
-            self.log.warning("could not remove %s's token file %s: %s", self.user.name, self.token_file, e)
+            self.log.warning(
+                "could not remove %s's token file %s: %s", self.user.name, self.token_file, e
+            )
             return
         self.token_file = ""
 
@@ -309,7 +313,9 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
         }
         for name in env:
             if not ENV_NAME_RE.match(name):
-                raise BatchSessionError(f"environment variable name {name!r} cannot be passed to a job")
+                raise BatchSessionError(
+                    f"environment variable name {name!r} cannot be passed to a job"
+                )
         env["SDCC_LAB_BIND_IP"] = self.job_bind_ip
         env["SDCC_LAB_SCHEDULER"] = self.session_scheduler
         env["SDCC_LAB_TOKEN_FILE"] = self.token_file
@@ -430,4 +436,3 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):
                 last = self._status_message
                 yield {"progress": 50, "message": last}
             await asyncio.sleep(0.5)
-

@@ -47,9 +47,7 @@ class SlurmDiscovery(LoggingConfigurable):
         c.SlurmDiscovery.sacctmgr = "/opt/slurm/bin/sacctmgr"
         """,
     ).tag(config=True)
-    scontrol = Unicode(
-        "/usr/bin/scontrol", help="Full path of scontrol."
-    ).tag(config=True)
+    scontrol = Unicode("/usr/bin/scontrol", help="Full path of scontrol.").tag(config=True)
     cluster = Unicode(
         "",
         help="""Slurm cluster name to ask about, for a slurmdbd that serves several
@@ -105,8 +103,15 @@ class SlurmDiscovery(LoggingConfigurable):
             argv = [self.sacctmgr, "-nP", "show", "users", "withassoc", fmt, *self._cluster_args()]
             return await self._cache("assoc").get("*", lambda: self._run("assoc", argv))
         argv = [
-            self.sacctmgr, "-nP", "show", "users", "withassoc", fmt,
-            "where", f"user={username}", *self._cluster_args(),
+            self.sacctmgr,
+            "-nP",
+            "show",
+            "users",
+            "withassoc",
+            fmt,
+            "where",
+            f"user={username}",
+            *self._cluster_args(),
         ]
         return await self._cache("assoc").get(username, lambda: self._run("assoc", argv))
 
@@ -145,4 +150,3 @@ class SlurmDiscovery(LoggingConfigurable):
                 notice="You have no Slurm association that allows a partition here.",
             )
         return entitlements
-

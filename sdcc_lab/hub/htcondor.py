@@ -125,7 +125,9 @@ class HTCondorSessionSpawner(BatchSessionSpawner):
         try:
             ads = parse_classads(result.stdout)
         except HTCondorParseError as e:
-            raise SchedulerUnparseable(f"unreadable condor_q output: {e}", argv=[self.condor_q]) from e
+            raise SchedulerUnparseable(
+                f"unreadable condor_q output: {e}", argv=[self.condor_q]
+            ) from e
         if not ads:
             return JobStatus("gone", "the job left the queue")
         job = job_from_ad(ads[0])

@@ -29,7 +29,7 @@ def batch_spawner_of(spawner: Any) -> BatchSessionSpawner | None:
     return child if isinstance(child, BatchSessionSpawner) else None
 
 
-class PortReportHandler(APIHandler):
+class PortReportHandler(APIHandler):  # type: ignore[misc]  # JupyterHub is untyped
     async def post(self) -> None:
         user = self.current_user
         token = self.get_auth_token()

@@ -43,9 +43,9 @@ class SlurmSessionSpawner(BatchSessionSpawner):
         Admin-written: never built from user input.""",
     ).tag(config=True)
 
-    gpu_gres_name = Unicode(
-        "gpu", help="GRES name of GPUs (``--gres=gpu[:type]:N``)."
-    ).tag(config=True)
+    gpu_gres_name = Unicode("gpu", help="GRES name of GPUs (``--gres=gpu[:type]:N``).").tag(
+        config=True
+    )
 
     export_environment = Bool(
         True,

@@ -3,16 +3,17 @@
 The environment costs nothing and is read once. ``scontrol show job -o ID``
 is an RPC to the controller: :class:`SlurmQuery` runs it, with a timeout, only
 when the collector asks (at start, then at most once per re-check period).
-The parsing is :mod:`sdcc_lab.scheduler.slurm`'s.
+The command runs and its parsing are the scheduler layer's (:mod:`sdcc_lab.scheduler`).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
+from ..scheduler.commands import run_command, run_command_blocking
+from ..scheduler.errors import SchedulerError, SchedulerUnparseable
 from ..scheduler.slurm import SlurmParseError, parse_scontrol_job
 from .facts import Facts
 
@@ -94,44 +95,56 @@ def slurm_from_env(environ: Mapping[str, str]) -> Facts:
     )
 
 
-class SchedulerQueryError(RuntimeError):
-    """The scheduler did not answer, answered an error, or printed what we can't read."""
+# Kept for the callers that still import it; new code catches SchedulerError.
+SchedulerQueryError = SchedulerError
 
 
 class SlurmQuery:
     """Runs ``scontrol show job -o ID`` and turns its answer into :class:`Facts`.
 
-    ``calls`` counts every command started (the benchmark and the tests read it).
+    Failures are the scheduler layer's errors (:class:`SchedulerError`: refused,
+    unavailable, unparseable). ``calls`` counts every command started (the
+    benchmark and the tests read it).
     """
 
-    def __init__(self, job_id: str, scontrol: Sequence[str] = ("scontrol",), timeout: float = 10) -> None:
+    def __init__(
+        self, job_id: str, scontrol: Sequence[str] = ("scontrol",), timeout: float = 10
+    ) -> None:
         self.job_id = job_id
         self.scontrol = list(scontrol)
         self.timeout = timeout
         self.calls = 0
 
-    def run(self) -> Facts:
-        """Blocking: call from a thread."""
-        argv = [*self.scontrol, "show", "job", "-o", self.job_id]
-        env = {**os.environ, "SLURM_TIME_FORMAT": "standard"}
+    def _argv(self) -> list[str]:
         self.calls += 1
+        return [*self.scontrol, "show", "job", "-o", self.job_id]
+
+    @staticmethod
+    def _env() -> dict[str, str]:
+        return {**os.environ, "SLURM_TIME_FORMAT": "standard"}
+
+    def run(self) -> Facts:
+        """Blocking (a thread, or a kernel)."""
+        argv = self._argv()
+        return self._facts(
+            argv, run_command_blocking(argv, timeout=self.timeout, env=self._env()).stdout
+        )
+
+    async def fetch(self) -> Facts:
+        """:meth:`run` for an event loop."""
+        argv = self._argv()
+        return self._facts(
+            argv, (await run_command(argv, timeout=self.timeout, env=self._env())).stdout
+        )
+
+    @staticmethod
+    def _facts(argv: list[str], stdout: str) -> Facts:
         try:
-            proc = subprocess.run(
-                argv, capture_output=True, text=True, timeout=self.timeout, env=env, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise SchedulerQueryError(f"{argv[0]} did not answer within {self.timeout:g} s") from None
-        except OSError as e:
-            raise SchedulerQueryError(f"cannot run {argv[0]}: {e}") from None
-        if proc.returncode != 0:
-            msg = (proc.stderr or proc.stdout).strip().splitlines()
-            raise SchedulerQueryError(
-                f"{argv[0]} exited with {proc.returncode}: {msg[-1] if msg else 'no message'}"
-            )
-        try:
-            job = parse_scontrol_job(proc.stdout)
+            job = parse_scontrol_job(stdout)
         except SlurmParseError as e:
-            raise SchedulerQueryError(f"cannot read the output of {argv[0]}: {e}") from None
+            raise SchedulerUnparseable(
+                f"cannot read the output of {argv[0]}: {e}", argv=argv
+            ) from None
         limit = job.time_limit_seconds
         end = job.end_time
         if end is None and job.start_time is not None and limit is not None:

@@ -24,7 +24,9 @@ class SchedulerError(RuntimeError):
     user (the command's own words where it printed some, else the message).
     """
 
-    def __init__(self, message: str, *, argv: Sequence[str] = (), output: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, argv: Sequence[str] = (), output: str | None = None
+    ) -> None:
         self.argv = [str(a) for a in argv]
         self.output = (message if output is None else output).strip()
         super().__init__(message)

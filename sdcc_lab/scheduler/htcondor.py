@@ -68,7 +68,7 @@ class ClassAd(dict[str, object]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._names
 
-    def pop(self, key: str, *default: object) -> object:  # type: ignore[override]
+    def pop(self, key: str, *default: object) -> object:
         """Remove ``key`` (any case) and return its value."""
         real = self._names.pop(key.lower(), None)
         if real is None:
@@ -77,12 +77,12 @@ class ClassAd(dict[str, object]):
             raise KeyError(key)
         return super().pop(real)
 
-    def update(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+    def update(self, *args: object, **kwargs: object) -> None:
         """Set every pair through the case-insensitive index."""
-        for key, value in dict(*args, **kwargs).items():  # type: ignore[call-overload]
+        for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
-    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+    def get(self, key: str, default: object = None) -> object:
         """The value of ``key`` (any case), else ``default``."""
         real = self._names.get(key.lower())
         return super().__getitem__(real) if real is not None else default
@@ -296,7 +296,7 @@ def parse_condor_submit_output(text: str) -> str:
         raise HTCondorParseError(f"condor_submit printed no cluster id: {_short(text)}")
     if len(clusters) > 1:
         raise HTCondorParseError(f"condor_submit printed several clusters: {sorted(clusters)}")
-    return clusters.pop()
+    return str(clusters.pop())
 
 
 # ST column of condor_q -nobatch; '<' (transferring input) is a running job.

@@ -378,7 +378,7 @@ def _rows(text: str, fields: Sequence[str], what: str) -> list[dict[str, str]]:
                 f"{what} line {n} has {len(cols)} fields, expected {len(names)} "
                 f"({','.join(names)}): {_short(line)}"
             )
-        rows.append({k: v.strip() for k, v in zip(names, cols)})
+        rows.append({k: v.strip() for k, v in zip(names, cols, strict=True)})
     return rows
 
 

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import math
 import os
-import pwd
 import re
 import shlex
 import shutil
@@ -68,7 +67,13 @@ from pathlib import Path
 from typing import Any
 
 from .scheduler.slurm import SlurmParseError, parse_duration
-from .session import SECRET_ENV_NAMES, session_from_env
+from .session import (
+    SECRET_ENV_NAMES,
+    current_user,
+    is_worker_job_name,
+    session_from_env,
+    worker_job_name,
+)
 
 __all__ = [
     "ClusterCredentials",
@@ -84,7 +89,6 @@ __all__ = [
     "worker_job_name",
 ]
 
-WORKER_PREFIX = "dask"
 LOG_SUBDIR = Path(".sdcc-lab") / "logs" / "dask"
 CREDENTIALS_SUBDIR = Path(".sdcc-lab") / "dask"
 PROTOCOL = "tls://"
@@ -143,23 +147,6 @@ HTCONDOR_KEYS = {
 
 class DaskSessionError(RuntimeError):
     """cluster() cannot give workers to this session; the message says why and what to do."""
-
-
-# --------------------------------------------------------------------------- naming
-
-def worker_job_name(user: str, session_job_id: str) -> str:
-    """The name of a session's worker jobs: ``dask-USER-SESSIONJOB``."""
-    return f"{WORKER_PREFIX}-{user}-{session_job_id}"
-
-
-def is_worker_job_name(name: str | None, user: str, session_job_id: str) -> bool:
-    """Whether a job's name is that of this session's Dask workers."""
-    return name == worker_job_name(user, session_job_id)
-
-
-def current_user() -> str:
-    """The user this process runs as (the name Slurm shows)."""
-    return pwd.getpwuid(os.getuid()).pw_name
 
 
 # --------------------------------------------------------------------------- the session

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from sdcc_lab.dask import current_user
+from sdcc_lab.session import current_user
 
 ME = current_user()
 NAME = f"dask-{ME}-500"
@@ -45,10 +45,15 @@ QUEUE = {
 }
 
 
-@pytest.fixture
-def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture(params=["identity", "environment"])
+def fakes(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A Slurm session of job 500: named by the hub's identity, or (a plain ``jupyter lab``
+    started inside a job) by the environment alone. Both find the same workers."""
     monkeypatch.setenv("SLURM_JOB_ID", "500")
-    monkeypatch.setenv("SDCC_LAB_SESSION", json.dumps({"scheduler": "slurm", "options": {}}))
+    if request.param == "identity":
+        monkeypatch.setenv("SDCC_LAB_SESSION", json.dumps({"scheduler": "slurm", "options": {}}))
+    else:
+        monkeypatch.delenv("SDCC_LAB_SESSION", raising=False)
     (tmp_path / "queue.json").write_text(json.dumps(QUEUE))
     for cmd in ("squeue", "scancel"):
         script = tmp_path / cmd
@@ -154,7 +159,9 @@ async def test_scheduler_failure_is_503_with_a_message(jp_fetch: Any, fakes: Pat
     (fakes / "squeue.fail").unlink()
     (fakes / "scancel.fail").touch()
     code, body = await status_of(jp_fetch, "501", method="DELETE")
-    assert code == 503 and "scancel exited with 1" in body["message"]
+    assert code == 503
+    assert "Slurm did not cancel: scancel" in body["message"]
+    assert "Unable to contact slurm controller" in body["message"]
 
 
 async def test_unreadable_squeue_is_503(jp_fetch: Any, fakes: Path) -> None:

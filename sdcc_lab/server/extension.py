@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from ..session import session_from_env
+from ..session import SETTINGS_KEY, resolve_session
 from .handlers import default_handlers
 from .resources import resources_handlers, setup_resources
 from .shares import setup_shares, share_handlers
@@ -14,8 +13,17 @@ from .workers import setup_workers, workers_handlers
 
 def load_extension(server_app: Any) -> None:
     web_app = server_app.web_app
-    # Read once: the identity is fixed for the life of the server.
-    web_app.settings["sdcc_lab_session"] = session_from_env(os.environ)
+    # Resolved once, before anything reads it: the session is fixed for the life of
+    # the server, and every endpoint answers from this one object.
+    session = resolve_session()
+    web_app.settings[SETTINGS_KEY] = session
+    server_app.log.info(
+        "sdcc_lab session: %s%s (from the %s)%s",
+        session.scheduler,
+        f" job {session.job_id}" if session.job_id else "",
+        session.source,
+        f"; problem: {session.problem}" if session.problem else "",
+    )
     web_app.add_handlers(".*$", default_handlers(web_app.settings["base_url"]))
     web_app.settings["sdcc_lab_shares"] = setup_shares(server_app)
     web_app.add_handlers(".*$", share_handlers(web_app.settings["base_url"]))

@@ -16,6 +16,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from .. import __version__
+from ..session import SETTINGS_KEY, Session
 
 API_PREFIX = "sdcc-lab/api"
 
@@ -26,12 +27,19 @@ class SDCCAPIHandler(APIHandler):
     auth_resource = "sdcc_lab"
 
     @property
+    def sdcc_session(self) -> Session:
+        """The server's one Session, resolved when the extension loaded."""
+        session: Session = self.settings[SETTINGS_KEY]
+        return session
+
+    @property
     def session_identity(self) -> dict[str, Any]:
-        return self.settings["sdcc_lab_session"]
+        """``{"scheduler", "options"}`` of the session (a share link's environment)."""
+        return self.sdcc_session.identity()
 
 
 class InfoHandler(SDCCAPIHandler):
-    """``GET sdcc-lab/api/info``: the version, the user and this session's identity."""
+    """``GET sdcc-lab/api/info``: the version, the user and this server's session."""
 
     @web.authenticated
     @authorized
@@ -41,7 +49,7 @@ class InfoHandler(SDCCAPIHandler):
             {
                 "version": __version__,
                 "user": getattr(user, "username", None) or getattr(user, "name", None),
-                "session": self.session_identity,
+                "session": self.sdcc_session.to_json(),
             }
         )
 

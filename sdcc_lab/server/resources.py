@@ -51,7 +51,7 @@ def setup_resources(server_app: Any) -> ResourcesCollector:
     from tornado.ioloop import IOLoop
 
     collector = ResourcesCollector(
-        identity=server_app.web_app.settings.get("sdcc_lab_session"),
+        identity=server_app.web_app.settings["sdcc_lab_session"].identity(),
         parent=server_app,
         log=server_app.log,
     )

@@ -6,26 +6,24 @@
 - ``DELETE sdcc-lab/api/workers``     -> 204 once every worker job is cancelled
 
 A worker job is a job of this server's user, still pending or running, named
-``dask-USER-SESSIONJOB`` (:func:`sdcc_lab.dask.worker_job_name`), where
-SESSIONJOB is this server's own ``SLURM_JOB_ID``. Nothing else can be
-cancelled here: another user's job, another session's workers and the
-session's own job all answer 404.
+``dask-USER-SESSIONJOB`` (:func:`sdcc_lab.session.worker_job_name`), where
+SESSIONJOB is the job id of this server's :class:`~sdcc_lab.session.Session`
+(the one the resources panel shows). Nothing else can be cancelled here:
+another user's job, another session's workers and the session's own job all
+answer 404.
 
 Costs: one ``squeue --json --user USER`` serves every tab for
 :attr:`WorkerJobs.cache_seconds`; concurrent requests share the query in
-flight. A DELETE asks again (never acts on a cached list). Sessions that are
-not Slurm jobs list no workers. The scheduler failing gives 503 with a message.
+flight (the scheduler layer's :class:`~sdcc_lab.scheduler.cache.TTLCache`). A
+DELETE asks again (never acts on a cached list). Sessions that are not Slurm
+jobs list no workers. The scheduler failing gives 503 with ``{"message"}``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
-import subprocess
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -34,16 +32,17 @@ from tornado import web
 from traitlets import Float, List, Unicode
 from traitlets.config import LoggingConfigurable
 
-from ..dask import current_user, is_worker_job_name, worker_job_name
-from ..scheduler.slurm import Job, SlurmParseError, parse_squeue_json
+from ..scheduler.cache import TTLCache
+from ..scheduler.commands import run_command
+from ..scheduler.errors import SchedulerError, SchedulerRefused, SchedulerUnparseable
+from ..scheduler.slurm import Job, parse_squeue_json
+from ..session import SETTINGS_KEY, Session, is_worker_job_name
 from .handlers import API_PREFIX, SDCCAPIHandler
 
 ACTIVE_STATES = frozenset({"PENDING", "RUNNING", "SUSPENDED"})
 _JOB_ID_RE = re.compile(r"^[0-9]{1,18}$")
-
-
-class SchedulerUnavailable(RuntimeError):
-    """squeue or scancel failed, timed out or printed what cannot be read."""
+# What scancel says about a job that ended between our squeue and its call.
+_ALREADY_GONE = ("already completing or completed", "Invalid job id")
 
 
 class WorkerJobs(LoggingConfigurable):
@@ -52,78 +51,61 @@ class WorkerJobs(LoggingConfigurable):
     squeue_command = List(
         Unicode(),
         default_value=["squeue"],
-        config=True,
         help="""The command that runs ``squeue`` (program and leading arguments).
 
         Example: ``c.WorkerJobs.squeue_command = ["/usr/bin/squeue"]``.
         """,
-    )
+    ).tag(config=True)
     scancel_command = List(
         Unicode(),
         default_value=["scancel"],
-        config=True,
-        help="The command that runs ``scancel``, e.g. ``[\"/usr/bin/scancel\"]``.",
-    )
+        help="""The command that runs ``scancel`` (program and leading arguments).
+
+        Example: ``c.WorkerJobs.scancel_command = ["/usr/bin/scancel"]``.
+        """,
+    ).tag(config=True)
     cache_seconds = Float(
         3.0,
-        config=True,
         help="""Seconds one ``squeue`` answer serves every GET (all tabs share it).
 
         Example: ``c.WorkerJobs.cache_seconds = 10``.
         """,
-    )
-    timeout = Float(10.0, config=True, help="Seconds a squeue or scancel call may take.")
+    ).tag(config=True)
+    timeout = Float(
+        10.0,
+        help="""Seconds a ``squeue`` or ``scancel`` call may take before it is abandoned (503).
 
-    def __init__(
-        self,
-        identity: Mapping[str, Any] | None = None,
-        environ: Mapping[str, str] | None = None,
-        user: str | None = None,
-        **kwargs: Any,
-    ) -> None:
+        Example: ``c.WorkerJobs.timeout = 20``.
+        """,
+    ).tag(config=True)
+
+    def __init__(self, session: Session, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        env = os.environ if environ is None else environ
-        scheduler = (identity or {}).get("scheduler")
-        job_id = env.get("SLURM_JOB_ID", "").strip()
-        self.user = user or current_user()
-        # Only a Slurm session that is a job has worker jobs to show.
-        self.session_job_id = job_id if scheduler == "slurm" and job_id else None
-        self._jobs: list[Job] = []
-        self._fetched_at: float | None = None
-        self._inflight: asyncio.Future[list[Job]] | None = None
-        self.squeue_calls = 0
+        self.session = session
+        # A failed query is not kept: the next GET asks again (as before the cache existed).
+        self._cache: TTLCache[None, list[Job]] = TTLCache(self.cache_seconds, error_ttl=0)
+
+    @property
+    def user(self) -> str:
+        return self.session.user
+
+    @property
+    def session_job_id(self) -> str | None:
+        """The session's Slurm job id; None where it has no worker jobs (not a Slurm job)."""
+        return self.session.job_id if self.session.scheduler == "slurm" else None
 
     @property
     def job_name(self) -> str | None:
-        if self.session_job_id is None:
-            return None
-        return worker_job_name(self.user, self.session_job_id)
+        return self.session.worker_job_name if self.session_job_id is not None else None
 
-    # -- running commands ------------------------------------------------------
-    def _run(self, argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
-        """Blocking: an argument list, never a shell."""
-        try:
-            return subprocess.run(
-                list(argv), capture_output=True, text=True, timeout=self.timeout, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise SchedulerUnavailable(f"{argv[0]} did not answer within {self.timeout:g} s") from None
-        except OSError as e:
-            raise SchedulerUnavailable(f"cannot run {argv[0]}: {e.strerror or e}") from None
-
-    def _query(self) -> list[Job]:
+    # -- listing ---------------------------------------------------------------------
+    async def _query(self) -> list[Job]:
         argv = [*self.squeue_command, "--json", "--user", self.user]
-        self.squeue_calls += 1
-        proc = self._run(argv)
-        if proc.returncode != 0:
-            said = (proc.stderr or proc.stdout).strip().splitlines()
-            raise SchedulerUnavailable(
-                f"squeue exited with {proc.returncode}: {said[-1] if said else 'no message'}"
-            )
+        result = await run_command(argv, timeout=self.timeout)
         try:
-            jobs = parse_squeue_json(json.loads(proc.stdout))
-        except (ValueError, SlurmParseError) as e:
-            raise SchedulerUnavailable(f"cannot read squeue's answer: {e}") from None
+            jobs = parse_squeue_json(json.loads(result.stdout))
+        except ValueError as e:  # not JSON, or JSON of another shape (SlurmParseError)
+            raise SchedulerUnparseable(f"cannot read squeue's answer: {e}", argv=argv) from None
         return [job for job in jobs if self.is_worker(job)]
 
     def is_worker(self, job: Job) -> bool:
@@ -136,29 +118,11 @@ class WorkerJobs(LoggingConfigurable):
             and is_worker_job_name(job.name, self.user, self.session_job_id)
         )
 
-    # -- listing ---------------------------------------------------------------------
     async def jobs(self, fresh: bool = False) -> list[Job]:
         """The worker jobs: cached for ``cache_seconds``, one query in flight at a time."""
         if self.session_job_id is None:
             return []
-        if self._inflight is None:
-            young = (
-                self._fetched_at is not None
-                and time.monotonic() - self._fetched_at < self.cache_seconds
-            )
-            if young and not fresh:
-                return list(self._jobs)
-            loop = asyncio.get_running_loop()
-            self._inflight = asyncio.ensure_future(loop.run_in_executor(None, self._query))
-        fut = self._inflight
-        try:
-            jobs = await asyncio.shield(fut)
-        finally:
-            if fut.done() and self._inflight is fut:
-                self._inflight = None
-        self._jobs = jobs
-        self._fetched_at = time.monotonic()
-        return list(jobs)
+        return list(await self._cache.get(None, self._query, fresh=fresh))
 
     # -- cancelling --------------------------------------------------------------------
     async def cancel(self, job_ids: Sequence[str]) -> None:
@@ -171,14 +135,14 @@ class WorkerJobs(LoggingConfigurable):
             f"--name={self.job_name}",
             *job_ids,
         ]
-        proc = await asyncio.get_running_loop().run_in_executor(None, self._run, argv)
-        self._fetched_at = None  # the next GET asks again
-        if proc.returncode != 0:
-            said = " ".join((proc.stderr or proc.stdout).split())
-            if "already completing or completed" in said or "Invalid job id" in said:
-                self.log.info("sdcc_lab workers: %s", said)  # it ended meanwhile: nothing to do
-                return
-            raise SchedulerUnavailable(f"scancel exited with {proc.returncode}: {said or 'no message'}")
+        try:
+            await run_command(argv, timeout=self.timeout)
+        except SchedulerRefused as e:
+            if not any(gone in e.output for gone in _ALREADY_GONE):
+                raise
+            self.log.info("sdcc_lab workers: %s", e.output)  # it ended meanwhile: nothing to do
+        finally:
+            self._cache.invalidate(None)  # the next GET asks again
 
 
 def worker_json(job: Job) -> dict[str, Any]:
@@ -203,16 +167,16 @@ class _WorkersBase(SDCCAPIHandler):
             raise web.HTTPError(503, "the worker-jobs service is not running")
         return found
 
-    async def _fresh(self) -> list[Job]:
+    async def _jobs(self, fresh: bool) -> list[Job]:
         try:
-            return await self.workers.jobs(fresh=True)
-        except SchedulerUnavailable as e:
+            return await self.workers.jobs(fresh=fresh)
+        except SchedulerError as e:
             raise web.HTTPError(503, f"Slurm did not answer: {e}") from None
 
     async def _cancel(self, job_ids: list[str]) -> None:
         try:
             await self.workers.cancel(job_ids)
-        except SchedulerUnavailable as e:
+        except SchedulerError as e:
             raise web.HTTPError(503, f"Slurm did not cancel: {e}") from None
         self.log.info("sdcc_lab workers: cancelled %s", ", ".join(job_ids) or "nothing")
 
@@ -223,17 +187,14 @@ class WorkersHandler(_WorkersBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        try:
-            jobs = await self.workers.jobs()
-        except SchedulerUnavailable as e:
-            raise web.HTTPError(503, f"Slurm did not answer: {e}") from None
+        jobs = await self._jobs(fresh=False)
         self.set_header("Cache-Control", "no-store")
         self.finish({"workers": [worker_json(job) for job in jobs]})
 
     @web.authenticated
     @authorized
     async def delete(self) -> None:
-        jobs = await self._fresh()
+        jobs = await self._jobs(fresh=True)
         await self._cancel([job.job_id for job in jobs])
         self.set_status(204)
         self.finish()
@@ -247,7 +208,7 @@ class WorkerHandler(_WorkersBase):
     async def delete(self, job_id: str) -> None:
         if not _JOB_ID_RE.match(job_id):
             raise web.HTTPError(400, f"{job_id[:40]!r} is not a Slurm job id")
-        jobs = await self._fresh()
+        jobs = await self._jobs(fresh=True)
         if job_id not in {job.job_id for job in jobs}:
             raise web.HTTPError(404, f"job {job_id} is not one of this session's Dask worker jobs")
         await self._cancel([job_id])
@@ -263,9 +224,9 @@ def workers_handlers(base_url: str) -> list[tuple[str, type[SDCCAPIHandler]]]:
 
 
 def setup_workers(server_app: Any) -> WorkerJobs:
-    """The server's one WorkerJobs (configured as ``c.WorkerJobs.…``)."""
+    """The server's one WorkerJobs (configured as ``c.WorkerJobs.…``) for the server's Session."""
     return WorkerJobs(
-        identity=server_app.web_app.settings.get("sdcc_lab_session"),
+        server_app.web_app.settings[SETTINGS_KEY],
         parent=server_app,
         log=server_app.log,
     )

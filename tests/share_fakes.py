@@ -31,13 +31,17 @@ class TokenTableAuth:
     def __init__(self, tokens: dict[str, str]) -> None:
         self.tokens = tokens
 
-    async def get_user(self, handler: Any, sync: bool = False) -> dict[str, Any] | None:
-        header = handler.request.headers.get("Authorization", "")
-        name = self.tokens.get(header.removeprefix("token ").strip())
+    def get_token(self, handler: Any, in_cookie: bool = True) -> str:
+        return str(handler.request.headers.get("Authorization", "")).removeprefix("token ").strip()
+
+    async def user_for_token(self, token: str, *args: Any, sync: bool = True, **kwargs: Any) -> dict[str, Any] | None:
+        name = self.tokens.get(token)
         if name is None:
             return None
-        handler._token_authenticated = True
         return {"name": name, "kind": "user", "admin": name == "admin", "scopes": []}
+
+    async def get_user(self, handler: Any, sync: bool = False) -> dict[str, Any] | None:
+        return await self.user_for_token(self.get_token(handler))
 
     def check_xsrf_cookie(self, handler: Any) -> None:
         return None

@@ -282,6 +282,10 @@ class FakeHandler:
     def __init__(self, peer: str, headers: dict[str, str]) -> None:
         self.request = FakeRequest(peer, headers)
 
+    def get_token(self) -> Any:
+        """The hub's API token of the request (JupyterHub's BaseHandler): none here."""
+        return None
+
 
 @pytest.mark.parametrize(
     ("name", "pattern", "expected"),
@@ -344,5 +348,5 @@ def test_refresh_keeps_token_requests_and_ends_a_changed_user(tmp_path: Path) ->
     as_alice = FakeHandler("127.0.0.1", {"X-Remote-User": "alice", "X-Proxy-Secret": "s" * 32})
     assert asyncio.run(auth.refresh_user(alice, as_alice)) is True
     token_request: Any = FakeHandler("127.0.0.1", {})
-    token_request._token_authenticated = True
+    token_request.get_token = lambda: "the hub's record of a valid API token"
     assert asyncio.run(auth.refresh_user(alice, token_request)) is True

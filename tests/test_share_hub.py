@@ -111,7 +111,7 @@ def test_the_whole_story(alice: HubClient, bob: HubClient) -> None:
     details = open_link(bob, created["url"])
     assert details.status_code == 200, details.text
     assert details.json()["owner"] == "alice" and details.json()["name"] == "analysis.ipynb"
-    assert ["Where", "Local session"] in details.json()["environment"]
+    assert ["Where", "Local session on the hub node"] in details.json()["environment"]
     assert details.json()["continue_url"] == "/hub/user-redirect/lab#sdcc-share=" + created["token"]
 
     first = import_link(bob, created["url"])

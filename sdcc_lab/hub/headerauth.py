@@ -199,8 +199,10 @@ class HeaderAuthenticator(Authenticator):
         return self.user_from_request(handler)
 
     async def refresh_user(self, user: Any, handler: Any = None) -> bool:
-        if handler is None or getattr(handler, "_token_authenticated", False):
+        if handler is None or handler.get_token() is not None:
             # API requests with a token (servers, services) carry no proxy header.
+            # The hub's handlers take a valid token's user first (get_token: the
+            # token of the Authorization header, None when there is none).
             return True
         try:
             name = self.normalize_username(self.user_from_request(handler))

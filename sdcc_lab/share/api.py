@@ -24,15 +24,14 @@ from .store import LimitReached
 
 class APIBase(ShareBase):
     async def prepare(self) -> None:
-        await super().prepare()
-        if self.current_user is None or not getattr(self, "_token_authenticated", False):
+        # A hub API token only (header, or URL where the hub allows it); the
+        # service's login cookie never counts here, so a browser cannot be led
+        # to call the API.
+        token = self.hub_auth.get_token(self, in_cookie=False)
+        model = await self.hub_auth.user_for_token(token, sync=False) if token else None
+        self.current_user = self.allowed(model)
+        if self.current_user is None:
             raise web.HTTPError(403, "the share service's API takes a hub API token")
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None))[1]
-        message = getattr(exc, "log_message", None) or self._reason
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"message": message}))
 
     def json_body(self) -> dict[str, Any]:
         try:

@@ -14,7 +14,6 @@ import os
 import secrets
 import signal
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,25 +21,27 @@ from urllib.parse import urlsplit
 from jupyterhub.services.auth import HubOAuth
 from tornado import web
 from tornado.httpserver import HTTPServer
-from traitlets import Bool, Integer, List, Set, Unicode, default, validate
+from traitlets import Bool, Callable, Integer, List, Unicode, default
 from traitlets.config import Application
 
+from .handlers import handlers
 from .limits import UploadGate
-from ..nbstream import DEFAULT_MAX_DEPTH
-from .store import ShareStore
+from .settings import ShareSettings
+from .store import ShareStore, utcnow
 from .tokens import ShareSigner
 
-DAY = 24 * 3600
-MB = 1024 * 1024
 
-
-class ShareService(Application):
+class ShareService(Application, ShareSettings):
     """The hub-managed service that signs, stores and opens notebook share links."""
 
     name = "sdcc-lab-share"
     description = "sdcc_lab's share service (started by JupyterHub as a managed service)"
 
-    config_file = Unicode("", help="A Python config file to load (``c.ShareService.… = …``).").tag(config=True)
+    config_file = Unicode(
+        "",
+        help="""A Python config file to load (``c.ShareService.… = …`` lines), on the
+        command line: ``--ShareService.config_file=/srv/jupyterhub/share_config.py``.""",
+    ).tag(config=True)
 
     keys_file = Unicode(
         "",
@@ -61,6 +62,9 @@ class ShareService(Application):
 
         Defaults to ``$SDCC_LAB_SHARE_KEYS`` (keys separated by commas). Never put
         these in a spawner's environment: single-user servers must not see them.
+        Prefer ``keys_file``; if set here::
+
+            c.ShareService.keys = ["new-key", "old-key"]
         """,
     ).tag(config=True)
 
@@ -70,8 +74,12 @@ class ShareService(Application):
         return [k.strip() for k in raw.split(",") if k.strip()]
 
     data_dir = Unicode(
-        help="Folder for the default database and snapshots (default: the current folder, "
-        "which is the hub's data folder when the hub starts the service with ``cwd``)."
+        help="""Folder for the default database and snapshots (default: the current
+        folder, which is the hub's data folder when the hub starts the service with
+        ``cwd``). Example::
+
+            c.ShareService.data_dir = "/srv/jupyterhub/share"
+        """,
     ).tag(config=True)
 
     @default("data_dir")
@@ -82,8 +90,9 @@ class ShareService(Application):
         help="""SQLAlchemy URL of the share store.
 
         Default: ``sqlite:///{data_dir}/sdcc_lab_shares.sqlite``. For several hubs
-        sharing one store: ``postgresql://user:password@host/dbname`` (and a
-        ``snapshot_dir`` they all mount).
+        sharing one store (and a ``snapshot_dir`` they all mount)::
+
+            c.ShareService.db_url = "postgresql://share:secret@db.example.org/shares"
         """,
     ).tag(config=True)
 
@@ -92,88 +101,44 @@ class ShareService(Application):
         return f"sqlite:///{Path(self.data_dir) / 'sdcc_lab_shares.sqlite'}"
 
     snapshot_dir = Unicode(
-        help="Folder holding the last saved snapshot of each live share (default: "
-        "``{data_dir}/share-snapshots``)."
+        help="""Folder holding the last saved snapshot of each live share (default:
+        ``{data_dir}/share-snapshots``). Example::
+
+            c.ShareService.snapshot_dir = "/shared/jupyterhub/share-snapshots"
+        """,
     ).tag(config=True)
 
     @default("snapshot_dir")
     def _default_snapshot_dir(self) -> str:
         return str(Path(self.data_dir) / "share-snapshots")
 
-    max_expires_in = Integer(7 * DAY, help="Longest lifetime of a link, in seconds (default 7 days).").tag(config=True)
-    default_expires_in = Integer(DAY, help="Lifetime of a link when the sender does not choose, in seconds (default 1 day).").tag(config=True)
-    max_notebook_size = Integer(
-        100 * 1024 * 1024,
-        help="Largest notebook that can be shared, in bytes (default 100 MB); larger ones get 413.",
-    ).tag(config=True)
-    max_live_shares = Integer(
-        100,
-        help="Live links per user (default 100); more get 403, before the notebook is read.",
-    ).tag(config=True)
-    max_snapshot_bytes_per_user = Integer(
-        1024 * MB,
-        help="""Bytes a user's snapshots may take in ``snapshot_dir`` (default 1 GB).
-
-        Counted once per shared file, however many live links it has: the
-        links of one file share one snapshot. An upload that would pass it gets
-        413, before its body is read when it says its length. Example::
-
-            c.ShareService.max_snapshot_bytes_per_user = 2 * 1024**3  # 2 GB
-        """,
-    ).tag(config=True)
-    max_concurrent_uploads = Integer(
-        4,
-        help="""Uploads (new links and new versions) one user may have in flight at once
-        (default 4); more get 429 until one ends. Example::
-
-            c.ShareService.max_concurrent_uploads = 8
-        """,
-    ).tag(config=True)
-    max_notebook_depth = Integer(
-        DEFAULT_MAX_DEPTH,
-        help=f"""Deepest nesting of JSON objects and arrays in a shared notebook (default
-        {DEFAULT_MAX_DEPTH}; real notebooks nest about ten levels). Deeper ones get 400.
-        Single-user servers refuse to import deeper notebooks than the default
-        whatever this says. Example::
-
-            c.ShareService.max_notebook_depth = 128
-        """,
-    ).tag(config=True)
     check_threads = Integer(
         4,
-        help="Threads that check and write uploaded notebooks off the event loop (default 4): "
-        "a large upload never delays other requests.",
-    ).tag(config=True)
+        help="""Threads that check and write uploaded notebooks off the event loop
+        (default 4): a large upload never delays other requests. Example::
 
-    admin_users = Set(
-        Unicode(),
-        help="""Users who may list and revoke every share (the service's page and its API).
-
-        The hub does not tell a service who its admins are through the scopes
-        a user's login grants it, so name them here::
-
-            c.ShareService.admin_users = {"hubadmin"}
+            c.ShareService.check_threads = 8
         """,
     ).tag(config=True)
 
-    public_url = Unicode(
-        help="""The hub's public URL, used to make links absolute
-        (``https://jupyter.example.org/``). Default ``$JUPYTERHUB_PUBLIC_URL``;
-        when empty, links are paths on the hub and JupyterLab makes them absolute
-        with the address the user sees. Never taken from a request's Host header.""",
+    purge_interval = Integer(
+        3600,
+        help="""Seconds between purges of dead shares' snapshots (default 1 hour). Example::
+
+            c.ShareService.purge_interval = 600
+        """,
+    ).tag(config=True)
+    debug_log = Bool(
+        False,
+        help="""Log at debug level (default off). Example::
+
+            c.ShareService.debug_log = True
+        """,
     ).tag(config=True)
 
-    @default("public_url")
-    def _default_public_url(self) -> str:
-        return os.environ.get("JUPYTERHUB_PUBLIC_URL", "")
-
-    @validate("public_url")
-    def _check_public_url(self, proposal: Any) -> str:
-        value = str(proposal["value"])
-        return value.rstrip("/") if value else ""
-
-    purge_interval = Integer(3600, help="Seconds between purges of dead shares' snapshots.").tag(config=True)
-    debug_log = Bool(False, help="Log at debug level.").tag(config=True)
+    # Not configurable: what "now" is for expiry. Tests pass a clock they move;
+    # a site has no reason to, so no config file or command line can set it.
+    clock = Callable(utcnow, help="A function that returns the current time (timezone-aware, UTC).")
 
     aliases = {  # noqa: RUF012 (traitlets' class-level table)
         "config": "ShareService.config_file",
@@ -203,13 +168,11 @@ class ShareService(Application):
             self.log_level = 10
 
     def make_app(self, hub_auth: Any = None) -> web.Application:
-        from .handlers import handlers
-
         prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/share/")
         if hub_auth is None:
             hub_auth = HubOAuth(api_token=os.environ.get("JUPYTERHUB_API_TOKEN", ""), cache_max_age=60)
         Path(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-        store = ShareStore(self.db_url, self.snapshot_dir)
+        store = ShareStore(self.db_url, self.snapshot_dir, clock=self.clock)
         return web.Application(
             handlers(prefix),
             cookie_secret=secrets.token_bytes(32),
@@ -222,9 +185,6 @@ class ShareService(Application):
             hub_auth=hub_auth,
             hub_prefix=os.environ.get("JUPYTERHUB_BASE_URL", "/").rstrip("/") + "/hub/",
         )
-
-    def lifetime(self, seconds: int | None) -> timedelta:
-        return timedelta(seconds=self.default_expires_in if seconds is None else seconds)
 
     async def run(self) -> None:
         app = self.make_app()

@@ -1,16 +1,22 @@
 """What every handler of the share service shares: authentication through the
-hub (async, in ``prepare``), the service's parts, and the share model."""
+hub (async, in ``prepare``), the service's parts, the share model, and the one
+way errors are written (``{"message"}``; pages render the same message).
+
+The handlers depend on :mod:`.settings`, never on :mod:`.app`: the application
+imports the handlers, not the other way round.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
-from tornado import web
+from tornado import httputil, web
 
 from . import pages
-from .app import ShareService
+from .settings import ShareSettings
 from .store import ShareInfo, ShareStore
 from .tokens import ShareSigner, TokenClaims, TokenError
 
@@ -22,11 +28,19 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+def error_message(status_code: int, exc_info: Any = None) -> str:
+    """What an error says: the ``HTTPError``'s message, else the status's standard phrase."""
+    exc = exc_info[1] if exc_info else None
+    if isinstance(exc, web.HTTPError) and exc.log_message:
+        return exc.log_message % exc.args if exc.args else exc.log_message
+    return httputil.responses.get(status_code, "Unknown error")
+
+
 class ShareBase(HubOAuthenticated, web.RequestHandler):
     """Authentication (async, in ``prepare``) and access to the service's parts."""
 
     @property
-    def service(self) -> ShareService:
+    def service(self) -> ShareSettings:
         return self.settings["share_service"]
 
     @property
@@ -46,14 +60,26 @@ class ShareBase(HubOAuthenticated, web.RequestHandler):
         return self.settings["hub_auth"]
 
     async def prepare(self) -> None:
-        model = await self.hub_auth.get_user(self, sync=False)
-        user = None
-        if model:
-            try:
-                user = self.check_hub_user(model)
-            except UserNotAllowed:  # authenticated, but without the scope
-                raise web.HTTPError(403, f"{model.get('name')} may not use the share service") from None
-        self.current_user = user
+        self.current_user = self.allowed(await self.hub_auth.get_user(self, sync=False))
+
+    def allowed(self, model: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The hub's user model if it may use the service; None for nobody; 403 without the scope."""
+        if not model:
+            return None
+        try:
+            user: dict[str, Any] = self.check_hub_user(model)
+        except UserNotAllowed:  # authenticated, but without the scope
+            raise web.HTTPError(403, f"{model.get('name')} may not use the share service") from None
+        return user
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """The service's one error path: every refusal is a ``web.HTTPError``."""
+        self.finish_error(status_code, error_message(status_code, kwargs.get("exc_info")))
+
+    def finish_error(self, status_code: int, message: str) -> None:
+        """Write the error: ``{"message"}`` as JSON here; pages render it as HTML."""
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message}))
 
     @property
     def user_name(self) -> str:
@@ -82,7 +108,7 @@ class ShareBase(HubOAuthenticated, web.RequestHandler):
             raise web.HTTPError(410, "This share link no longer exists.")
         if share.revoked is not None:
             raise web.HTTPError(410, f"{share.owner} revoked this share link.")
-        if not share.is_live():
+        if not share.is_live(self.store.clock()):
             raise web.HTTPError(410, f"This share link expired on {pages.when(share.expires)}.")
         return claims, share
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from ..labels import labels, option_rows, scheduler_name
 from ..names import visible_text
 from .store import ShareInfo
 
@@ -42,19 +43,20 @@ def problem_page(title: str, message: str, hub_home: str) -> str:
 
 
 def environment_pairs(environment: dict[str, Any]) -> list[tuple[str, str]]:
-    """``(label, value)`` rows of a link's environment, as text (the page's script shows them)."""
+    """``(label, value)`` rows of a link's environment, as text (the page's script shows them).
+
+    The words are JupyterLab's (``sdcc_lab/labels.json``), so a link's page
+    says a session the way the sender's "About this session" does.
+    """
+    words = labels()
     rows: list[tuple[str, str]] = []
     kernel = environment.get("kernelspec") or {}
     if isinstance(kernel, dict) and kernel:
-        rows.append(("Kernel", str(kernel.get("display_name") or kernel.get("name") or "")))
-    scheduler = environment.get("scheduler")
-    rows.append(("Where", {"local": "Local session", "slurm": "Slurm batch job",
-                           "htcondor": "HTCondor batch job"}.get(str(scheduler), str(scheduler))))
+        rows.append((words["kernel"], str(kernel.get("display_name") or kernel.get("name") or "")))
+    rows.append((words["where"], scheduler_name(environment.get("scheduler"))))
     options = environment.get("options") or {}
     if isinstance(options, dict):
-        for key in sorted(options):
-            if options[key] not in (None, ""):
-                rows.append((str(key), str(options[key])))
+        rows.extend(option_rows(options))
     return [(visible_text(k), visible_text(v)) for k, v in rows]
 
 

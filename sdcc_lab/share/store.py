@@ -20,7 +20,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -92,8 +92,8 @@ class ShareRecord(Base):
     def key(self) -> str:
         return self.snapshot_key or self.id
 
-    def is_live(self, now: datetime | None = None) -> bool:
-        return self.revoked is None and self.expires > (now or utcnow())
+    def is_live(self, now: datetime) -> bool:
+        return self.revoked is None and self.expires > now
 
     def env(self) -> dict[str, Any]:
         value = json.loads(self.environment or "{}")
@@ -129,8 +129,8 @@ class ShareInfo:
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
 
-    def is_live(self, now: datetime | None = None) -> bool:
-        return self.revoked is None and self.expires > (now or utcnow())
+    def is_live(self, now: datetime) -> bool:
+        return self.revoked is None and self.expires > now
 
 
 class LimitReached(Exception):
@@ -142,7 +142,14 @@ class LimitReached(Exception):
 
 
 class ShareStore:
-    def __init__(self, db_url: str, snapshot_dir: str | Path) -> None:
+    """The share records (SQLAlchemy) and their snapshots (files).
+
+    ``clock`` says what time it is for expiry (UTC, timezone-aware); tests pass
+    one they move instead of waiting for a link to expire.
+    """
+
+    def __init__(self, db_url: str, snapshot_dir: str | Path, clock: Callable[[], datetime] = utcnow) -> None:
+        self.clock = clock
         self.engine: Engine = create_engine(db_url, future=True)
         Base.metadata.create_all(self.engine)
         self._add_snapshot_key()
@@ -180,7 +187,7 @@ class ShareStore:
         caller's) when ``max_live`` links live already or ``quota`` bytes would
         be passed.
         """
-        now = utcnow()
+        now = self.clock()
         with self.session() as s:
             live = self._live(s, owner, now)
             if max_live is not None and len(live) >= max_live:
@@ -204,7 +211,7 @@ class ShareStore:
             return ShareInfo.of(r) if r else None
 
     def list(self, owner: str | None = None, live_only: bool = True) -> list[ShareInfo]:
-        now = utcnow()
+        now = self.clock()
         with self.session() as s:
             q = select(ShareRecord).order_by(ShareRecord.created.desc())
             if owner is not None:
@@ -219,7 +226,7 @@ class ShareStore:
     def snapshot_bytes(self, owner: str, except_path: str | None = None) -> tuple[int, int]:
         """What ``owner``'s live snapshots take: (in all, other than ``except_path``'s)."""
         with self.session() as s:
-            live = self._live(s, owner, utcnow())
+            live = self._live(s, owner, self.clock())
             mine = {r.key for r in live if r.path == except_path}
             sizes = {r.key: r.snapshot_size for r in live if r.has_snapshot}
         total = sum(sizes.values())
@@ -231,7 +238,7 @@ class ShareStore:
             if r is None:
                 return False
             if r.revoked is None:
-                r.revoked = utcnow()
+                r.revoked = self.clock()
             key = r.key
         self._drop_unused({key})
         return True
@@ -242,7 +249,7 @@ class ShareStore:
             s.execute(
                 update(ShareRecord)
                 .where(ShareRecord.id == share_id)
-                .values(opens=ShareRecord.opens + 1, last_opened=utcnow())
+                .values(opens=ShareRecord.opens + 1, last_opened=self.clock())
             )
 
     def rename(self, owner: str, old: str, new: str) -> int:
@@ -282,7 +289,7 @@ class ShareStore:
         the caller's, the old version stays in place).
         """
         with self.session() as s:
-            live = self._live(s, owner, utcnow(), for_update=True)
+            live = self._live(s, owner, self.clock(), for_update=True)
             group = [r for r in live if r.path == path]
             if not group:
                 part.unlink(missing_ok=True)
@@ -324,7 +331,7 @@ class ShareStore:
             return
         with self.session() as s:
             q = select(ShareRecord.snapshot_key, ShareRecord.id).where(
-                ShareRecord.revoked.is_(None), ShareRecord.expires > utcnow())
+                ShareRecord.revoked.is_(None), ShareRecord.expires > self.clock())
             used = {key or share_id for key, share_id in s.execute(q)}
         for key in keys - used:
             self.snapshot_file(key).unlink(missing_ok=True)
@@ -332,7 +339,7 @@ class ShareStore:
     def purge_dead(self, keep: timedelta = timedelta(days=30), stale_parts: float = 24 * 3600) -> int:
         """Drop snapshots no live link shows, records dead for longer than ``keep``, and
         part files of uploads that ended without cleaning up (older than ``stale_parts`` s)."""
-        now = utcnow()
+        now = self.clock()
         dropped = 0
         with self.session() as s:
             for r in s.scalars(select(ShareRecord)):

@@ -68,9 +68,8 @@ _TITLES = {403: "This link cannot be opened", 410: "This link no longer works",
 
 
 class PageBase(ShareBase):
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None))[1]
-        message = getattr(exc, "log_message", None) or self._reason
+    def finish_error(self, status_code: int, message: str) -> None:
+        """A page a browser shows: the same message, in HTML."""
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(pages.problem_page(_TITLES.get(status_code, "Error"), message,
                                        self.settings["hub_prefix"] + "home"))
@@ -97,11 +96,10 @@ class LinkPage(PageBase):
             raise web.HTTPError(400, f"'next' must be a path below {redirect_prefix} on this hub")
         return target
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
+    def finish_error(self, status_code: int, message: str) -> None:
+        """The page's script (POST) reads ``{"message", "title"}``; a GET shows the page."""
         if self.request.method != "POST":
-            return super().write_error(status_code, **kwargs)
-        exc = kwargs.get("exc_info", (None, None))[1]
-        message = getattr(exc, "log_message", None) or self._reason
+            return super().finish_error(status_code, message)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": message, "title": _TITLES.get(status_code, "Error")}))
 

@@ -1,0 +1,121 @@
+"""What the share service's handlers read of its configuration.
+
+:class:`ShareSettings` holds the limits and the site facts the handlers need;
+the application (:class:`sdcc_lab.share.app.ShareService`) inherits them, so a
+site still writes ``c.ShareService.max_live_shares = …``. The handlers import
+this module, never the application's: the application imports the handlers.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+from traitlets import Integer, Set, Unicode, default, validate
+from traitlets.config import Configurable
+
+from ..nbstream import DEFAULT_MAX_DEPTH
+
+DAY = 24 * 3600
+MB = 1024 * 1024
+
+
+class ShareSettings(Configurable):
+    """The share service's limits and site facts (set them as ``c.ShareService.…``)."""
+
+    max_expires_in = Integer(
+        7 * DAY,
+        help="""Longest lifetime of a link, in seconds (default 7 days); a longer
+        ``expires_in`` gets 400. Example::
+
+            c.ShareService.max_expires_in = 30 * 24 * 3600  # 30 days
+        """,
+    ).tag(config=True)
+    default_expires_in = Integer(
+        DAY,
+        help="""Lifetime of a link when the sender does not choose, in seconds
+        (default 1 day). Example::
+
+            c.ShareService.default_expires_in = 3 * 24 * 3600  # 3 days
+        """,
+    ).tag(config=True)
+    max_notebook_size = Integer(
+        100 * MB,
+        help="""Largest notebook that can be shared, in bytes (default 100 MB); larger
+        ones get 413. Example::
+
+            c.ShareService.max_notebook_size = 200 * 1024**2  # 200 MB
+        """,
+    ).tag(config=True)
+    max_live_shares = Integer(
+        100,
+        help="""Live links per user (default 100); more get 403, before the notebook is
+        read. Example::
+
+            c.ShareService.max_live_shares = 50
+        """,
+    ).tag(config=True)
+    max_snapshot_bytes_per_user = Integer(
+        1024 * MB,
+        help="""Bytes a user's snapshots may take in ``snapshot_dir`` (default 1 GB).
+
+        Counted once per shared file, however many live links it has: the
+        links of one file share one snapshot. An upload that would pass it gets
+        413, before its body is read when it says its length. Example::
+
+            c.ShareService.max_snapshot_bytes_per_user = 2 * 1024**3  # 2 GB
+        """,
+    ).tag(config=True)
+    max_concurrent_uploads = Integer(
+        4,
+        help="""Uploads (new links and new versions) one user may have in flight at once
+        (default 4); more get 429 until one ends. Example::
+
+            c.ShareService.max_concurrent_uploads = 8
+        """,
+    ).tag(config=True)
+    max_notebook_depth = Integer(
+        DEFAULT_MAX_DEPTH,
+        help=f"""Deepest nesting of JSON objects and arrays in a shared notebook, in
+        levels (default {DEFAULT_MAX_DEPTH}; real notebooks nest about ten levels). Deeper
+        ones get 400. Single-user servers refuse to import deeper notebooks than the
+        default whatever this says. Example::
+
+            c.ShareService.max_notebook_depth = 128
+        """,
+    ).tag(config=True)
+
+    admin_users = Set(
+        Unicode(),
+        help="""Users who may list and revoke every share (the service's page and its API).
+
+        The hub does not tell a service who its admins are through the scopes
+        a user's login grants it, so name them here::
+
+            c.ShareService.admin_users = {"hubadmin"}
+        """,
+    ).tag(config=True)
+
+    public_url = Unicode(
+        help="""The hub's public URL, used to make links absolute. Default
+        ``$JUPYTERHUB_PUBLIC_URL``; when empty, links are paths on the hub and
+        JupyterLab makes them absolute with the address the user sees. Never taken
+        from a request's Host header. Example::
+
+            c.ShareService.public_url = "https://jupyter.example.org/"
+        """,
+    ).tag(config=True)
+
+    @default("public_url")
+    def _default_public_url(self) -> str:
+        return os.environ.get("JUPYTERHUB_PUBLIC_URL", "")
+
+    @validate("public_url")
+    def _check_public_url(self, proposal: Any) -> str:
+        value = str(proposal["value"])
+        return value.rstrip("/") if value else ""
+
+    def lifetime(self, seconds: int | None) -> timedelta:
+        """A link's lifetime: ``seconds``, or the default when the sender chose none."""
+        return timedelta(seconds=self.default_expires_in if seconds is None else seconds)

@@ -9,6 +9,7 @@ the real ``HubOAuth``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,20 @@ class TokenTableAuth:
 
     def check_xsrf_cookie(self, handler: Any) -> None:
         return None
+
+
+class MovableClock:
+    """The service's clock in tests: it starts at the real time and moves only when told,
+    so a link expires the moment a test says, without waiting."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 @dataclass

@@ -12,15 +12,20 @@ from typing import Any
 
 import nbformat
 import pytest
-from share_fakes import RunningService, start_service
+from share_fakes import MovableClock, RunningService, start_service
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 Fetch = Callable[..., Awaitable[Any]]
 
 
 @pytest.fixture
-def share_service(io_loop: Any, tmp_path: Path) -> Iterator[RunningService]:
-    running = start_service(tmp_path / "service", max_notebook_size=200_000)
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+def share_service(io_loop: Any, tmp_path: Path, clock: MovableClock) -> Iterator[RunningService]:
+    running = start_service(tmp_path / "service", max_notebook_size=200_000, clock=clock)
     yield running
     running.server.stop()
 
@@ -292,11 +297,14 @@ async def test_import_refuses_a_tampered_or_foreign_token(
         assert code == 403, data
 
 
-async def test_expired_link_is_410(jp_fetch: Fetch, share_service: RunningService, jp_root_dir: Path) -> None:
-    import asyncio
-
-    bob = await service_share(share_service, "bob-token", jp_root_dir / "bobs", "e.ipynb", expires_in=1)
-    await asyncio.sleep(1.2)
+async def test_expired_link_is_410(
+    jp_fetch: Fetch, share_service: RunningService, jp_root_dir: Path, clock: MovableClock
+) -> None:
+    bob = await service_share(share_service, "bob-token", jp_root_dir / "bobs", "e.ipynb", expires_in=60)
+    clock.advance(59)
+    code, data = await call(jp_fetch, "POST", "imports", body={"link": bob["url"]})
+    assert code == 201, data  # a second before its end, the link still opens
+    clock.advance(1)
     code, data = await call(jp_fetch, "POST", "imports", body={"link": bob["url"]})
     assert code == 410 and "expired" in data["message"]
 

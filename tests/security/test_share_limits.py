@@ -36,7 +36,7 @@ import pytest
 import requests
 from conftest import Portal
 from hubclient import HubClient
-from share_fakes import RunningService, start_service
+from share_fakes import MovableClock, RunningService, start_service
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from sdcc_lab.nbstream import human_size
@@ -85,8 +85,13 @@ BOMBS = {  # body, refused (4xx) or stored (201)
 
 # --- the in-process service ------------------------------------------------------------------
 @pytest.fixture
-def share_service(io_loop: Any, tmp_path: Path) -> Iterator[RunningService]:
-    running = start_service(tmp_path / "service", max_notebook_size=1_000_000)
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+def share_service(io_loop: Any, tmp_path: Path, clock: MovableClock) -> Iterator[RunningService]:
+    running = start_service(tmp_path / "service", max_notebook_size=1_000_000, clock=clock)
     yield running
     running.server.stop()
 
@@ -344,16 +349,18 @@ async def test_links_of_one_file_share_one_snapshot(share_service: RunningServic
             assert left == []
 
 
-async def test_the_purge_drops_a_shared_snapshot_with_its_last_link(share_service: RunningService) -> None:
+async def test_the_purge_drops_a_shared_snapshot_with_its_last_link(
+    share_service: RunningService, clock: MovableClock
+) -> None:
     svc = share_service
-    for lifetime in (1, 3):
+    for lifetime in (60, 180):
         code, _ = await post_share(svc, "alice-token", "brief.ipynb", notebook_bytes(), expires_in=lifetime)
         assert code == 201
     assert len([f for f in snapshot_files(svc) if f.endswith(".ipynb")]) == 1
-    await asyncio.sleep(1.3)
+    clock.advance(60)
     svc.store.purge_dead()
     assert len([f for f in snapshot_files(svc) if f.endswith(".ipynb")]) == 1  # one link still lives
-    await asyncio.sleep(2)
+    clock.advance(120)
     svc.store.purge_dead()
     assert [f for f in snapshot_files(svc) if f.endswith(".ipynb")] == []
 

@@ -163,11 +163,22 @@ def find_proxy(bin_dir: Path) -> str:
     )
 
 
-def write_starter_notebook(home: Path, user: str) -> None:
-    """A first notebook in each home; an existing one (maybe edited) is kept."""
+def write_starter_notebook(home: Path, user: str, text: str | None = None) -> None:
+    """A first notebook in each home; an existing one (maybe edited) is kept.
+
+    ``text`` is :func:`starter_notebook_text` made beforehand: a step run as the
+    user may not be able to read nbformat's schemas in a private checkout.
+    """
     path = home / STARTER_NOTEBOOK
     if path.exists():
         return
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text if text is not None else starter_notebook_text(user), encoding="utf-8")
+    tmp.replace(path)
+
+
+def starter_notebook_text(user: str) -> str:
+    """The starter notebook of ``user``, as JSON text."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell(
@@ -184,9 +195,7 @@ def write_starter_notebook(home: Path, user: str) -> None:
         "display_name": "Python 3 (ipykernel)",
         "language": "python",
     }
-    tmp = path.with_suffix(".tmp")
-    nbformat.write(nb, str(tmp))
-    tmp.replace(path)
+    return str(nbformat.writes(nb))
 
 
 def slurm_unavailable_reason(job_env: Path) -> str:
@@ -442,13 +451,15 @@ def prepare_account_folder(settings: DemoSettings, entry: pwd.struct_passwd) -> 
         os.chown(folder, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
         folder.chmod(0o700)
 
+    notebook = starter_notebook_text(entry.pw_name)  # as root: nbformat's files may be private
+
     def write() -> None:
         if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
             raise DemoError(
                 f"{entry.pw_name} cannot reach {folder}: --home-root must be a folder every "
                 "user can pass through"
             )
-        write_starter_notebook(folder, entry.pw_name)
+        write_starter_notebook(folder, entry.pw_name, notebook)
         write_demo_lab_settings(home)
 
     as_user(entry, write)

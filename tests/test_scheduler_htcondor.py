@@ -18,7 +18,6 @@ from sdcc_lab.scheduler.htcondor import (
     job_from_ad,
     parse_classad,
     parse_classads,
-    parse_condor_q_nobatch,
     parse_condor_submit_output,
 )
 
@@ -268,30 +267,3 @@ def test_submit_output_rejects(output: str) -> None:
     with pytest.raises(HTCondorParseError, match="cluster"):
         parse_condor_submit_output(output)
 
-
-def test_condor_q_nobatch_dag_fixture() -> None:
-    dagman, node = parse_condor_q_nobatch(text("condor_q_dag_nobatch_running_and_idle_htcondor-23.x_chtc.txt"))
-    assert (dagman.job_id, dagman.owner, dagman.status) == ("562265.0", "user", "RUNNING")
-    assert dagman.run_time_seconds == 37 and dagman.dag_node is None
-    assert dagman.command.startswith("condor_dagman")
-    assert (node.job_id, node.owner, node.dag_node, node.status) == ("562279.0", None, "A", "IDLE")
-    assert node.run_time_seconds == 0 and node.command == "A.sh"
-
-
-def test_condor_q_nobatch_summary_and_days() -> None:
-    rows = parse_condor_q_nobatch(
-        " ID   OWNER  SUBMITTED  RUN_TIME ST PRI SIZE CMD\n"
-        "10.0  bob    1/2 03:04  2+01:00:05 H  0  0.1 run.sh a b\n\n"
-        "Total for query: 1 jobs; 0 completed, 0 removed, 0 idle, 0 running, 1 held, 0 suspended\n"
-    )
-    assert rows[0].status == "HELD" and rows[0].run_time_seconds == 2 * 86400 + 3605
-    assert rows[0].command == "run.sh a b"
-
-
-@pytest.mark.parametrize(
-    "bad",
-    ["garbage line\n", "10.0 bob 1/2 03:04 0+00:00:00 Q 0 0.1 x\n"],
-)
-def test_condor_q_nobatch_rejects(bad: str) -> None:
-    with pytest.raises(HTCondorParseError):
-        parse_condor_q_nobatch(bad)

@@ -1,5 +1,7 @@
 """Parsers of HTCondor outputs: ClassAds in long form, job ads, condor_submit.
 
+(``condor_q -long`` is read as ClassAds; nothing reads ``condor_q -nobatch``'s table.)
+
 Pure functions over text; nothing here runs a command. Output that cannot be
 understood raises :class:`HTCondorParseError` with a message.
 
@@ -22,13 +24,11 @@ __all__ = [
     "JOB_STATUS",
     "ClassAd",
     "CondorJob",
-    "CondorQRow",
     "HTCondorParseError",
     "get",
     "job_from_ad",
     "parse_classad",
     "parse_classads",
-    "parse_condor_q_nobatch",
     "parse_condor_submit_output",
 ]
 
@@ -297,69 +297,3 @@ def parse_condor_submit_output(text: str) -> str:
     if len(clusters) > 1:
         raise HTCondorParseError(f"condor_submit printed several clusters: {sorted(clusters)}")
     return str(clusters.pop())
-
-
-# ST column of condor_q -nobatch; '<' (transferring input) is a running job.
-_ST_CODES = {
-    "I": "IDLE",
-    "R": "RUNNING",
-    "<": "RUNNING",
-    "X": "REMOVED",
-    "C": "COMPLETED",
-    "H": "HELD",
-    ">": "TRANSFERRING_OUTPUT",
-    "S": "SUSPENDED",
-}
-
-_NOBATCH_RE = re.compile(
-    r"^\s*(?P<id>\d+\.\d+)\s+(?P<owner>.+?)\s+(?P<submitted>\d+/\d+\s+\d+:\d+)"
-    r"\s+(?P<days>\d+)\+(?P<h>\d+):(?P<m>\d+):(?P<s>\d+)\s+(?P<st>\S+)"
-    r"\s+(?P<pri>-?\d+)\s+(?P<size>[\d.]+)\s*(?P<cmd>.*)$"
-)
-
-
-@dataclass(frozen=True)
-class CondorQRow:
-    """One job row of ``condor_q -nobatch`` (``-dag`` rows name a DAG node, no owner)."""
-
-    job_id: str
-    owner: str | None
-    dag_node: str | None
-    status: str
-    run_time_seconds: int
-    command: str
-
-
-def parse_condor_q_nobatch(text: str) -> list[CondorQRow]:
-    """Job rows of ``condor_q -nobatch`` (also with ``-dag``).
-
-    Banner (``-- Schedd:``), column header and ``Total for ...`` summary lines
-    are skipped; any other line that is not a job row raises.
-    """
-    if not isinstance(text, str):
-        raise HTCondorParseError(f"condor_q output must be a string, not {type(text).__name__}")
-    rows = []
-    for n, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith(("-- ", "ID ", "Total for ")):
-            continue
-        m = _NOBATCH_RE.match(line)
-        if not m:
-            raise HTCondorParseError(f"condor_q line {n} is not a job row: {_short(line)}")
-        status = _ST_CODES.get(m["st"])
-        if status is None:
-            raise HTCondorParseError(f"condor_q line {n}: unknown status {m['st']!r}")
-        owner = m["owner"].strip()
-        node = owner[2:].strip() if owner.startswith("|-") else None
-        run = ((int(m["days"]) * 24 + int(m["h"])) * 60 + int(m["m"])) * 60 + int(m["s"])
-        rows.append(
-            CondorQRow(
-                job_id=m["id"],
-                owner=None if node is not None else owner,
-                dag_node=node,
-                status=status,
-                run_time_seconds=run,
-                command=m["cmd"].strip(),
-            )
-        )
-    return rows

@@ -2,6 +2,11 @@
  * Shared identifiers and the types of the server extension's responses.
  */
 
+/** The part of a TranslationBundle the pure helpers use (jest passes a stand-in). */
+export interface ITrans {
+  __(msg: string, ...args: any[]): string;
+}
+
 /** Command ids of this extension. */
 export namespace CommandIDs {
   export const sessionInfo = 'sdcc-lab:session-info';

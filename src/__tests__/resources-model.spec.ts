@@ -1,18 +1,42 @@
 import { ResourcesModel } from '../resources/model';
 import { IResources } from '../resources/types';
 
-function answer(serverNow: number, endInSeconds: number | null, memory: number | null): IResources {
+function answer(
+  serverNow: number,
+  endInSeconds: number | null,
+  memory: number | null
+): IResources {
   return {
     scheduler: 'slurm',
-    job: { id: '1', partition: 'gpu', account: 'tier3', qos: 'gpu-qos', nodes: 'n1', environment: null },
-    allocation: { cpus: 2, memory_bytes: 8 << 30, gpus: 1, limits_from: 'slurm' },
+    job: {
+      id: '1',
+      partition: 'gpu',
+      account: 'tier3',
+      qos: 'gpu-qos',
+      nodes: 'n1',
+      environment: null
+    },
+    allocation: {
+      cpus: 2,
+      memory_bytes: 8 << 30,
+      gpus: 1,
+      limits_from: 'slurm'
+    },
     time: {
       start: null,
-      end: endInSeconds === null ? null : new Date(serverNow + endInSeconds * 1000).toISOString(),
+      end:
+        endInSeconds === null
+          ? null
+          : new Date(serverNow + endInSeconds * 1000).toISOString(),
       limit_seconds: 3600,
       remaining_seconds: endInSeconds
     },
-    usage: { memory_bytes: memory, cpu_percent: null, gpus: null, measured_from: 'processes' },
+    usage: {
+      memory_bytes: memory,
+      cpu_percent: null,
+      gpus: null,
+      measured_from: 'processes'
+    },
     updated_at: new Date(serverNow).toISOString(),
     scheduler_checked_at: null,
     problems: []

@@ -6,16 +6,10 @@ import {
   formatCountdown,
   formatCpus,
   formatDuration,
-  ITrans,
   percentOf,
   remainingSeconds
 } from '../resources/format';
-
-/** Like nullTranslator: %1, %2… replaced by the arguments. */
-const trans: ITrans = {
-  __: (msg: string, ...args: any[]) =>
-    msg.replace(/%(\d+)/g, (_, n: string) => String(args[Number(n) - 1]))
-};
+import { trans } from './trans';
 
 describe('formatCountdown', () => {
   it('shows hours, minutes and seconds below a day', () => {
@@ -24,7 +18,9 @@ describe('formatCountdown', () => {
     expect(formatCountdown(3599.9, trans)).toBe('0:59:59');
   });
   it('keeps the days', () => {
-    expect(formatCountdown(2 * 86400 + 3 * 3600 + 4 * 60 + 5, trans)).toBe('2 d 03:04:05');
+    expect(formatCountdown(2 * 86400 + 3 * 3600 + 4 * 60 + 5, trans)).toBe(
+      '2 d 03:04:05'
+    );
     expect(formatCountdown(86400, trans)).toBe('1 d 00:00:00');
   });
   it('stops at zero once the end has passed', () => {
@@ -84,7 +80,11 @@ describe('countdown and clock skew', () => {
   it('corrects a browser clock that runs 2 minutes late', () => {
     const serverNow = endMs - 600_000; // 10 minutes left on the server
     const browserNow = serverNow - 120_000;
-    const skew = clockSkew(new Date(serverNow).toISOString(), browserNow - 100, browserNow + 100);
+    const skew = clockSkew(
+      new Date(serverNow).toISOString(),
+      browserNow - 100,
+      browserNow + 100
+    );
     expect(skew).toBe(120_000);
     expect(remainingSeconds(end, browserNow, skew)).toBe(600);
   });
@@ -96,8 +96,14 @@ describe('countdown and clock skew', () => {
 describe('decideWarning', () => {
   const thresholds = [30, 10, 2];
   it('warns nothing far from the end or without an end', () => {
-    expect(decideWarning(3600, thresholds, [])).toEqual({ warn: null, warned: [] });
-    expect(decideWarning(null, thresholds, [])).toEqual({ warn: null, warned: [] });
+    expect(decideWarning(3600, thresholds, [])).toEqual({
+      warn: null,
+      warned: []
+    });
+    expect(decideWarning(null, thresholds, [])).toEqual({
+      warn: null,
+      warned: []
+    });
   });
   it('warns once per threshold, in turn', () => {
     let d = decideWarning(29 * 60, thresholds, []);
@@ -111,7 +117,10 @@ describe('decideWarning', () => {
     expect(d.warned.sort()).toEqual([10, 2, 30].sort());
   });
   it('shows only the smallest crossed threshold when opened late', () => {
-    expect(decideWarning(5 * 60, thresholds, [])).toEqual({ warn: 10, warned: [30, 10] });
+    expect(decideWarning(5 * 60, thresholds, [])).toEqual({
+      warn: 10,
+      warned: [30, 10]
+    });
   });
   it('arms the thresholds again when the job is extended', () => {
     const d = decideWarning(3 * 3600, thresholds, [30, 10]);

@@ -1,17 +1,22 @@
+import { APIError } from '../api';
 import {
   absoluteLink,
   environmentRows,
+  errorMessage,
   expiryChoices,
   isNotebookPath,
   PENDING_KEY,
   takePendingToken,
   takeShareToken
 } from '../share/format';
+import { marking, trans } from './trans';
 
 const TOKEN = '.eJwtjUEKwjAQRe8y6yxsVx.aBcD-9_x';
 
 /** A sessionStorage stand-in (jest's jsdom is not used here). */
-function storage(entries: Record<string, string>): Pick<Storage, 'getItem' | 'removeItem'> {
+function storage(
+  entries: Record<string, string>
+): Pick<Storage, 'getItem' | 'removeItem'> {
   return {
     getItem: (key: string) => (key in entries ? entries[key] : null),
     removeItem: (key: string) => {
@@ -71,8 +76,12 @@ describe('share helpers', () => {
   it('finds no token where there is none, and refuses junk', () => {
     expect(takeShareToken('http://hub/user/bob/lab').token).toBeNull();
     expect(takeShareToken('http://hub/user/bob/lab#other').token).toBeNull();
-    expect(takeShareToken('http://hub/user/bob/lab#sdcc-share=').token).toBeNull();
-    const junk = takeShareToken('http://hub/user/bob/lab#sdcc-share=%3Cscript%3E');
+    expect(
+      takeShareToken('http://hub/user/bob/lab#sdcc-share=').token
+    ).toBeNull();
+    const junk = takeShareToken(
+      'http://hub/user/bob/lab#sdcc-share=%3Cscript%3E'
+    );
     expect(junk.token).toBeNull();
     expect(junk.cleaned).toBe('http://hub/user/bob/lab');
   });
@@ -83,10 +92,26 @@ describe('share helpers', () => {
     const s = storage({ [PENDING_KEY]: entry(1000) });
     expect(takePendingToken(s, 'bob', 2000)).toBe(TOKEN);
     expect(takePendingToken(s, 'bob', 2000)).toBeNull(); // read once
-    expect(takePendingToken(storage({ [PENDING_KEY]: entry(1000, 'alice') }), 'bob', 2000)).toBeNull();
-    expect(takePendingToken(storage({ [PENDING_KEY]: entry(0) }), 'bob', 3600 * 1000 + 1)).toBeNull();
-    expect(takePendingToken(storage({ [PENDING_KEY]: entry(1000) }), '', 2000)).toBeNull();
-    expect(takePendingToken(storage({ [PENDING_KEY]: 'not json' }), 'bob', 2000)).toBeNull();
+    expect(
+      takePendingToken(
+        storage({ [PENDING_KEY]: entry(1000, 'alice') }),
+        'bob',
+        2000
+      )
+    ).toBeNull();
+    expect(
+      takePendingToken(
+        storage({ [PENDING_KEY]: entry(0) }),
+        'bob',
+        3600 * 1000 + 1
+      )
+    ).toBeNull();
+    expect(
+      takePendingToken(storage({ [PENDING_KEY]: entry(1000) }), '', 2000)
+    ).toBeNull();
+    expect(
+      takePendingToken(storage({ [PENDING_KEY]: 'not json' }), 'bob', 2000)
+    ).toBeNull();
     expect(takePendingToken(storage({}), 'bob', 2000)).toBeNull();
     expect(takePendingToken(null, 'bob', 2000)).toBeNull();
     const refusing = {
@@ -105,11 +130,14 @@ describe('share helpers', () => {
   });
 
   it('describes an environment without losing values', () => {
-    const rows = environmentRows({
-      scheduler: 'slurm',
-      options: { partition: 'gpu', gpus: 1, account: '' },
-      kernelspec: { name: 'python3', display_name: '<b>Py</b>' }
-    });
+    const rows = environmentRows(
+      {
+        scheduler: 'slurm',
+        options: { partition: 'gpu', gpus: 1, account: '' },
+        kernelspec: { name: 'python3', display_name: '<b>Py</b>' }
+      },
+      trans
+    );
     expect(rows).toEqual([
       ['Kernel', '<b>Py</b>'],
       ['Where', 'Slurm batch job'],
@@ -117,10 +145,43 @@ describe('share helpers', () => {
       ['GPUs', '1']
     ]);
     expect(
-      environmentRows({ scheduler: 'local', options: { local: true, environment: 'default' } })
+      environmentRows(
+        {
+          scheduler: 'local',
+          options: { local: true, environment: 'default' }
+        },
+        trans
+      )
     ).toEqual([
       ['Where', 'Local session on the hub node'],
       ['Environment', 'default']
     ]);
+  });
+
+  it('translates the kernel label and the session words, not the kernel', () => {
+    expect(
+      environmentRows(
+        { scheduler: 'htcondor', kernelspec: { name: 'python3' } },
+        marking
+      )
+    ).toEqual([
+      ['«Kernel»', 'python3'],
+      ['«Where»', '«HTCondor batch job»']
+    ]);
+  });
+
+  it('says what a refused link means', () => {
+    expect(errorMessage(new APIError(410, 'expired'), trans)).toBe(
+      'This link no longer works: expired'
+    );
+    expect(errorMessage(new APIError(403, 'not for you'), trans)).toBe(
+      'This link cannot be used: not for you'
+    );
+    expect(errorMessage(new APIError(503, 'service down'), trans)).toBe(
+      'Sharing is unavailable right now: service down'
+    );
+    expect(errorMessage(new APIError(400, 'bad link'), trans)).toBe('bad link');
+    expect(errorMessage(new Error('network'), trans)).toBe('network');
+    expect(errorMessage('odd', trans)).toBe('odd');
   });
 });

@@ -1,4 +1,5 @@
-import { IWorkerJob, WorkersModel } from '../resources/workers';
+import { IWorkerJob } from '../resources/types';
+import { WorkersModel } from '../resources/workersmodel';
 
 const job = (id: string, state = 'RUNNING'): IWorkerJob => ({
   id,

@@ -3,12 +3,7 @@
  * countdown, clock skew, warning thresholds. No JupyterLab runtime here, so
  * jest tests them directly.
  */
-
-/** The part of a TranslationBundle these helpers use. */
-export interface ITrans {
-  __(msg: string, ...args: any[]): string;
-}
-
+import { ITrans } from '../tokens';
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
@@ -77,12 +72,22 @@ export function formatCpus(cpus: number | null, trans: ITrans): string {
   if (cpus === null || !Number.isFinite(cpus)) {
     return trans.__('unknown');
   }
-  return Number.isInteger(cpus) ? String(cpus) : cpus.toFixed(2).replace(/0$/, '');
+  return Number.isInteger(cpus)
+    ? String(cpus)
+    : cpus.toFixed(2).replace(/0$/, '');
 }
 
 /** `used / limit` as a percent clamped to 0–100, or null when either is unknown. */
-export function percentOf(used: number | null, limit: number | null): number | null {
-  if (used === null || limit === null || !(limit > 0) || !Number.isFinite(used)) {
+export function percentOf(
+  used: number | null,
+  limit: number | null
+): number | null {
+  if (
+    used === null ||
+    limit === null ||
+    !(limit > 0) ||
+    !Number.isFinite(used)
+  ) {
     return null;
   }
   return Math.min(100, Math.max(0, (used / limit) * 100));
@@ -93,7 +98,11 @@ export function percentOf(used: number | null, limit: number | null): number | n
  * `serverIso` that was requested at `sentMs` and received at `receivedMs`
  * (browser clock): the server stamped it, on average, half-way.
  */
-export function clockSkew(serverIso: string, sentMs: number, receivedMs: number): number {
+export function clockSkew(
+  serverIso: string,
+  sentMs: number,
+  receivedMs: number
+): number {
   const server = Date.parse(serverIso);
   if (Number.isNaN(server)) {
     return 0;
@@ -102,7 +111,11 @@ export function clockSkew(serverIso: string, sentMs: number, receivedMs: number)
 }
 
 /** Seconds left until `endIso` at browser time `nowMs`, corrected by `skewMs`; may be negative. */
-export function remainingSeconds(endIso: string | null, nowMs: number, skewMs: number): number | null {
+export function remainingSeconds(
+  endIso: string | null,
+  nowMs: number,
+  skewMs: number
+): number | null {
   if (endIso === null) {
     return null;
   }
@@ -149,6 +162,15 @@ export function decideWarning(
 }
 
 /** True when documents should be saved on their own at `remaining` seconds. */
-export function autosaveDue(remaining: number | null, enabled: boolean, leadMinutes: number): boolean {
-  return enabled && remaining !== null && remaining <= leadMinutes * 60 && remaining > -60;
+export function autosaveDue(
+  remaining: number | null,
+  enabled: boolean,
+  leadMinutes: number
+): boolean {
+  return (
+    enabled &&
+    remaining !== null &&
+    remaining <= leadMinutes * 60 &&
+    remaining > -60
+  );
 }

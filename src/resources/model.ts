@@ -6,7 +6,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { requestAPI } from '../api';
+import { fetchResources } from './api';
 import { clockSkew, remainingSeconds } from './format';
 import { HIDDEN_REFRESH_MS, IResources } from './types';
 
@@ -16,7 +16,7 @@ export namespace ResourcesModel {
     usageInterval: number;
     /** ms between polls while it is hidden (end time only). */
     hiddenInterval?: number;
-    /** The call to the server; `requestAPI` by default (tests replace it). */
+    /** The call to the server; `fetchResources` by default (tests replace it). */
     fetch?: (usage: boolean) => Promise<IResources>;
   }
 }
@@ -25,13 +25,15 @@ export class ResourcesModel implements IDisposable {
   constructor(options: ResourcesModel.IOptions) {
     this._usageInterval = options.usageInterval;
     this._hiddenInterval = options.hiddenInterval ?? HIDDEN_REFRESH_MS;
-    this._fetch =
-      options.fetch ??
-      ((usage: boolean) => requestAPI<IResources>(usage ? 'resources' : 'resources?usage=0'));
+    this._fetch = options.fetch ?? fetchResources;
     this._poll = new Poll({
       auto: true,
       factory: () => this._refresh(),
-      frequency: { interval: this._hiddenInterval, backoff: true, max: 5 * 60 * 1000 },
+      frequency: {
+        interval: this._hiddenInterval,
+        backoff: true,
+        max: 5 * 60 * 1000
+      },
       name: 'sdcc-lab:resources',
       standby: 'when-hidden'
     });

@@ -7,6 +7,8 @@ import { ReactWidget, LabIcon } from '@jupyterlab/ui-components';
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
+import { jobName, optionLabel } from '../labels';
+
 import {
   formatBytes,
   formatCountdown,
@@ -15,14 +17,16 @@ import {
   percentOf
 } from './format';
 import { ResourcesModel } from './model';
-import { IResources } from './types';
-import { WorkersModel } from './workers';
+import { WorkersModel } from './workersmodel';
 
 const GAUGE_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
 <path class="jp-icon3" fill="#616161" d="M12 4a10 10 0 0 0-10 10c0 2.4.85 4.6 2.26 6.32l1.54-1.28A8 8 0 1 1 20 14c0 1.93-.69 3.7-1.83 5.08l1.54 1.28A10 10 0 0 0 12 4zm4.95 4.64-5.66 4.24a1.5 1.5 0 1 0 2.12 2.12z"/>
 </svg>`;
 
-export const resourcesIcon = new LabIcon({ name: 'sdcc-lab:resources', svgstr: GAUGE_SVG });
+export const resourcesIcon = new LabIcon({
+  name: 'sdcc-lab:resources',
+  svgstr: GAUGE_SVG
+});
 
 /** A labelled bar with its numbers; "unknown" instead of a bar when a value is missing. */
 function UsageBar(props: {
@@ -33,7 +37,14 @@ function UsageBar(props: {
   trans: TranslationBundle;
 }): JSX.Element {
   const pct = percentOf(props.used, props.limit);
-  const level = pct === null ? '' : pct >= 95 ? ' jp-sdcc-Bar-critical' : pct >= 80 ? ' jp-sdcc-Bar-high' : '';
+  const level =
+    pct === null
+      ? ''
+      : pct >= 95
+        ? ' jp-sdcc-Bar-critical'
+        : pct >= 80
+          ? ' jp-sdcc-Bar-high'
+          : '';
   return (
     <div className="jp-sdcc-Usage">
       <div className="jp-sdcc-UsageLabel">
@@ -57,7 +68,11 @@ function UsageBar(props: {
   );
 }
 
-function Row(props: { label: string; value: string | null; trans: TranslationBundle }): JSX.Element {
+function Row(props: {
+  label: string;
+  value: string | null;
+  trans: TranslationBundle;
+}): JSX.Element {
   return (
     <tr>
       <th scope="row">{props.label}</th>
@@ -76,21 +91,11 @@ function localTime(iso: string | null): string | null {
   return Number.isNaN(d.getTime()) ? null : d.toLocaleString();
 }
 
-function schedulerName(data: IResources, trans: TranslationBundle): string {
-  switch (data.scheduler) {
-    case 'slurm':
-      return data.job.id ? trans.__('Slurm job %1', data.job.id) : trans.__('Slurm job');
-    case 'htcondor':
-      return data.job.id ? trans.__('HTCondor job %1', data.job.id) : trans.__('HTCondor job');
-    case 'local':
-      return trans.__('Local session');
-    default:
-      return trans.__('Unknown');
-  }
-}
-
 /** The session's Dask worker jobs, each with a button that cancels it. */
-export function WorkersSection(props: { model: WorkersModel; trans: TranslationBundle }): JSX.Element | null {
+export function WorkersSection(props: {
+  model: WorkersModel;
+  trans: TranslationBundle;
+}): JSX.Element | null {
   const { model, trans } = props;
   const workers = model.workers;
   if (workers.length === 0 && model.error === null) {
@@ -113,7 +118,9 @@ export function WorkersSection(props: { model: WorkersModel; trans: TranslationB
                 <th scope="col">{trans.__('State')}</th>
                 <th scope="col">{trans.__('Resources')}</th>
                 <th scope="col">
-                  <span className="jp-sdcc-VisuallyHidden">{trans.__('Cancel')}</span>
+                  <span className="jp-sdcc-VisuallyHidden">
+                    {trans.__('Cancel')}
+                  </span>
                 </th>
               </tr>
             </thead>
@@ -124,8 +131,12 @@ export function WorkersSection(props: { model: WorkersModel; trans: TranslationB
                   <td>{w.reason ? `${w.state} (${w.reason})` : w.state}</td>
                   <td>
                     {[
-                      w.cpus === null ? null : trans._n('%1 CPU', '%1 CPUs', w.cpus),
-                      w.memory_bytes === null ? null : formatBytes(w.memory_bytes, trans),
+                      w.cpus === null
+                        ? null
+                        : trans._n('%1 CPU', '%1 CPUs', w.cpus),
+                      w.memory_bytes === null
+                        ? null
+                        : formatBytes(w.memory_bytes, trans),
                       w.gpus ? trans._n('%1 GPU', '%1 GPUs', w.gpus) : null
                     ]
                       .filter(Boolean)
@@ -134,7 +145,9 @@ export function WorkersSection(props: { model: WorkersModel; trans: TranslationB
                   <td>
                     <button
                       className="jp-Button jp-mod-styled jp-mod-warn jp-sdcc-SmallButton"
-                      disabled={model.isCancelling(w.id) || model.isCancelling(null)}
+                      disabled={
+                        model.isCancelling(w.id) || model.isCancelling(null)
+                      }
                       aria-label={trans.__('Cancel worker job %1', w.id)}
                       onClick={() => void model.cancel(w.id)}
                     >
@@ -161,18 +174,29 @@ export function WorkersSection(props: { model: WorkersModel; trans: TranslationB
 }
 
 /** The whole panel's content for one state of the model. */
-export function ResourcesView(props: { model: ResourcesModel; trans: TranslationBundle }): JSX.Element {
+export function ResourcesView(props: {
+  model: ResourcesModel;
+  trans: TranslationBundle;
+}): JSX.Element {
   const { model, trans } = props;
   const data = model.data;
   if (data === null) {
     return (
       <div className="jp-sdcc-Resources" aria-busy={model.error === null}>
-        <p>{model.error === null ? trans.__('Reading this session’s resources…') : trans.__('The session’s resources could not be read: %1', model.error)}</p>
+        <p>
+          {model.error === null
+            ? trans.__('Reading this session’s resources…')
+            : trans.__(
+                'The session’s resources could not be read: %1',
+                model.error
+              )}
+        </p>
       </div>
     );
   }
   const remaining = model.remaining();
-  const cpuUsed = data.usage.cpu_percent === null ? null : data.usage.cpu_percent / 100;
+  const cpuUsed =
+    data.usage.cpu_percent === null ? null : data.usage.cpu_percent / 100;
   const gpus = data.usage.gpus ?? [];
   const hasEnd = data.time.end !== null;
   const batch = data.scheduler === 'slurm' || data.scheduler === 'htcondor';
@@ -182,12 +206,42 @@ export function ResourcesView(props: { model: ResourcesModel; trans: Translation
         <h3 id="jp-sdcc-res-where">{trans.__('Where')}</h3>
         <table className="jp-sdcc-SessionTable">
           <tbody>
-            <Row label={trans.__('Session')} value={schedulerName(data, trans)} trans={trans} />
-            <Row label={trans.__('Node')} value={data.job.nodes} trans={trans} />
-            {batch ? <Row label={trans.__('Partition')} value={data.job.partition} trans={trans} /> : null}
-            {batch ? <Row label={trans.__('Account')} value={data.job.account} trans={trans} /> : null}
-            {batch ? <Row label={trans.__('QOS')} value={data.job.qos} trans={trans} /> : null}
-            <Row label={trans.__('Environment')} value={data.job.environment} trans={trans} />
+            <Row
+              label={trans.__('Session')}
+              value={jobName(data.scheduler, data.job.id, trans)}
+              trans={trans}
+            />
+            <Row
+              label={trans.__('Node')}
+              value={data.job.nodes}
+              trans={trans}
+            />
+            {batch ? (
+              <Row
+                label={optionLabel('partition', trans)}
+                value={data.job.partition}
+                trans={trans}
+              />
+            ) : null}
+            {batch ? (
+              <Row
+                label={optionLabel('account', trans)}
+                value={data.job.account}
+                trans={trans}
+              />
+            ) : null}
+            {batch ? (
+              <Row
+                label={optionLabel('qos', trans)}
+                value={data.job.qos}
+                trans={trans}
+              />
+            ) : null}
+            <Row
+              label={optionLabel('environment', trans)}
+              value={data.job.environment}
+              trans={trans}
+            />
           </tbody>
         </table>
       </section>
@@ -219,7 +273,9 @@ export function ResourcesView(props: { model: ResourcesModel; trans: Translation
           <div className="jp-sdcc-UsageLabel">
             <span>{trans.__('GPUs')}</span>
             <span className="jp-sdcc-UsageText">
-              {data.allocation.gpus === null ? trans.__('unknown') : String(data.allocation.gpus)}
+              {data.allocation.gpus === null
+                ? trans.__('unknown')
+                : String(data.allocation.gpus)}
             </span>
           </div>
         </div>
@@ -231,7 +287,9 @@ export function ResourcesView(props: { model: ResourcesModel; trans: Translation
             limit={100}
             text={trans.__(
               '%1 busy, %2 of %3',
-              g.utilization_percent === null ? trans.__('unknown') : `${Math.round(g.utilization_percent)}%`,
+              g.utilization_percent === null
+                ? trans.__('unknown')
+                : `${Math.round(g.utilization_percent)}%`,
               formatBytes(g.memory_bytes, trans),
               formatBytes(g.memory_total_bytes, trans)
             )}
@@ -239,7 +297,9 @@ export function ResourcesView(props: { model: ResourcesModel; trans: Translation
           />
         ))}
         {data.allocation.gpus && data.usage.gpus === null ? (
-          <p className="jp-sdcc-Note">{trans.__('GPU use is not available on this machine (no NVML).')}</p>
+          <p className="jp-sdcc-Note">
+            {trans.__('GPU use is not available on this machine (no NVML).')}
+          </p>
         ) : null}
         <p className="jp-sdcc-Note">
           {trans.__(
@@ -269,23 +329,48 @@ export function ResourcesView(props: { model: ResourcesModel; trans: Translation
             </div>
             <table className="jp-sdcc-SessionTable">
               <tbody>
-                <Row label={trans.__('Limit')} value={data.time.limit_seconds === null ? null : formatDuration(data.time.limit_seconds, trans)} trans={trans} />
-                <Row label={trans.__('Start')} value={localTime(data.time.start)} trans={trans} />
-                <Row label={trans.__('End')} value={localTime(data.time.end)} trans={trans} />
+                <Row
+                  label={trans.__('Limit')}
+                  value={
+                    data.time.limit_seconds === null
+                      ? null
+                      : formatDuration(data.time.limit_seconds, trans)
+                  }
+                  trans={trans}
+                />
+                <Row
+                  label={trans.__('Start')}
+                  value={localTime(data.time.start)}
+                  trans={trans}
+                />
+                <Row
+                  label={trans.__('End')}
+                  value={localTime(data.time.end)}
+                  trans={trans}
+                />
               </tbody>
             </table>
           </>
         ) : data.scheduler === 'local' ? (
-          <p>{trans.__('This local session has no wall time: it runs until it is stopped.')}</p>
+          <p>
+            {trans.__(
+              'This local session has no wall time: it runs until it is stopped.'
+            )}
+          </p>
         ) : (
           <p>{trans.__('The end of this job is unknown.')}</p>
         )}
       </section>
       {data.problems.length > 0 || model.error !== null ? (
-        <section aria-labelledby="jp-sdcc-res-problems" className="jp-sdcc-Problems">
+        <section
+          aria-labelledby="jp-sdcc-res-problems"
+          className="jp-sdcc-Problems"
+        >
           <h3 id="jp-sdcc-res-problems">{trans.__('Not known')}</h3>
           <ul>
-            {model.error !== null ? <li>{trans.__('Last update failed: %1', model.error)}</li> : null}
+            {model.error !== null ? (
+              <li>{trans.__('Last update failed: %1', model.error)}</li>
+            ) : null}
             {data.problems.map((p, i) => (
               <li key={i}>{p}</li>
             ))}
@@ -300,8 +385,8 @@ export function ResourcesView(props: { model: ResourcesModel; trans: Translation
 export class ResourcesPanel extends ReactWidget {
   constructor(
     private readonly _model: ResourcesModel,
-    private readonly _trans: TranslationBundle,
-    private readonly _workers: WorkersModel = new WorkersModel()
+    private readonly _workers: WorkersModel,
+    private readonly _trans: TranslationBundle
   ) {
     super();
     this.id = 'sdcc-lab-resources';
@@ -329,14 +414,16 @@ export class ResourcesPanel extends ReactWidget {
   dispose(): void {
     this._model.changed.disconnect(this.update, this);
     this._model.ticked.disconnect(this.update, this);
-    this._workers.dispose();
+    this._workers.changed.disconnect(this.update, this);
     super.dispose();
   }
 
   render(): JSX.Element {
     return (
       <>
-        <h2 className="jp-sdcc-ResourcesTitle">{this._trans.__('Session resources')}</h2>
+        <h2 className="jp-sdcc-ResourcesTitle">
+          {this._trans.__('Session resources')}
+        </h2>
         <ResourcesView model={this._model} trans={this._trans} />
         <WorkersSection model={this._workers} trans={this._trans} />
       </>

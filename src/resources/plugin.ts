@@ -16,20 +16,32 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { ResourcesModel } from './model';
 import { ResourcesPanel, resourcesIcon } from './panel';
 import { RemainingTimeItem } from './statusbar';
-import { DEFAULT_SETTINGS, IResourcesSettings, ResourcesCommandIDs } from './types';
+import {
+  DEFAULT_SETTINGS,
+  IResourcesSettings,
+  ResourcesCommandIDs
+} from './types';
 import { EndOfJobGuard } from './warnings';
+import { WorkersModel } from './workersmodel';
 
 const PLUGIN_ID = 'sdcc-lab:resources';
 
-function readSettings(settings: ISettingRegistry.ISettings): IResourcesSettings {
+function readSettings(
+  settings: ISettingRegistry.ISettings
+): IResourcesSettings {
   const composite = settings.composite as Partial<IResourcesSettings>;
   return {
-    usageInterval: Math.max(1, Number(composite.usageInterval ?? DEFAULT_SETTINGS.usageInterval)),
+    usageInterval: Math.max(
+      1,
+      Number(composite.usageInterval ?? DEFAULT_SETTINGS.usageInterval)
+    ),
     warningMinutes: Array.isArray(composite.warningMinutes)
       ? composite.warningMinutes.map(Number)
       : DEFAULT_SETTINGS.warningMinutes,
     autosave: composite.autosave ?? DEFAULT_SETTINGS.autosave,
-    autosaveMinutes: Number(composite.autosaveMinutes ?? DEFAULT_SETTINGS.autosaveMinutes)
+    autosaveMinutes: Number(
+      composite.autosaveMinutes ?? DEFAULT_SETTINGS.autosaveMinutes
+    )
   };
 }
 
@@ -38,7 +50,14 @@ export const resourcesPlugin: JupyterFrontEndPlugin<void> = {
   description:
     'Session resources: job limits, usage against them, the wall-time countdown, warnings and auto-save before the end.',
   autoStart: true,
-  optional: [ISettingRegistry, IStatusBar, ITranslator, ICommandPalette, IDocumentManager, ILayoutRestorer],
+  optional: [
+    ISettingRegistry,
+    IStatusBar,
+    ITranslator,
+    ICommandPalette,
+    IDocumentManager,
+    ILayoutRestorer
+  ],
   activate: (
     app: JupyterFrontEnd,
     registry: ISettingRegistry | null,
@@ -49,8 +68,11 @@ export const resourcesPlugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null
   ) => {
     const trans = (translator ?? nullTranslator).load('sdcc_lab');
-    const model = new ResourcesModel({ usageInterval: DEFAULT_SETTINGS.usageInterval * 1000 });
-    const panel = new ResourcesPanel(model, trans);
+    const model = new ResourcesModel({
+      usageInterval: DEFAULT_SETTINGS.usageInterval * 1000
+    });
+    const workers = new WorkersModel();
+    const panel = new ResourcesPanel(model, workers, trans);
     app.shell.add(panel, 'right', { rank: 600 });
     restorer?.add(panel, panel.id);
     const guard = new EndOfJobGuard(app, model, docManager, trans);
@@ -65,10 +87,15 @@ export const resourcesPlugin: JupyterFrontEndPlugin<void> = {
       label: trans.__('Save All Documents Before the Job Ends'),
       execute: () => guard.saveAll()
     });
-    palette?.addItem({ command: ResourcesCommandIDs.open, category: 'sdcc_lab' });
+    palette?.addItem({
+      command: ResourcesCommandIDs.open,
+      category: 'sdcc_lab'
+    });
 
     if (statusBar) {
-      const item = new RemainingTimeItem(model, trans, () => app.shell.activateById(panel.id));
+      const item = new RemainingTimeItem(model, trans, () =>
+        app.shell.activateById(panel.id)
+      );
       statusBar.registerStatusItem('sdcc-lab:resources-time', {
         item,
         align: 'left',
@@ -90,7 +117,10 @@ export const resourcesPlugin: JupyterFrontEndPlugin<void> = {
           settings.changed.connect(apply);
         })
         .catch(reason => {
-          console.error(`sdcc_lab: cannot load the settings of ${PLUGIN_ID}`, reason);
+          console.error(
+            `sdcc_lab: cannot load the settings of ${PLUGIN_ID}`,
+            reason
+          );
         });
     }
   }

@@ -31,13 +31,18 @@ export class RemainingTimeItem extends ReactWidget {
     if (remaining === null) {
       return null;
     }
-    const text = this._trans.__('%1 left', formatCountdown(remaining, this._trans));
+    const text = this._trans.__(
+      '%1 left',
+      formatCountdown(remaining, this._trans)
+    );
     const near = remaining <= 10 * 60;
     return (
       <button
         type="button"
         className={`jp-sdcc-RemainingTimeButton${near ? ' jp-mod-near' : ''}`}
-        title={this._trans.__('Time left in this batch job: open Session resources')}
+        title={this._trans.__(
+          'Time left in this batch job: open Session resources'
+        )}
         aria-label={this._trans.__('Time left in this session: %1', text)}
         onClick={this._onClick}
       >

@@ -47,6 +47,19 @@ export interface IGPUUsage {
   memory_total_bytes: number | null;
 }
 
+/** One worker job, as `GET sdcc-lab/api/workers` lists it. */
+export interface IWorkerJob {
+  id: string;
+  name: string;
+  state: string;
+  /** Why a pending job waits (Resources, Priority…); null otherwise. */
+  reason: string | null;
+  cpus: number | null;
+  memory_bytes: number | null;
+  gpus: number | null;
+  partition: string | null;
+}
+
 /** The plugin's settings (schema/resources.json). */
 export interface IResourcesSettings {
   /** Seconds between usage polls while the panel is visible. */

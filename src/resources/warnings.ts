@@ -81,13 +81,21 @@ export class EndOfJobGuard implements IDisposable {
 
   private _check(): void {
     const remaining = this._model.remaining();
-    const decision = decideWarning(remaining, this._settings.warningMinutes, this._warned);
+    const decision = decideWarning(
+      remaining,
+      this._settings.warningMinutes,
+      this._warned
+    );
     this._warned = decision.warned;
     if (decision.warn !== null && remaining !== null) {
       this._warn(remaining);
     }
     if (
-      autosaveDue(remaining, this._settings.autosave, this._settings.autosaveMinutes) &&
+      autosaveDue(
+        remaining,
+        this._settings.autosave,
+        this._settings.autosaveMinutes
+      ) &&
       Date.now() - this._lastAutosave >= AUTOSAVE_EVERY_MS &&
       !this._saving
     ) {
@@ -118,7 +126,9 @@ export class EndOfJobGuard implements IDisposable {
             displayType: 'accent',
             callback: () => {
               void this.saveAll().then(n => {
-                Notification.success(trans.__('Saved %1 document(s).', n), { autoClose: 4000 });
+                Notification.success(trans.__('Saved %1 document(s).', n), {
+                  autoClose: 4000
+                });
               });
             }
           }
@@ -133,7 +143,10 @@ export class EndOfJobGuard implements IDisposable {
       const n = await this.saveAll();
       if (n > 0) {
         Notification.info(
-          this._trans.__('The session ends soon: %1 document(s) saved automatically.', n),
+          this._trans.__(
+            'The session ends soon: %1 document(s) saved automatically.',
+            n
+          ),
           { autoClose: 5000 }
         );
       }

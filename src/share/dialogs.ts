@@ -1,6 +1,7 @@
 /**
- * The share dialogs. Every value from a file name, a user or the server is
- * put into the page as text (`textContent`), never as HTML.
+ * The share dialogs: they render what the share model holds and call its
+ * methods. Every value from a file name, a user or the server is put into the
+ * page as text (`textContent`), never as HTML.
  */
 import {
   Clipboard,
@@ -12,14 +13,15 @@ import {
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import { createShare, listShares, revokeShare } from './api';
+import { gridTable, labelTable } from '../table';
 import {
   absoluteLink,
   environmentRows,
   expiryChoices,
   formatWhen
 } from './format';
-import { IImportPreview, IShareEnvironment } from './types';
+import { ShareModel } from './model';
+import { IImportPreview } from './types';
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -36,29 +38,6 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-/** A two-column table of `[label, value]` rows. */
-function table(rows: [string, string][]): HTMLTableElement {
-  const t = el('table', undefined, 'jp-sdcc-SessionTable');
-  for (const [label, value] of rows) {
-    const tr = t.insertRow();
-    const th = el('th', label);
-    th.scope = 'row';
-    tr.appendChild(th);
-    tr.insertCell().textContent = value;
-  }
-  return t;
-}
-
-function envRows(
-  env: IShareEnvironment,
-  trans: TranslationBundle
-): [string, string][] {
-  return environmentRows(env).map(([label, value]): [string, string] => [
-    trans.__(label),
-    value
-  ]);
-}
-
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -67,14 +46,16 @@ function errorText(error: unknown): string {
  * "Share notebook…": choose an expiry, create the link, copy it.
  */
 export async function showShareDialog(
+  model: ShareModel,
   path: string,
-  defaultExpiry: number,
   trans: TranslationBundle
 ): Promise<void> {
   const body = new Widget();
   body.addClass('jp-sdcc-ShareDialog');
   const node = body.node;
-  node.appendChild(el('p', trans.__('Notebook: %1', path), 'jp-sdcc-ShareName'));
+  node.appendChild(
+    el('p', trans.__('Notebook: %1', path), 'jp-sdcc-ShareName')
+  );
 
   const expiryLabel = el('label', trans.__('Link valid for') + ' ');
   const select = el('select');
@@ -82,20 +63,23 @@ export async function showShareDialog(
   expiryLabel.appendChild(select);
   node.appendChild(expiryLabel);
 
-  let max: number | undefined;
   try {
-    max = (await listShares()).max_expires_in;
+    await model.refresh();
   } catch {
-    max = undefined; // the create call reports a missing service clearly
+    // the create call reports a missing service clearly
   }
-  for (const [seconds, label] of expiryChoices(max)) {
+  for (const [seconds, label] of expiryChoices(model.maxExpiresIn)) {
     const option = el('option', trans.__(label));
     option.value = String(seconds);
-    option.selected = seconds === defaultExpiry;
+    option.selected = seconds === model.defaultExpiry;
     select.appendChild(option);
   }
 
-  const create = el('button', trans.__('Create link'), 'jp-Button jp-mod-styled jp-mod-accept');
+  const create = el(
+    'button',
+    trans.__('Create link'),
+    'jp-Button jp-mod-styled jp-mod-accept'
+  );
   node.appendChild(create);
   const result = el('div', undefined, 'jp-sdcc-ShareResult');
   node.appendChild(result);
@@ -104,14 +88,18 @@ export async function showShareDialog(
     create.disabled = true;
     result.replaceChildren(el('p', trans.__('Creating the link…')));
     try {
-      const share = await createShare(path, Number(select.value));
+      const share = await model.create(path, Number(select.value));
       const link = absoluteLink(share.url, window.location.href);
       const input = el('input', undefined, 'jp-mod-styled jp-sdcc-ShareLink');
       input.readOnly = true;
       input.style.width = '100%';
       input.value = link;
       input.setAttribute('aria-label', trans.__('Share link'));
-      const copy = el('button', trans.__('Copy link'), 'jp-Button jp-mod-styled');
+      const copy = el(
+        'button',
+        trans.__('Copy link'),
+        'jp-Button jp-mod-styled'
+      );
       copy.onclick = () => {
         Clipboard.copyToSystem(link);
         Notification.success(trans.__('Link copied'), { autoClose: 2000 });
@@ -121,7 +109,7 @@ export async function showShareDialog(
         copy,
         el('p', trans.__('Valid until %1.', formatWhen(share.expires_at))),
         el('p', trans.__('The environment that travels with it:')),
-        table(envRows(share.environment, trans)),
+        labelTable(environmentRows(share.environment, trans)),
         el(
           'p',
           trans.__(
@@ -133,7 +121,11 @@ export async function showShareDialog(
     } catch (error) {
       create.disabled = false;
       result.replaceChildren(
-        el('p', trans.__('The link was not created: %1', errorText(error)), 'jp-sdcc-Problem')
+        el(
+          'p',
+          trans.__('The link was not created: %1', errorText(error)),
+          'jp-sdcc-Problem'
+        )
       );
     }
   };
@@ -142,70 +134,98 @@ export async function showShareDialog(
     title: trans.__('Share notebook'),
     body,
     buttons: [
-      Dialog.createButton({ label: trans.__('Manage my shares'), displayType: 'default' }),
+      Dialog.createButton({
+        label: trans.__('Manage my shares'),
+        displayType: 'default'
+      }),
       Dialog.okButton({ label: trans.__('Close') })
     ]
   });
   if (answer.button.label === trans.__('Manage my shares')) {
-    await showManageDialog(trans);
+    await showManageDialog(model, trans);
   }
 }
 
 /**
  * "Manage my shares": my live links, their expiry and opens, a Revoke button each.
  */
-export async function showManageDialog(trans: TranslationBundle): Promise<void> {
-  let shares;
+export async function showManageDialog(
+  model: ShareModel,
+  trans: TranslationBundle
+): Promise<void> {
   try {
-    shares = (await listShares()).shares;
+    await model.refresh();
   } catch (error) {
-    await showErrorMessage(trans.__('Could not list your share links'), errorText(error));
+    await showErrorMessage(
+      trans.__('Could not list your share links'),
+      errorText(error)
+    );
     return;
   }
   const body = new Widget();
   body.addClass('jp-sdcc-ManageShares');
-  if (shares.length === 0) {
-    body.node.appendChild(el('p', trans.__('You have no live share links.')));
-  } else {
-    const t = el('table', undefined, 'jp-sdcc-SessionTable');
-    const head = t.createTHead().insertRow();
-    for (const label of [trans.__('Notebook'), trans.__('Expires'), trans.__('Opens'), '']) {
-      const th = el('th', label);
-      th.style.padding = '2px 12px 2px 0';
-      head.appendChild(th);
+  // Links being revoked right now: their buttons stay disabled across renders.
+  const revoking = new Set<string>();
+  const render = (): void => {
+    if (model.shares.length === 0) {
+      body.node.replaceChildren(
+        el('p', trans.__('You have no live share links.'))
+      );
+      return;
     }
-    const tbody = t.createTBody();
-    for (const share of shares) {
-      const tr = tbody.insertRow();
-      for (const text of [share.path, formatWhen(share.expires_at), String(share.opens)]) {
-        const td = tr.insertCell();
-        td.textContent = text;
-        td.style.padding = '2px 12px 2px 0';
-      }
-      const revoke = el('button', trans.__('Revoke'), 'jp-Button jp-mod-styled jp-mod-warn');
-      revoke.setAttribute('aria-label', trans.__('Revoke the link to %1', share.path));
+    const rows = model.shares.map(share => {
+      const revoke = el(
+        'button',
+        trans.__('Revoke'),
+        'jp-Button jp-mod-styled jp-mod-warn'
+      );
+      revoke.setAttribute(
+        'aria-label',
+        trans.__('Revoke the link to %1', share.path)
+      );
+      revoke.disabled = revoking.has(share.id);
       revoke.onclick = async () => {
+        revoking.add(share.id);
         revoke.disabled = true;
         try {
-          await revokeShare(share.id);
-          tr.remove();
-          Notification.info(trans.__('The link to %1 no longer works.', share.path), {
-            autoClose: 3000
-          });
+          await model.revoke(share.id);
+          Notification.info(
+            trans.__('The link to %1 no longer works.', share.path),
+            { autoClose: 3000 }
+          );
         } catch (error) {
           revoke.disabled = false;
-          Notification.error(trans.__('Could not revoke the link: %1', errorText(error)));
+          Notification.error(
+            trans.__('Could not revoke the link: %1', errorText(error))
+          );
+        } finally {
+          revoking.delete(share.id);
         }
       };
-      tr.insertCell().appendChild(revoke);
-    }
-    body.node.appendChild(t);
+      return [
+        share.path,
+        formatWhen(share.expires_at),
+        String(share.opens),
+        revoke
+      ];
+    });
+    const { table } = gridTable(
+      [trans.__('Notebook'), trans.__('Expires'), trans.__('Opens'), ''],
+      rows
+    );
+    body.node.replaceChildren(table);
+  };
+  render();
+  model.changed.connect(render);
+  try {
+    await showDialog({
+      title: trans.__('My share links'),
+      body,
+      buttons: [Dialog.okButton({ label: trans.__('Close') })]
+    });
+  } finally {
+    model.changed.disconnect(render);
   }
-  await showDialog({
-    title: trans.__('My share links'),
-    body,
-    buttons: [Dialog.okButton({ label: trans.__('Close') })]
-  });
 }
 
 /** What the recipient decided about a link. */
@@ -222,11 +242,11 @@ export async function showImportDialog(
   const body = new Widget();
   body.addClass('jp-sdcc-ImportDialog');
   body.node.appendChild(
-    table([
+    labelTable([
       [trans.__('Shared by'), preview.owner],
       [trans.__('Notebook'), preview.name],
       [trans.__('Link valid until'), formatWhen(preview.expires_at)],
-      ...envRows(preview.environment, trans)
+      ...environmentRows(preview.environment, trans)
     ])
   );
   body.node.appendChild(
@@ -241,7 +261,13 @@ export async function showImportDialog(
   const buttons = [Dialog.cancelButton({ label: trans.__('Cancel') })];
   if (preview.mismatches.length) {
     body.node.appendChild(
-      el('p', trans.__('Your session differs from the one the notebook was shared from:'), 'jp-sdcc-Problem')
+      el(
+        'p',
+        trans.__(
+          'Your session differs from the one the notebook was shared from:'
+        ),
+        'jp-sdcc-Problem'
+      )
     );
     const list = el('ul', undefined, 'jp-sdcc-Mismatches');
     for (const mismatch of preview.mismatches) {
@@ -249,7 +275,12 @@ export async function showImportDialog(
     }
     body.node.appendChild(list);
     if (preview.spawn_url) {
-      buttons.push(Dialog.createButton({ label: trans.__('Start a matching session…'), displayType: 'default' }));
+      buttons.push(
+        Dialog.createButton({
+          label: trans.__('Start a matching session…'),
+          displayType: 'default'
+        })
+      );
     }
     buttons.push(Dialog.okButton({ label: trans.__('Import anyway') }));
   } else {
@@ -263,7 +294,9 @@ export async function showImportDialog(
   if (answer.button.accept) {
     return 'import';
   }
-  return answer.button.label === trans.__('Start a matching session…') ? 'match' : 'cancel';
+  return answer.button.label === trans.__('Start a matching session…')
+    ? 'match'
+    : 'cancel';
 }
 
 /**

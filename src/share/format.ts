@@ -1,7 +1,10 @@
 /**
- * Pure helpers of the share UI (no JupyterLab runtime: unit-tested with jest).
+ * Pure helpers of the share UI (no JupyterLab application: unit-tested with jest).
  */
-import { describeSession } from '../session';
+import { APIError } from '../api';
+import { LABELS } from '../labels';
+import { ITrans } from '../tokens';
+import { describeSession } from '../session/format';
 import { IShareEnvironment } from './types';
 
 /** The fragment key that carries a link's token into JupyterLab (`#sdcc-share=TOKEN`). */
@@ -101,7 +104,9 @@ export function takePendingToken(
   try {
     const entry = JSON.parse(raw);
     const fresh =
-      typeof entry?.at === 'number' && now - entry.at >= 0 && now - entry.at < PENDING_MAX_AGE;
+      typeof entry?.at === 'number' &&
+      now - entry.at >= 0 &&
+      now - entry.at < PENDING_MAX_AGE;
     const token = typeof entry?.token === 'string' ? entry.token : '';
     if (fresh && entry.user === user && user && TOKEN_RE.test(token)) {
       return token;
@@ -118,16 +123,44 @@ export function formatWhen(iso: string): string {
   return isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
 
-/** `[label, value]` rows describing an environment (labels are translated by the caller). */
-export function environmentRows(env: IShareEnvironment): [string, string][] {
+/** `[label, value]` rows describing an environment, translated. */
+export function environmentRows(
+  env: IShareEnvironment,
+  trans: ITrans
+): [string, string][] {
   const rows: [string, string][] = [];
   const kernel = env.kernelspec;
   if (kernel && (kernel.display_name || kernel.name)) {
-    rows.push(['Kernel', String(kernel.display_name || kernel.name)]);
+    rows.push([
+      trans.__(LABELS.kernel),
+      String(kernel.display_name || kernel.name)
+    ]);
   }
   if (env.scheduler !== undefined) {
     // The same words as Help → About this Session…
-    rows.push(...describeSession({ scheduler: env.scheduler, options: env.options ?? {} }));
+    rows.push(
+      ...describeSession(
+        { scheduler: env.scheduler, options: env.options ?? {} },
+        trans
+      )
+    );
   }
   return rows;
+}
+
+/** What a user reads when a share call failed: the service's words, and what they mean. */
+export function errorMessage(error: unknown, trans: ITrans): string {
+  if (error instanceof APIError) {
+    if (error.status === 410) {
+      return trans.__('This link no longer works: %1', error.message);
+    }
+    if (error.status === 403) {
+      return trans.__('This link cannot be used: %1', error.message);
+    }
+    if (error.status === 503) {
+      return trans.__('Sharing is unavailable right now: %1', error.message);
+    }
+    return error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
 }

@@ -22,15 +22,20 @@ import {
   TranslationBundle
 } from '@jupyterlab/translation';
 
-import { APIError } from '../api';
-import { importLink, previewImport } from './api';
 import {
   showImportDialog,
   showManageDialog,
   showMatchDialog,
   showShareDialog
 } from './dialogs';
-import { DAY, isNotebookPath, takePendingToken, takeShareToken } from './format';
+import {
+  DAY,
+  errorMessage,
+  isNotebookPath,
+  takePendingToken,
+  takeShareToken
+} from './format';
+import { ShareModel } from './model';
 import { ShareCommandIDs } from './types';
 
 const PLUGIN_ID = 'sdcc-lab:share';
@@ -38,33 +43,21 @@ const PLUGIN_ID = 'sdcc-lab:share';
 /** Where "Share notebook…" was invoked from (the `from` argument). */
 type Origin = 'filebrowser' | 'tab' | undefined;
 
-function message(error: unknown, trans: TranslationBundle): string {
-  if (error instanceof APIError) {
-    if (error.status === 410) {
-      return trans.__('This link no longer works: %1', error.message);
-    }
-    if (error.status === 403) {
-      return trans.__('This link cannot be used: %1', error.message);
-    }
-    if (error.status === 503) {
-      return trans.__('Sharing is unavailable right now: %1', error.message);
-    }
-    return error.message;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Ask, import, open: the recipient's side of a link. */
 async function runImport(
   app: JupyterFrontEnd,
+  model: ShareModel,
   link: string,
   trans: TranslationBundle
 ): Promise<void> {
   let preview;
   try {
-    preview = await previewImport(link);
+    preview = await model.preview(link);
   } catch (error) {
-    await showErrorMessage(trans.__('Cannot open the shared notebook'), message(error, trans));
+    await showErrorMessage(
+      trans.__('Cannot open the shared notebook'),
+      errorMessage(error, trans)
+    );
     return;
   }
   const choice = await showImportDialog(preview, trans);
@@ -76,21 +69,33 @@ async function runImport(
     return;
   }
   try {
-    const result = await importLink(link);
+    const result = await model.importLink(link);
     await app.commands.execute('docmanager:open', { path: result.path });
     const texts = {
       created: trans.__('Imported %1 from %2.', result.path, result.owner),
-      refreshed: trans.__('%1 now holds the latest saved version.', result.path),
-      unchanged: trans.__('%1 already holds the latest saved version.', result.path),
+      refreshed: trans.__(
+        '%1 now holds the latest saved version.',
+        result.path
+      ),
+      unchanged: trans.__(
+        '%1 already holds the latest saved version.',
+        result.path
+      ),
       copied: trans.__(
         'You changed your earlier copy, so it was kept; the new version is in %1.',
         result.path
       )
     };
-    const notify = result.action === 'copied' ? Notification.warning : Notification.success;
-    notify(texts[result.action], { autoClose: result.action === 'copied' ? false : 5000 });
+    const notify =
+      result.action === 'copied' ? Notification.warning : Notification.success;
+    notify(texts[result.action], {
+      autoClose: result.action === 'copied' ? false : 5000
+    });
   } catch (error) {
-    await showErrorMessage(trans.__('The notebook was not imported'), message(error, trans));
+    await showErrorMessage(
+      trans.__('The notebook was not imported'),
+      errorMessage(error, trans)
+    );
   }
 }
 
@@ -115,22 +120,27 @@ export const sharePlugin: JupyterFrontEndPlugin<void> = {
     docManager: IDocumentManager | null
   ) => {
     const trans = (translator ?? nullTranslator).load('sdcc_lab');
-    let defaultExpiry = DAY;
+    const model = new ShareModel();
     if (settingRegistry) {
       void Promise.all([settingRegistry.load(PLUGIN_ID), app.restored])
         .then(([settings]) => {
           const read = () => {
-            defaultExpiry = (settings.get('defaultExpiry').composite as number) ?? DAY;
+            model.defaultExpiry =
+              (settings.get('defaultExpiry').composite as number) ?? DAY;
           };
           read();
           settings.changed.connect(read);
         })
-        .catch(reason => console.warn('sdcc_lab: share settings not loaded', reason));
+        .catch(reason =>
+          console.warn('sdcc_lab: share settings not loaded', reason)
+        );
     }
 
     const currentPath = (): string | undefined => {
       const widget = app.shell.currentWidget;
-      return widget && docManager ? docManager.contextForWidget(widget)?.path : undefined;
+      return widget && docManager
+        ? docManager.contextForWidget(widget)?.path
+        : undefined;
     };
     const tabPath = (): string | undefined => {
       const node = app.contextMenuHitTest(n => !!n.dataset.id);
@@ -161,21 +171,27 @@ export const sharePlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(ShareCommandIDs.share, {
       label: trans.__('Share notebook…'),
       caption: trans.__('Create a link to a copy of this notebook'),
-      isVisible: args => isNotebookPath(pathFor(args.from as Origin, args.path)),
-      isEnabled: args => isNotebookPath(pathFor(args.from as Origin, args.path)),
+      isVisible: args =>
+        isNotebookPath(pathFor(args.from as Origin, args.path)),
+      isEnabled: args =>
+        isNotebookPath(pathFor(args.from as Origin, args.path)),
       execute: async args => {
         const path = pathFor(args.from as Origin, args.path);
         if (!path || !isNotebookPath(path)) {
-          Notification.warning(trans.__('Open or select a notebook to share it.'));
+          Notification.warning(
+            trans.__('Open or select a notebook to share it.')
+          );
           return;
         }
-        await showShareDialog(path, defaultExpiry, trans);
+        await showShareDialog(model, path, trans);
       }
     });
     app.commands.addCommand(ShareCommandIDs.manage, {
       label: trans.__('Manage my shares…'),
-      caption: trans.__('My live share links, their expiry and opens; revoke them'),
-      execute: () => showManageDialog(trans)
+      caption: trans.__(
+        'My live share links, their expiry and opens; revoke them'
+      ),
+      execute: () => showManageDialog(model, trans)
     });
     app.commands.addCommand(ShareCommandIDs.importLink, {
       label: trans.__('Import from a share link…'),
@@ -191,7 +207,7 @@ export const sharePlugin: JupyterFrontEndPlugin<void> = {
           link = answer.button.accept ? (answer.value ?? '').trim() : '';
         }
         if (link) {
-          await runImport(app, link, trans);
+          await runImport(app, model, link, trans);
         }
       }
     });
@@ -217,7 +233,11 @@ export const sharePlugin: JupyterFrontEndPlugin<void> = {
     } catch {
       storage = null;
     }
-    const pending = takePendingToken(storage, PageConfig.getOption('hubUser'), Date.now());
+    const pending = takePendingToken(
+      storage,
+      PageConfig.getOption('hubUser'),
+      Date.now()
+    );
     const link = token ?? pending;
     if (link) {
       void app.restored.then(() =>

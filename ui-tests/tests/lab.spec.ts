@@ -1,7 +1,9 @@
 import { expect, test } from '@jupyterlab/galata';
 
 test.describe('sdcc_lab in JupyterLab', () => {
-  test('the server extension answers: no warning is shown', async ({ page }) => {
+  test('the server extension answers: no warning is shown', async ({
+    page
+  }) => {
     await page.waitForTimeout(1000);
     await expect(page.locator('.jp-Notification-Toast-warning')).toHaveCount(0);
   });

@@ -6,36 +6,61 @@
  * tests move the warning and auto-save thresholds above that through mocked
  * settings. JupyterLab's own auto-save is off, so only ours can save.
  */
-import { expect, galata, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import {
+  expect,
+  galata,
+  IJupyterLabPageFixture,
+  test
+} from '@jupyterlab/galata';
 
 const PLUGIN = 'sdcc-lab:resources';
-const NO_LAB_AUTOSAVE = { '@jupyterlab/docmanager-extension:plugin': { autosave: false } };
+const NO_LAB_AUTOSAVE = {
+  '@jupyterlab/docmanager-extension:plugin': { autosave: false }
+};
 
 function countdownSeconds(text: string): number {
   const m = /(?:(\d+) d )?(\d+):(\d\d):(\d\d) left/.exec(text);
   if (!m) {
     throw new Error(`no countdown in ${JSON.stringify(text)}`);
   }
-  return Number(m[1] ?? 0) * 86400 + Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]);
+  return (
+    Number(m[1] ?? 0) * 86400 +
+    Number(m[2]) * 3600 +
+    Number(m[3]) * 60 +
+    Number(m[4])
+  );
 }
 
-async function dirtyNotebook(page: IJupyterLabPageFixture, name: string, text: string): Promise<void> {
+async function dirtyNotebook(
+  page: IJupyterLabPageFixture,
+  name: string,
+  text: string
+): Promise<void> {
   await page.notebook.createNew(name);
   await page.notebook.setCell(0, 'code', text);
   await expect(page.locator('.jp-mod-current.jp-mod-dirty')).toHaveCount(1);
 }
 
-async function savedSource(page: IJupyterLabPageFixture, path: string): Promise<string> {
+async function savedSource(
+  page: IJupyterLabPageFixture,
+  path: string
+): Promise<string> {
   const response = await page.request.get(`/api/contents/${path}?content=1`);
   expect(response.ok()).toBe(true);
   const model = await response.json();
-  return model.content.cells.map((c: { source: string }) => c.source).join('\n');
+  return model.content.cells
+    .map((c: { source: string }) => c.source)
+    .join('\n');
 }
 
 test.describe('Session resources', () => {
-  test.use({ mockSettings: { ...galata.DEFAULT_SETTINGS, ...NO_LAB_AUTOSAVE } });
+  test.use({
+    mockSettings: { ...galata.DEFAULT_SETTINGS, ...NO_LAB_AUTOSAVE }
+  });
 
-  test('the panel opens and shows the countdown, limits and usage', async ({ page }) => {
+  test('the panel opens and shows the countdown, limits and usage', async ({
+    page
+  }) => {
     await page.sidebar.openTab('sdcc-lab-resources');
     const panel = page.getByRole('region', { name: 'Session resources' });
     await expect(panel).toBeVisible();
@@ -54,7 +79,9 @@ test.describe('Session resources', () => {
     await expect(memory).toHaveAttribute('aria-valuenow', /^\d+$/);
     await expect(panel).toContainText('Limits from: host');
     // the status bar counts down too
-    await expect(page.locator('.jp-sdcc-RemainingTimeButton')).toHaveText(/\d+:\d\d:\d\d left/);
+    await expect(page.locator('.jp-sdcc-RemainingTimeButton')).toHaveText(
+      /\d+:\d\d:\d\d left/
+    );
   });
 
   test.describe('near the end', () => {
@@ -66,17 +93,30 @@ test.describe('Session resources', () => {
       }
     });
 
-    test('a warning appears and Save all saves a notebook', async ({ page, tmpPath }) => {
+    test('a warning appears and Save all saves a notebook', async ({
+      page,
+      tmpPath
+    }) => {
       await dirtyNotebook(page, 'warned.ipynb', 'print("saved by Save all")');
-      const toast = page.locator('.jp-Notification-Toast-warning', { hasText: 'This session ends in' });
+      const toast = page.locator('.jp-Notification-Toast-warning', {
+        hasText: 'This session ends in'
+      });
       await expect(toast).toBeVisible({ timeout: 20000 });
       await expect(page.locator('.jp-mod-current.jp-mod-dirty')).toHaveCount(1);
       // A poll may replace the toast while it is clicked: click the current one again then.
       await expect(async () => {
-        await toast.last().getByRole('button', { name: 'Save all' }).click({ timeout: 2000 });
-        await expect(page.locator('.jp-mod-current.jp-mod-dirty')).toHaveCount(0, { timeout: 3000 });
+        await toast
+          .last()
+          .getByRole('button', { name: 'Save all' })
+          .click({ timeout: 2000 });
+        await expect(page.locator('.jp-mod-current.jp-mod-dirty')).toHaveCount(
+          0,
+          { timeout: 3000 }
+        );
       }).toPass({ timeout: 20000 });
-      expect(await savedSource(page, `${tmpPath}/warned.ipynb`)).toContain('saved by Save all');
+      expect(await savedSource(page, `${tmpPath}/warned.ipynb`)).toContain(
+        'saved by Save all'
+      );
     });
   });
 
@@ -89,11 +129,23 @@ test.describe('Session resources', () => {
       }
     });
 
-    test('saves a notebook with unsaved changes on its own', async ({ page, tmpPath }) => {
+    test('saves a notebook with unsaved changes on its own', async ({
+      page,
+      tmpPath
+    }) => {
       await dirtyNotebook(page, 'autosaved.ipynb', 'print("saved on its own")');
-      await expect(page.locator('.jp-mod-current.jp-mod-dirty')).toHaveCount(0, { timeout: 25000 });
-      expect(await savedSource(page, `${tmpPath}/autosaved.ipynb`)).toContain('saved on its own');
-      await expect(page.locator('.jp-Notification-Toast-info', { hasText: 'saved automatically' })).toBeVisible();
+      await expect(page.locator('.jp-mod-current.jp-mod-dirty')).toHaveCount(
+        0,
+        { timeout: 25000 }
+      );
+      expect(await savedSource(page, `${tmpPath}/autosaved.ipynb`)).toContain(
+        'saved on its own'
+      );
+      await expect(
+        page.locator('.jp-Notification-Toast-info', {
+          hasText: 'saved automatically'
+        })
+      ).toBeVisible();
     });
   });
 
@@ -106,11 +158,16 @@ test.describe('Session resources', () => {
       }
     });
 
-    test('a dirty notebook stays dirty (the savers above are ours)', async ({ page, tmpPath }) => {
+    test('a dirty notebook stays dirty (the savers above are ours)', async ({
+      page,
+      tmpPath
+    }) => {
       await dirtyNotebook(page, 'untouched.ipynb', 'print("not saved")');
       await page.waitForTimeout(12000);
       await expect(page.locator('.jp-mod-current.jp-mod-dirty')).toHaveCount(1);
-      expect(await savedSource(page, `${tmpPath}/untouched.ipynb`)).not.toContain('not saved');
+      expect(
+        await savedSource(page, `${tmpPath}/untouched.ipynb`)
+      ).not.toContain('not saved');
     });
   });
 });

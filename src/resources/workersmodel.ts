@@ -1,32 +1,20 @@
 /**
- * The session's Dask worker jobs (`sdcc-lab/api/workers`): a model that polls
- * while the resources panel shows, and cancels jobs on request.
+ * The workers model: the session's Dask worker jobs (`sdcc-lab/api/workers`),
+ * polled while the resources panel shows; cancels jobs on request.
  */
 import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { requestAPI } from '../api';
-
-/** One worker job, as `GET sdcc-lab/api/workers` lists it. */
-export interface IWorkerJob {
-  id: string;
-  name: string;
-  state: string;
-  /** Why a pending job waits (Resources, Priority…); null otherwise. */
-  reason: string | null;
-  cpus: number | null;
-  memory_bytes: number | null;
-  gpus: number | null;
-  partition: string | null;
-}
+import { cancelWorkers, listWorkers } from './api';
+import { IWorkerJob } from './types';
 
 /** ms between refreshes of the list while the panel shows. */
 export const WORKERS_INTERVAL_MS = 10 * 1000;
 
 export namespace WorkersModel {
   export interface IOptions {
-    /** The calls to the server; `requestAPI` by default (tests replace them). */
+    /** The calls to the server; `./api` by default (tests replace them). */
     list?: () => Promise<IWorkerJob[]>;
     cancel?: (id: string | null) => Promise<void>;
     interval?: number;
@@ -35,20 +23,16 @@ export namespace WorkersModel {
 
 export class WorkersModel implements IDisposable {
   constructor(options: WorkersModel.IOptions = {}) {
-    this._list =
-      options.list ??
-      (async () => (await requestAPI<{ workers: IWorkerJob[] }>('workers')).workers);
-    this._cancel =
-      options.cancel ??
-      (async (id: string | null) => {
-        await requestAPI<void>(id === null ? 'workers' : `workers/${encodeURIComponent(id)}`, {
-          method: 'DELETE'
-        });
-      });
+    this._list = options.list ?? listWorkers;
+    this._cancel = options.cancel ?? cancelWorkers;
     this._poll = new Poll({
       auto: false,
       factory: () => this._refresh(),
-      frequency: { interval: options.interval ?? WORKERS_INTERVAL_MS, backoff: true, max: 5 * 60 * 1000 },
+      frequency: {
+        interval: options.interval ?? WORKERS_INTERVAL_MS,
+        backoff: true,
+        max: 5 * 60 * 1000
+      },
       name: 'sdcc-lab:workers',
       standby: 'when-hidden'
     });

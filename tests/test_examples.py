@@ -22,15 +22,14 @@ def test_site_spawner_example_selects_by_validated_options() -> None:
     config = PyFileConfigLoader(
         "jupyterhub_config.py", path=str(EXAMPLES / "site-spawner")
     ).load_config()
-    site_class = config.JupyterHub.spawner_class
-    spawner = site_class()
+    spawner = config.JupyterHub.spawner_class(config=config)
     base = {"local": False, "partition": "gpu", "account": "tier3", "qos": "gpu-qos",
             "gpus": 1, "runtime": 30, "environment": "default"}
-    assert spawner.select_spawner_class({**base, "local": True}) is LocalSessionSpawner
-    assert spawner.select_spawner_class({**base, "gpu": "none"}) is SlurmSessionSpawner
-    gpu_class = spawner.select_spawner_class({**base, "gpu": "any"})
+    # child_class_for: the configured hook, checked against allowed_child_classes.
+    assert spawner.child_class_for({**base, "local": True}) is LocalSessionSpawner
+    assert spawner.child_class_for({**base, "gpu": "none"}) is SlurmSessionSpawner
+    gpu_class = spawner.child_class_for({**base, "gpu": "any"})
     assert issubclass(gpu_class, SlurmSessionSpawner) and gpu_class is not SlurmSessionSpawner
-    assert gpu_class in spawner.allowed_child_classes()
 
 
 # --- the front proxy's helpers (examples/apache-header-auth, examples/two-hubs) ---

@@ -1,7 +1,8 @@
 """A site's own placement policy on top of sdcc_lab's form spawner.
 
-Sessions that ask for a GPU go to Slurm's gpu partition with a site-wide
-minimum runtime; everything else may run locally or in Slurm as chosen.
+Sessions that ask for a GPU go to Slurm with two CPUs per job; everything else
+may run locally or in Slurm as chosen. The policy is a function set as the
+form spawner's ``select_spawner_class`` hook, as JupyterHub's own hooks are set.
 Run it against the Slurm test cluster of this repository:
 
     jupyterhub -f examples/site-spawner/jupyterhub_config.py
@@ -24,20 +25,25 @@ class GPUFirstSlurmSpawner(SlurmSessionSpawner):
         return args
 
 
-class SiteSpawner(FormSpawner):
-    def select_spawner_class(self, options: dict[str, Any]) -> type[Spawner]:
-        if options["local"]:
-            return LocalSessionSpawner
-        if options["gpu"] != "none":
-            return GPUFirstSlurmSpawner
-        return SlurmSessionSpawner
-
-    def allowed_child_classes(self) -> list[type[Spawner]]:
-        return [LocalSessionSpawner, SlurmSessionSpawner, GPUFirstSlurmSpawner]
+def select_spawner_class(spawner: FormSpawner, options: dict[str, Any]) -> type[Spawner]:
+    """The class that runs a session, from the options the form spawner validated."""
+    if options["local"]:
+        return LocalSessionSpawner
+    if options["gpu"] != "none":
+        return GPUFirstSlurmSpawner
+    return SlurmSessionSpawner
 
 
 c = get_config()  # noqa: F821
-c.JupyterHub.spawner_class = SiteSpawner
+c.JupyterHub.spawner_class = FormSpawner
+c.FormSpawner.select_spawner_class = select_spawner_class
+# The classes a restarted hub may reload from its database (and the only ones
+# select_spawner_class may return).
+c.FormSpawner.allowed_child_classes = [
+    LocalSessionSpawner,
+    SlurmSessionSpawner,
+    GPUFirstSlurmSpawner,
+]
 c.JupyterHub.bind_url = "http://127.0.0.1:8000"
 c.JupyterHub.cleanup_servers = False
 c.Authenticator.allowed_users = {"alice", "bob"}

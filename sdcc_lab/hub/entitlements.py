@@ -153,7 +153,9 @@ def build_entitlements(
                 continue
             if (part.state or "UP").upper() in UNAVAILABLE_STATES:
                 continue
-            if part.allow_groups is not None and (groups is None or not groups & set(part.allow_groups)):
+            if part.allow_groups is not None and (
+                groups is None or not groups & set(part.allow_groups)
+            ):
                 continue
             if not _allowed(assoc.account, part.allow_accounts, part.deny_accounts):
                 continue

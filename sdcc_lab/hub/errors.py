@@ -5,7 +5,7 @@ from __future__ import annotations
 from jupyterhub.spawner import SpawnException
 
 
-class SessionRefused(SpawnException):
+class SessionRefused(SpawnException):  # type: ignore[misc]  # JupyterHub is untyped
     """A session cannot start, for a reason the user can act on (the message says it).
 
     JupyterHub logs it without a traceback, answers REST calls with its status

@@ -1,19 +1,27 @@
 """The form spawner: the framework class of the portal.
 
-A site derives a class with one method, :meth:`FormSpawner.select_spawner_class`,
-which takes the *validated* options and returns the spawner class to use.
-Everything else is done here:
+A site decides one thing, which spawner class runs a session, from the
+*validated* options (the ``select_spawner_class`` hook). Everything else is
+done here:
 
 1. **form** — rendered from what the logged-in user may use
    (:class:`~sdcc_lab.hub.discovery.SlurmDiscovery`), with their last valid
-   choice (or a share link's options) pre-selected;
-2. **shape** — the posted form becomes a dict (``options_from_form``);
-3. **validate** — form posts, REST ``user_options`` and reused options all go
-   through :func:`~sdcc_lab.hub.options.validate_options` before anything is
-   submitted (``apply_user_options``);
+   choice (or a link's options, or a refused post's choices) pre-selected;
+2. **shape** — the posted form becomes a dict (the ``options_from_form`` hook,
+   by default :meth:`FormSpawner.shape_form`);
+3. **validate, once** — options are checked against what the user may use
+   where they arrive: a form post in ``options_from_form``, REST
+   ``user_options`` in ``apply_user_options``. ``start`` re-uses that result
+   and validates only what did not come through either (a site's own hooks);
 4. **delegate** — a child spawner of the selected class gets the validated
    options and does start, poll, stop and progress. Its class and state are
    kept in this spawner's state, so a restarted hub reconnects to it.
+
+Every hook is a configurable trait, as JupyterHub's own are: a site sets
+``c.FormSpawner.<hook> = function`` in ``jupyterhub_config.py``, or a derived
+class gives its default with ``@default("<hook>")``. A derived class that
+defines a hook as a plain method would hide the trait (and the site's setting)
+and is refused when the class is defined.
 
 Nothing is shared between users' spawners but the discovery caches.
 """
@@ -21,7 +29,7 @@ Nothing is shared between users' spawners but the discovery caches.
 from __future__ import annotations
 
 import dataclasses
-import importlib
+import inspect
 import json
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -29,7 +37,18 @@ from typing import Any
 
 import jinja2
 from jupyterhub.spawner import Spawner
-from traitlets import Bool, Dict, Instance, Integer, List, Unicode, default
+from traitlets import (
+    Bool,
+    Callable,
+    Dict,
+    Instance,
+    Integer,
+    List,
+    TraitType,
+    Type,
+    Unicode,
+    default,
+)
 
 from .discovery import SlurmDiscovery, unix_groups
 from .entitlements import Entitlements, htcondor_entitlement
@@ -61,30 +80,67 @@ INHERITED_TRAITS = (
 HUB_FORM_FIELDS = ("_xsrf",)
 # Set by JupyterHub on the spawner just before start.
 PER_START_TRAITS = ("api_token", "admin_access", "cert_paths")
-
-
-class PrefillNotice(Exception):
-    """Not an error: options from a link were put in the form for the user to check."""
+# JupyterHub's query style for options in a link: /hub/spawn/USER?opt-partition=gpu
+QUERY_OPTION_PREFIX = "opt-"
+LINK_MESSAGE = "The options of your link are filled in below. Check them and press Start."
 
 
 def script_json(value: Any) -> str:
     """JSON safe inside a <script> element: no "</script>" can end it early."""
-    return (
-        json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    )
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _class_path(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _import_class(path: str) -> type:
-    module, _, name = path.rpartition(".")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+def loosely_chosen(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """What a user had chosen (form fields or a link's query), to show in the form again.
+
+    Not validated: the form only pre-selects these (escaped) and validates on Start.
+    """
+    chosen = {
+        k: (v[0] if isinstance(v, list) and v else v) for k, v in fields.items() if k in OPTION_KEYS
+    }
+    if "local" in chosen:
+        chosen["local"] = chosen["local"] in (True, "true", "on", "1")
+    return chosen
 
 
-class FormSpawner(Spawner):
+def link_choices(handler: Any) -> dict[str, Any]:
+    """The options a link to the spawn page carries (empty: not a link).
+
+    JupyterHub gives the spawner the handler of the page it renders the form
+    for (``Spawner.handler``); only a GET's query is a link. ``opt-`` names win
+    over bare ones, as in JupyterHub's own reading of the query.
+    """
+    request = getattr(handler, "request", None)
+    if request is None or request.method != "GET":
+        return {}
+    query = {
+        key: [value.decode("utf-8", "replace") for value in values]
+        for key, values in request.query_arguments.items()
+    }
+    prefixed = {
+        key[len(QUERY_OPTION_PREFIX) :]: values
+        for key, values in query.items()
+        if key.startswith(QUERY_OPTION_PREFIX)
+    }
+    return loosely_chosen(prefixed or query)
+
+
+def _no_placement_policy(spawner: FormSpawner, options: dict[str, Any]) -> type[Spawner]:
+    raise NotImplementedError(
+        f"{type(spawner).__name__} has no select_spawner_class: set "
+        f"c.{type(spawner).__name__}.select_spawner_class (see the admin guide)"
+    )
+
+
+class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
     """Offer each user what they may use, validate it, and delegate to a child spawner."""
+
+    # Hooks: configurable traits, never plain methods in a derived class (see __init_subclass__).
+    HOOKS = ("options_form", "options_from_form", "select_spawner_class", "allowed_child_classes")
 
     environments = Dict(
         {"default": {"description": "The site's default software environment", "setup": ""}},
@@ -103,13 +159,20 @@ class FormSpawner(Spawner):
     ).tag(config=True)
 
     allow_local = Bool(
-        True, help="Offer “Run locally” on the hub's node as an alternative to batch jobs."
+        True,
+        help="""Offer “Run locally” (a process on the hub's node) besides batch jobs::
+
+            c.FormSpawner.allow_local = False
+        """,
     ).tag(config=True)
 
     htcondor_partition = Unicode(
         "",
-        help="""If set, the form offers HTCondor under this pseudo-partition name
-        (e.g. "htcondor"); choosing it starts an HTCondor session.""",
+        help="""If set, the form offers HTCondor under this pseudo-partition name;
+        choosing it starts an HTCondor session. Empty (the default): no HTCondor::
+
+            c.SDCCSpawner.htcondor_partition = "htcondor"
+        """,
     ).tag(config=True)
 
     htcondor_max_runtime = Integer(
@@ -126,9 +189,9 @@ class FormSpawner(Spawner):
     htcondor_gpu_grants = Dict(
         key_trait=Unicode(),
         value_trait=Integer(min=0),
-        help="""GPUs a user may request in an HTCondor session, per unix group of the user
-        (``"*"``: everyone); a user gets the largest grant of their groups. Empty (the
-        default): no GPUs in HTCondor sessions::
+        help="""GPUs (a count) a user may request in an HTCondor session, per unix group of
+        the user (``"*"``: everyone); a user gets the largest grant of their groups. Empty
+        (the default): no GPUs in HTCondor sessions::
 
             c.SDCCSpawner.htcondor_gpu_grants = {"gpu-users": 4, "*": 0}
         """,
@@ -137,12 +200,48 @@ class FormSpawner(Spawner):
     batch_disabled_reason = Unicode(
         "",
         help="""If set, no batch session is offered and the form shows this text instead
-        (e.g. during scheduler maintenance). Slurm is not asked.""",
+        (e.g. during scheduler maintenance). Slurm is not asked::
+
+            c.FormSpawner.batch_disabled_reason = "Slurm maintenance until 14:00."
+        """,
     ).tag(config=True)
 
     template_paths = List(
         Unicode(),
-        help="""Folders searched first for ``sdcc_spawn_form.html``, so a site can restyle the form.""",
+        help="""Folders searched first for ``sdcc_spawn_form.html``, so a site can restyle
+        the form (the portal's own template is the fallback)::
+
+            c.FormSpawner.template_paths = ["/etc/jupyterhub/templates"]
+        """,
+    ).tag(config=True)
+
+    select_spawner_class = Callable(
+        help="""Hook: the spawner class that runs a session, from its validated options.
+
+        Called as ``select_spawner_class(spawner, options)``; ``options`` has every key of
+        ``sdcc_lab.hub.options`` set. The class returned must be one of
+        ``allowed_child_classes``::
+
+            from sdcc_lab.hub import LocalSessionSpawner, SlurmSessionSpawner
+
+            def select_spawner_class(spawner, options):
+                return LocalSessionSpawner if options["local"] else SlurmSessionSpawner
+
+            c.FormSpawner.select_spawner_class = select_spawner_class
+
+        ``SDCCSpawner``'s default: local, HTCondor or Slurm, from its ``*_spawner_class``.
+        """,
+    ).tag(config=True)
+
+    allowed_child_classes = List(
+        Type(klass=Spawner),
+        help="""Spawner classes a saved state may name: a restarted hub reconnects only to
+        sessions of these classes, and ``select_spawner_class`` may return only these::
+
+            c.FormSpawner.allowed_child_classes = [LocalSessionSpawner, SlurmSessionSpawner]
+
+        ``SDCCSpawner``'s default: its three ``*_spawner_class``.
+        """,
     ).tag(config=True)
 
     discovery = Instance(SlurmDiscovery)
@@ -151,17 +250,28 @@ class FormSpawner(Spawner):
     def _default_discovery(self) -> SlurmDiscovery:
         return SlurmDiscovery(parent=self)
 
+    @default("select_spawner_class")
+    def _default_select_spawner_class(self) -> Any:
+        return _no_placement_policy
+
     child_spawner: Spawner | None = None
-    _prefill: dict[str, Any] | None = None
+    # The choices of a refused form post, shown again by the next render (JupyterHub
+    # renders the form again right after, and passes the spawner nothing but itself).
+    _refused_choices: dict[str, Any] | None = None
+    # The options object validated for the spawn under way: JupyterHub hands the same
+    # object from options_from_form to apply_user_options to start (see accept_options).
+    _accepted: dict[str, Any] | None = None
 
-    # --- the one method a site writes -----------------------------------------------
-    def select_spawner_class(self, options: dict[str, Any]) -> type[Spawner]:
-        """Return the spawner class for these validated options. Sites override this."""
-        raise NotImplementedError("a FormSpawner subclass must define select_spawner_class")
-
-    def allowed_child_classes(self) -> list[type[Spawner]]:
-        """Classes a saved state may name (checked when a restarted hub reloads it)."""
-        return []
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in cls.HOOKS:
+            value = cls.__dict__.get(name)
+            if inspect.isfunction(value) and not isinstance(value, TraitType):
+                raise TypeError(
+                    f"{cls.__name__}.{name} is a plain method: it would hide the configurable "
+                    f"hook (and c.{cls.__name__}.{name}). Give its default with "
+                    f'@default("{name}") instead.'
+                )
 
     # --- discovery and validation -------------------------------------------------------
     async def user_entitlements(self) -> Entitlements:
@@ -185,6 +295,7 @@ class FormSpawner(Spawner):
         return list(self.environments)
 
     async def validate(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The complete options if this user may use them, else :class:`OptionsError`."""
         entitlements = await self.user_entitlements()
         return validate_options(
             options,
@@ -193,19 +304,40 @@ class FormSpawner(Spawner):
             allow_local=self.allow_local,
         )
 
+    async def accept_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate submitted options for the spawn under way, once.
+
+        The object returned is remembered: when JupyterHub passes that same object on
+        (form post → ``apply_user_options`` → ``start``) it is not checked again. Any
+        other object — REST options, a site hook's output, options reloaded from the
+        database for a later spawn — is validated here. Refusals are :class:`SessionRefused`
+        naming the field.
+        """
+        if self._accepted is not None and options is self._accepted:
+            return self._accepted
+        try:
+            validated = await self.validate(options)
+        except OptionsError as e:
+            raise SessionRefused(str(e), reason="options") from e
+        self.log.info(
+            "%s: options accepted: %s", self._log_name, json.dumps(validated, sort_keys=True)
+        )
+        self._accepted = validated
+        return validated
+
     @default("apply_user_options")
     def _default_apply_user_options(self) -> Any:
         async def apply(spawner: FormSpawner, user_options: dict[str, Any]) -> None:
-            try:
-                spawner.user_options = await spawner.validate(user_options or {})
-            except OptionsError as e:
-                raise SessionRefused(str(e), reason="options") from e
+            spawner.user_options = await spawner.accept_options(user_options or {})
 
         return apply
 
     # --- the form -------------------------------------------------------------------------
     def shape_form(self, formdata: Mapping[str, list[str]]) -> dict[str, Any]:
-        """Posted form fields → options dict (types only; validation comes after)."""
+        """Posted form fields → options dict (types only; validation comes after).
+
+        Site ``options_from_form`` hooks call it for the portal's own fields.
+        """
         options: dict[str, Any] = {}
         for key, values in formdata.items():
             if key in HUB_FORM_FIELDS:
@@ -232,31 +364,31 @@ class FormSpawner(Spawner):
                     raise OptionsError(key, "must be a whole number")
         return options
 
-    async def options_from_form(self, formdata: Mapping[str, list[str]]) -> dict[str, Any]:
-        try:
-            return await self.validate(self.shape_form(formdata))
-        except OptionsError as e:
-            self._prefill = dict(self.shape_form_loosely(formdata))
-            raise SessionRefused(str(e), reason="options") from e
+    @default("options_from_form")
+    def _options_from_form(self) -> Any:
+        # JupyterHub calls the trait's value (run_options_from_form): a site's
+        # c.FormSpawner.options_from_form replaces this default.
+        return self._shape_and_accept
 
-    def shape_form_loosely(self, formdata: Mapping[str, Any]) -> dict[str, Any]:
-        """What the user had chosen, to put back into the form after an error."""
-        chosen = {
-            k: (v[0] if isinstance(v, list) and v else v)
-            for k, v in formdata.items()
-            if k in OPTION_KEYS
-        }
-        if "local" in chosen:
-            chosen["local"] = chosen["local"] in (True, "true", "on", "1")
-        return chosen
+    async def _shape_and_accept(self, formdata: dict[str, list[str]]) -> dict[str, Any]:
+        """The default ``options_from_form``: shape the portal's form, validate it once."""
+        try:
+            return await self.accept_options(self.shape_form(formdata))
+        except (OptionsError, SessionRefused) as e:
+            self._refused_choices = loosely_chosen(formdata)
+            if isinstance(e, OptionsError):
+                raise SessionRefused(str(e), reason="options") from e
+            raise
 
     async def options_from_query(self, query_data: Mapping[str, list[str]]) -> dict[str, Any]:
-        # A link (e.g. a share link's "start a matching session") never starts a job
-        # by itself: its options are put in the form for the user to check.
-        self._prefill = self.shape_form_loosely(query_data)
-        raise PrefillNotice(
-            "The options of your link are filled in below. Check them and press Start."
-        )
+        """Refuse to start from a link; the form shows the link's options instead.
+
+        JupyterHub starts a session with whatever this returns, from a plain GET that
+        any page can make a browser send; refusing is the only way to decline. The
+        form it then renders pre-selects the link's options (:func:`link_choices`),
+        and the page is a normal one (200): only the implicit start is refused.
+        """
+        raise SessionRefused(LINK_MESSAGE, reason="link", status_code=200)
 
     @default("options_form")
     def _default_options_form(self) -> Any:
@@ -277,10 +409,13 @@ class FormSpawner(Spawner):
         return env
 
     async def preselected(self, entitlements: Entitlements) -> dict[str, Any]:
-        """The link's options, else the last options that are still valid, else none."""
-        if self._prefill is not None:
-            prefill, self._prefill = self._prefill, None
-            return prefill
+        """A refused post's choices, else a link's options, else the last valid options."""
+        if self._refused_choices is not None:
+            chosen, self._refused_choices = self._refused_choices, None
+            return chosen
+        from_link = link_choices(self.handler)
+        if from_link:
+            return from_link
         last = dict(self.orm_spawner.user_options or {}) if self.orm_spawner else {}
         if not last:
             return {}
@@ -295,6 +430,7 @@ class FormSpawner(Spawner):
             return {}
 
     async def render_form(self) -> str:
+        """The form's HTML (the default ``options_form``); a site's hook may wrap it."""
         entitlements = await self.user_entitlements()
         chosen = await self.preselected(entitlements)
         data = entitlements.to_json()
@@ -324,13 +460,23 @@ class FormSpawner(Spawner):
                 name: str(env.get("setup", "")) for name, env in self.environments.items()
             }
 
+    def child_class_for(self, options: dict[str, Any]) -> type[Spawner]:
+        """The site's choice of class, checked against ``allowed_child_classes``."""
+        cls = self.select_spawner_class(self, options)
+        if cls not in self.allowed_child_classes:
+            # A class the state cannot name again would leave its job orphaned at restart.
+            raise ValueError(
+                f"select_spawner_class returned {_class_path(cls)}, which is not in "
+                f"c.{type(self).__name__}.allowed_child_classes"
+            )
+        return cls  # type: ignore[no-any-return]
+
     async def start(self) -> Any:
-        # apply_user_options validated already; validate again in case a caller skipped it.
-        submitted: dict[str, Any] = dict(self.user_options or {})  # type: ignore[has-type]
-        options = await self.validate(submitted)
+        # Validated where the options arrived, unless a site hook replaced them since.
+        options = await self.accept_options(self.user_options)  # type: ignore[has-type]
+        self._accepted = None  # a later spawn with these options reloaded checks them again
         self.user_options = options
-        cls = self.select_spawner_class(options)
-        child = self._make_child(cls)
+        child = self._make_child(self.child_class_for(options))
         child.user_options = dict(options)
         for name in PER_START_TRAITS:
             if self.has_trait(name) and child.has_trait(name):
@@ -342,7 +488,8 @@ class FormSpawner(Spawner):
     async def poll(self) -> int | None:
         if self.child_spawner is None:
             return 0
-        return await self.child_spawner.poll()
+        status: int | None = await self.child_spawner.poll()
+        return status
 
     async def stop(self, now: bool = False) -> None:
         if self.child_spawner is not None:
@@ -355,7 +502,7 @@ class FormSpawner(Spawner):
             yield event
 
     def get_state(self) -> dict[str, Any]:
-        state = super().get_state()
+        state: dict[str, Any] = super().get_state()
         if self.child_spawner is not None:
             state["child_class"] = _class_path(type(self.child_spawner))
             state["child_state"] = self.child_spawner.get_state()
@@ -367,7 +514,7 @@ class FormSpawner(Spawner):
         path = state.get("child_class")
         if not path:
             return
-        allowed = {_class_path(c): c for c in self.allowed_child_classes()}
+        allowed = {_class_path(c): c for c in self.allowed_child_classes}
         cls = allowed.get(path)
         if cls is None:
             self.log.error("%s: saved spawner class %s is not allowed here", self._log_name, path)

@@ -7,9 +7,9 @@ from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
 from .identity import SessionIdentityMixin
 
 
-class LocalSessionSpawner(SessionIdentityMixin, LocalProcessSpawner):
+class LocalSessionSpawner(SessionIdentityMixin, LocalProcessSpawner):  # type: ignore[misc]
     """A local process run as the user's system account, with its session identity."""
 
 
-class SimpleLocalSessionSpawner(SessionIdentityMixin, SimpleLocalProcessSpawner):
+class SimpleLocalSessionSpawner(SessionIdentityMixin, SimpleLocalProcessSpawner):  # type: ignore[misc]
     """A local process run as the hub's own user, in a per-user folder (demo, tests)."""

@@ -86,7 +86,9 @@ def validate_options(
             raise OptionsError("environment", "no software environment is configured")
         environment = environments[0]
     elif environment not in environments:
-        raise OptionsError("environment", f"{environment!r} is not one of {', '.join(environments)}")
+        raise OptionsError(
+            "environment", f"{environment!r} is not one of {', '.join(environments)}"
+        )
 
     local = options.get("local", False)
     if not isinstance(local, bool):
@@ -107,7 +109,9 @@ def validate_options(
     partition = _string(options, "partition")
     if partition is None:
         default = next((p for p in entitlements.partitions if p.is_default), None)
-        partition = (default or entitlements.partitions[0]).name if entitlements.partitions else None
+        partition = (
+            (default or entitlements.partitions[0]).name if entitlements.partitions else None
+        )
         if partition is None:
             raise OptionsError("partition", "choose a partition")
 
@@ -146,7 +150,9 @@ def validate_options(
     account = _string(options, "account")
     if account is None:
         names = [a.name for a in part.accounts]
-        account = entitlements.default_account if entitlements.default_account in names else names[0]
+        account = (
+            entitlements.default_account if entitlements.default_account in names else names[0]
+        )
     acct = part.account(account)
     if acct is None:
         raise OptionsError("account", f"{account!r} may not be used on partition {partition}")

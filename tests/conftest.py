@@ -30,6 +30,7 @@ from sdcc_lab.netutil import free_port
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 BIN_DIR = Path(sys.executable).parent
+JOBENV_BIN = Path("/opt/sdcc-lab/jobenv/bin")
 # The portals' --home-root folders (as root), removed when the test session ends.
 _HOME_ROOTS: set[Path] = set()
 
@@ -80,8 +81,12 @@ def _start_portal(
     """
     port = port or free_port()
     prefix: tuple[str, ...] = ()
+    bin_dir = BIN_DIR
     if run_as and os.geteuid() == 0:
         prefix = ("runuser", "-u", run_as, "--")
+        # Another user may not read this checkout (CI's clone is private): the job
+        # environment is the install every user can run (scripts/slurm/jobenv.sh).
+        bin_dir = JOBENV_BIN
     elif os.geteuid() == 0:
         args = ("--create-users", *args)
         if not own_homes:
@@ -94,13 +99,13 @@ def _start_portal(
     offset = log_path.stat().st_size if log_path.exists() else 0  # a restart appends
     log = log_path.open("ab")
     process = subprocess.Popen(
-        [*prefix, str(BIN_DIR / "sdcc-lab"), "demo", "--port", str(port), "--data-dir", str(data_dir),
+        [*prefix, str(bin_dir / "sdcc-lab"), "demo", "--port", str(port), "--data-dir", str(data_dir),
          "--users", users, *args],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={
             **os.environ,
-            "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
             **(env or {}),
         },
     )

@@ -45,6 +45,12 @@ else
     || { tail -30 "$work/pip.log" >&2; exit 1; }
   echo "$want" >"$stamp"
 fi
+# configurable-http-proxy beside it: a demo started by another user than root
+# (tests/test_demo_portal.py) runs from here, as the checkout may be private.
+if [ ! -x "$ENV/bin/configurable-http-proxy" ]; then
+  echo "==> configurable-http-proxy in $ENV"
+  npm install -g --silent --prefix "$ENV" configurable-http-proxy@5.3.0 >/dev/null
+fi
 # Sessions on the test cluster start without JupyterLab's question about
 # fetching news from the internet (this machine cannot reach it anyway).
 mkdir -p "$ENV/share/jupyter/lab/settings"

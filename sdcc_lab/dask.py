@@ -54,24 +54,24 @@ import re
 import shlex
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import warnings
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
+from .scheduler.commands import run_command_blocking
+from .scheduler.errors import SchedulerError, SchedulerRefused
 from .scheduler.slurm import SlurmParseError, parse_duration
 from .session import (
     SECRET_ENV_NAMES,
-    current_user,
     is_worker_job_name,
-    session_from_env,
+    resolve_session,
     worker_job_name,
 )
 
@@ -103,45 +103,20 @@ HTCONDOR_DISK = "1GiB"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 # Job options the session fixes; job_extra_directives must not set them again.
 _FIXED_DIRECTIVES = {
-    "-A": "account", "--account": "account",
-    "-p": "queue", "--partition": "queue",
-    "-q": "qos", "--qos": "qos",
-    "-t": "walltime", "--time": "walltime",
-    "-J": "the job name", "--job-name": "the job name",
-    "-o": "log_directory", "--output": "log_directory",
-    "-e": "log_directory", "--error": "log_directory",
-}
-
-# Overrides cluster() accepts, per scheduler, and what each must be.
-_COMMON_KEYS = {
-    "cores": "a positive integer: threads of each worker job",
-    "memory": "a size such as '4GiB': memory of each worker job",
-    "processes": "a positive integer: worker processes per job (at most cores)",
-    "walltime": "a Slurm duration such as '00:30:00' (capped to the session's remaining time)",
-    "interface": "a network interface name of this node, e.g. 'ib0'",
-    "python": "the absolute path of the workers' Python",
-    "death_timeout": "seconds a worker waits for a lost scheduler",
-    "local_directory": "a folder for the workers' spill files",
-    "log_directory": "a folder for the job logs",
-    "job_script_prologue": "a list of shell lines run before the worker",
-    "worker_extra_args": "a list of extra dask-worker arguments",
-    "scheduler_options": "a dict of extra dask Scheduler options (not protocol or security: "
-                         "the session fixes TLS)",
-    "n_workers": "a number of workers to start at once (after the check)",
-}
-SLURM_KEYS = {
-    **_COMMON_KEYS,
-    "account": "a Slurm account",
-    "queue": "a Slurm partition",
-    "qos": "a Slurm QOS",
-    "job_cpu": "CPUs each job asks for (default: cores)",
-    "job_mem": "memory each job asks for, in Slurm's spelling (default: memory)",
-    "job_extra_directives": "a list of extra sbatch options, e.g. ['--gres=gpu:1']",
-}
-HTCONDOR_KEYS = {
-    **_COMMON_KEYS,
-    "disk": "a size such as '1GiB': scratch disk of each worker job",
-    "job_extra_directives": "a dict of extra submit commands",
+    "-A": "account",
+    "--account": "account",
+    "-p": "queue",
+    "--partition": "queue",
+    "-q": "qos",
+    "--qos": "qos",
+    "-t": "walltime",
+    "--time": "walltime",
+    "-J": "the job name",
+    "--job-name": "the job name",
+    "-o": "log_directory",
+    "--output": "log_directory",
+    "-e": "log_directory",
+    "--error": "log_directory",
 }
 
 
@@ -150,6 +125,7 @@ class DaskSessionError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- the session
+
 
 @dataclass(frozen=True)
 class SessionJob:
@@ -168,46 +144,44 @@ class SessionJob:
 
 
 def session_job(environ: Mapping[str, str] | None = None, query: bool = True) -> SessionJob:
-    """Read the session: its identity, its job's environment, and (Slurm) one ``scontrol``.
+    """The session and what its job was granted: the environment, and (Slurm) one ``scontrol``.
 
-    The job's own values (what the scheduler granted) come first; the identity's
-    options fill gaps. The end time comes from the environment when Slurm sets
-    it (23.02+), else from ``scontrol show job`` (the resources readers' query).
+    Which session this is comes from :func:`sdcc_lab.session.resolve_session`,
+    the rule the server extension follows too (its workers endpoint and
+    resources panel then show what this kernel submits). The job's own values
+    (what the scheduler granted) come first; the identity's options fill gaps.
+    The end time comes from the environment when Slurm sets it (23.02+), else
+    from ``scontrol show job`` (the resources readers' query).
     """
     env = dict(os.environ if environ is None else environ)
-    identity = session_from_env(env)
-    scheduler = identity.get("scheduler")
-    options = identity.get("options") or {}
-    user = current_user()
-    if scheduler is None:
-        raise DaskSessionError(identity.get("problem") or "the session's identity is unknown")
-    if scheduler == "local":
-        return SessionJob("local", user, None)
-    now = datetime.now(timezone.utc)
+    session = resolve_session(env)
+    if not session.is_batch_job:
+        return SessionJob(session.scheduler, session.user, session.job_id, problem=session.problem)
     problem = None
-    if scheduler == "slurm":
-        from .resources.slurm import SchedulerQueryError, SlurmQuery, slurm_from_env
+    if session.scheduler == "slurm":
+        from .resources.slurm import SlurmQuery, slurm_from_env
 
         facts = slurm_from_env(env)
-        if facts.job_id and query:
+        if query:
             try:
-                facts = facts.merged(SlurmQuery(facts.job_id).run())
-            except SchedulerQueryError as e:
+                facts = facts.merged(SlurmQuery(str(session.job_id)).run())
+            except SchedulerError as e:
                 problem = f"cannot read the session's job: {e}"
     else:
         from .resources.htcondor import htcondor_from_env
 
         facts = htcondor_from_env(env)
+    now = datetime.now(timezone.utc)
     remaining = int((facts.end - now).total_seconds()) if facts.end is not None else None
 
     def pick(value: str | None, key: str) -> str | None:
-        fallback = options.get(key)
+        fallback = session.options.get(key)
         return value or (str(fallback) if fallback not in (None, "") else None)
 
     return SessionJob(
-        scheduler=scheduler,
-        user=user,
-        job_id=facts.job_id,
+        scheduler=session.scheduler,
+        user=session.user,
+        job_id=session.job_id,
         partition=pick(facts.partition, "partition"),
         account=pick(facts.account, "account"),
         qos=pick(facts.qos, "qos"),
@@ -219,6 +193,7 @@ def session_job(environ: Mapping[str, str] | None = None, query: bool = True) ->
 
 
 # --------------------------------------------------------------------------- the network
+
 
 def _interfaces() -> dict[str, list[IPv4Network]]:
     import psutil
@@ -267,6 +242,7 @@ def node_interface(
 
 # --------------------------------------------------------------------------- credentials
 
+
 @dataclass(frozen=True)
 class ClusterCredentials:
     """One cluster's TLS files: the CA certificate, and the certificate and key every
@@ -286,11 +262,14 @@ class ClusterCredentials:
         from distributed.security import Security
 
         ca, cert, key = str(self.ca_file), str(self.cert_file), str(self.key_file)
-        return Security(
+        return Security(  # type: ignore[no-untyped-call]  # distributed is not typed
             tls_ca_file=ca,
-            tls_client_cert=cert, tls_client_key=key,
-            tls_scheduler_cert=cert, tls_scheduler_key=key,
-            tls_worker_cert=cert, tls_worker_key=key,
+            tls_client_cert=cert,
+            tls_client_key=key,
+            tls_scheduler_cert=cert,
+            tls_scheduler_key=key,
+            tls_worker_cert=cert,
+            tls_worker_key=key,
             require_encryption=True,
         )
 
@@ -311,7 +290,9 @@ def _write_private(path: Path, data: bytes) -> None:
         f.write(data)
 
 
-def create_credentials(base: str | os.PathLike[str], label: str, valid_seconds: int) -> ClusterCredentials:
+def create_credentials(
+    base: str | os.PathLike[str], label: str, valid_seconds: int
+) -> ClusterCredentials:
     """A new CA, and one certificate and key it signed, in a new folder under ``base``.
 
     ``base`` is created (mode 700) if missing; the cluster's own folder is
@@ -337,15 +318,27 @@ def create_credentials(base: str | os.PathLike[str], label: str, valid_seconds: 
         ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"sdcc-lab dask CA {label}")])
         ca_cert = (
             x509.CertificateBuilder()
-            .subject_name(ca_name).issuer_name(ca_name)
+            .subject_name(ca_name)
+            .issuer_name(ca_name)
             .public_key(ca_key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(end)
+            .not_valid_before(start)
+            .not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
             .sign(ca_key, hashes.SHA256())
         )
         key = ec.generate_private_key(ec.SECP256R1())
@@ -355,19 +348,28 @@ def create_credentials(base: str | os.PathLike[str], label: str, valid_seconds: 
             .issuer_name(ca_name)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(end)
+            .not_valid_before(start)
+            .not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             # Each part of the cluster both listens and connects with it.
-            .add_extension(x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .add_extension(
+                x509.ExtendedKeyUsage(
+                    [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+                ),
+                critical=False,
+            )
             .sign(ca_key, hashes.SHA256())
         )
-        made = ClusterCredentials(folder, folder / "ca.pem", folder / "cert.pem", folder / "key.pem")
+        made = ClusterCredentials(
+            folder, folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+        )
         pem = serialization.Encoding.PEM
         _write_private(made.ca_file, ca_cert.public_bytes(pem))
         _write_private(made.cert_file, cert.public_bytes(pem))
-        _write_private(made.key_file, key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        _write_private(
+            made.key_file,
+            key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -383,96 +385,203 @@ def credentials_lifetime(session: SessionJob) -> int:
 
 # --------------------------------------------------------------------------- configuration
 
+
 def _refuse(key: str, value: object, what: str) -> DaskSessionError:
     return DaskSessionError(f"{key}={value!r} is not valid: {what}")
 
 
-def _check_overrides(overrides: Mapping[str, Any], allowed: Mapping[str, str]) -> None:
+# A check of one override: (key, value, what the value must be) -> None, or raises
+# DaskSessionError saying what is wrong.
+Check = Callable[[str, Any, str], None]
+
+
+def _must(test: Callable[[Any], bool], refusal: str | None = None) -> Check:
+    """The check that refuses a value failing ``test`` ("KEY=VALUE is not valid: ...")."""
+
+    def check(key: str, value: Any, what: str) -> None:
+        if not test(value):
+            raise _refuse(key, value, refusal or what)
+
+    return check
+
+
+def _all(*checks: Check) -> Check:
+    """The checks in order: a shape first, then what the value may not say."""
+
+    def check(key: str, value: Any, what: str) -> None:
+        for one in checks:
+            one(key, value, what)
+
+    return check
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(_NAME_RE.match(value))
+
+
+def _is_count(low: int) -> Callable[[Any], bool]:
+    return lambda value: not isinstance(value, bool) and isinstance(value, int) and value >= low
+
+
+def _is_size(value: Any) -> bool:
+    from dask.utils import parse_bytes
+
+    try:
+        return not isinstance(value, bool) and parse_bytes(value) > 0
+    except (ValueError, TypeError):
+        return False
+
+
+def _is_slurm_memory(value: Any) -> bool:
+    return isinstance(value, str) and bool(re.match(r"^\d+[KMGT]?$", value))
+
+
+def _is_duration(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and bool(parse_duration(value))
+    except SlurmParseError:
+        return False
+
+
+def _is_positive_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and value > 0
+
+
+def _is_executable(value: Any) -> bool:
+    return isinstance(value, str) and os.path.isabs(value) and os.access(value, os.X_OK)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_string_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+
+
+def _is_string_dict(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(isinstance(k, str) for k in value)
+
+
+# TLS is what keeps other users out of the session: no keyword turns it off.
+_TLS_FIXED = "the session's cluster always uses TLS with its own credentials"
+
+
+def _no_tls_options(key: str, value: Mapping[str, Any], what: str) -> None:
+    for name in ("protocol", "security"):
+        if name in value:
+            raise DaskSessionError(f"{key} may not set {name!r}: {_TLS_FIXED}")
+
+
+def _no_tls_flags(key: str, value: Sequence[str], what: str) -> None:
+    for arg in value:
+        flag = arg.split("=", 1)[0]
+        if flag == "--protocol" or flag.startswith("--tls-"):
+            raise DaskSessionError(f"{key} may not set {flag}: {_TLS_FIXED}")
+
+
+def _no_fixed_directives(key: str, value: Sequence[str], what: str) -> None:
+    for directive in value:
+        words = directive.strip().split("=", 1)[0].split(None, 1)
+        flag = words[0] if words else ""
+        if flag in _FIXED_DIRECTIVES:
+            raise DaskSessionError(
+                f"{key} may not set {flag}: use {_FIXED_DIRECTIVES[flag]}= (the session fixes it)"
+            )
+
+
+def _known_interface(key: str, value: str, what: str) -> None:
+    known = _interfaces()
+    if value not in known:
+        raise DaskSessionError(
+            f"{key}={value!r}: this node has {', '.join(sorted(known)) or 'no IPv4 interface'}"
+        )
+
+
+@dataclass(frozen=True)
+class Option:
+    """An override cluster() accepts: what it must be (shown to the user), and its check."""
+
+    what: str
+    check: Check
+
+
+# Overrides cluster() accepts, per scheduler: one row per key.
+_COMMON_OPTIONS = {
+    "cores": Option("a positive integer: threads of each worker job", _must(_is_count(1))),
+    "memory": Option("a size such as '4GiB': memory of each worker job", _must(_is_size)),
+    "processes": Option(
+        "a positive integer: worker processes per job (at most cores)", _must(_is_count(1))
+    ),
+    "walltime": Option(
+        "a Slurm duration such as '00:30:00' (capped to the session's remaining time)",
+        _must(_is_duration),
+    ),
+    "interface": Option(
+        "a network interface name of this node, e.g. 'ib0'", _all(_must(_is_text), _known_interface)
+    ),
+    "python": Option(
+        "the absolute path of the workers' Python",
+        _must(_is_executable, "the absolute path of an executable Python"),
+    ),
+    "death_timeout": Option(
+        "seconds a worker waits for a lost scheduler", _must(_is_positive_number)
+    ),
+    "local_directory": Option("a folder for the workers' spill files", _must(_is_text)),
+    "log_directory": Option("a folder for the job logs", _must(_is_text)),
+    "job_script_prologue": Option(
+        "a list of shell lines run before the worker", _must(_is_string_list)
+    ),
+    "worker_extra_args": Option(
+        "a list of extra dask-worker arguments (not --protocol or --tls-*: the session fixes TLS)",
+        _all(_must(_is_string_list), _no_tls_flags),
+    ),
+    "scheduler_options": Option(
+        "a dict of extra dask Scheduler options (not protocol or security: the session fixes TLS)",
+        _all(_must(_is_string_dict), _no_tls_options),
+    ),
+    "n_workers": Option(
+        "a number of workers to start at once (after the check)", _must(_is_count(0))
+    ),
+}
+SLURM_OPTIONS = {
+    **_COMMON_OPTIONS,
+    "account": Option("a Slurm account", _must(_is_name)),
+    "queue": Option("a Slurm partition", _must(_is_name)),
+    "qos": Option("a Slurm QOS", _must(_is_name)),
+    "job_cpu": Option("CPUs each job asks for (default: cores)", _must(_is_count(1))),
+    "job_mem": Option(
+        "memory each job asks for, in Slurm's spelling (default: memory)",
+        _must(_is_slurm_memory, "memory in Slurm's spelling, e.g. '4G'"),
+    ),
+    "job_extra_directives": Option(
+        "a list of extra sbatch options, e.g. ['--gres=gpu:1']",
+        _all(_must(_is_string_list), _no_fixed_directives),
+    ),
+}
+HTCONDOR_OPTIONS = {
+    **_COMMON_OPTIONS,
+    "disk": Option("a size such as '1GiB': scratch disk of each worker job", _must(_is_size)),
+    "job_extra_directives": Option("a dict of extra submit commands", _must(_is_string_dict)),
+}
+
+
+def _check_overrides(overrides: Mapping[str, Any], options: Mapping[str, Option]) -> None:
+    """Raise DaskSessionError for the first override ``options`` does not accept."""
     if "job_name" in overrides or "name" in overrides:
         raise DaskSessionError(
             "the job name is fixed (dask-USER-SESSIONJOB): the resources panel finds the "
             "session's workers by it"
         )
-    unknown = sorted(set(overrides) - set(allowed))
+    unknown = sorted(set(overrides) - set(options))
     if unknown:
-        listing = "\n".join(f"  {k}: {v}" for k, v in sorted(allowed.items()))
+        listing = "\n".join(f"  {k}: {o.what}" for k, o in sorted(options.items()))
         raise DaskSessionError(
             f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
             f"cluster() accepts:\n{listing}"
         )
     for key, value in overrides.items():
-        what = allowed[key]
-        if key in ("account", "queue", "qos"):
-            if not isinstance(value, str) or not _NAME_RE.match(value):
-                raise _refuse(key, value, what)
-        elif key in ("cores", "processes", "job_cpu", "n_workers"):
-            low = 0 if key == "n_workers" else 1
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise _refuse(key, value, what)
-        elif key in ("memory", "disk"):
-            from dask.utils import parse_bytes
-
-            try:
-                if isinstance(value, bool) or parse_bytes(value) <= 0:
-                    raise ValueError
-            except (ValueError, TypeError):
-                raise _refuse(key, value, what) from None
-        elif key == "job_mem":
-            if not isinstance(value, str) or not re.match(r"^\d+[KMGT]?$", value):
-                raise _refuse(key, value, "memory in Slurm's spelling, e.g. '4G'")
-        elif key == "walltime":
-            try:
-                seconds = parse_duration(value) if isinstance(value, str) else None
-            except SlurmParseError:
-                seconds = None
-            if not seconds:
-                raise _refuse(key, value, what)
-        elif key == "death_timeout":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise _refuse(key, value, what)
-        elif key == "python":
-            if not isinstance(value, str) or not os.path.isabs(value) or not os.access(value, os.X_OK):
-                raise _refuse(key, value, "the absolute path of an executable Python")
-        elif key in ("interface", "local_directory", "log_directory"):
-            if not isinstance(value, str) or not value.strip():
-                raise _refuse(key, value, what)
-        elif key in ("job_script_prologue", "worker_extra_args") or (
-            key == "job_extra_directives" and allowed is SLURM_KEYS
-        ):
-            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-                raise _refuse(key, value, what)
-        elif key in ("scheduler_options", "job_extra_directives") and (
-            not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value)
-        ):
-            raise _refuse(key, value, what)
-    # TLS is what keeps other users out of the session: no keyword turns it off.
-    for key in ("protocol", "security"):
-        if key in overrides.get("scheduler_options", {}):
-            raise DaskSessionError(
-                f"scheduler_options may not set {key!r}: the session's cluster always uses TLS "
-                "with its own credentials"
-            )
-    for arg in overrides.get("worker_extra_args", ()):
-        flag = arg.split("=", 1)[0]
-        if flag == "--protocol" or flag.startswith("--tls-"):
-            raise DaskSessionError(
-                f"worker_extra_args may not set {flag}: the session's cluster always uses TLS "
-                "with its own credentials"
-            )
-    for directive in overrides.get("job_extra_directives", ()) if allowed is SLURM_KEYS else ():
-        flag = directive.strip().split("=", 1)[0].split(None, 1)[0] if directive.strip() else ""
-        if flag in _FIXED_DIRECTIVES:
-            raise DaskSessionError(
-                f"job_extra_directives may not set {flag}: use {_FIXED_DIRECTIVES[flag]}= "
-                "(the session fixes it)"
-            )
-    if "interface" in overrides:
-        known = _interfaces()
-        if overrides["interface"] not in known:
-            raise DaskSessionError(
-                f"interface={overrides['interface']!r}: this node has "
-                f"{', '.join(sorted(known)) or 'no IPv4 interface'}"
-            )
+        options[key].check(key, value, options[key].what)
 
 
 def capped_walltime(session: SessionJob, requested: str | None) -> str | None:
@@ -513,19 +622,21 @@ def log_directory(home: str | None = None) -> Path:
 
 def _check_session_and_overrides(session: SessionJob, overrides: Mapping[str, Any]) -> None:
     """Raise DaskSessionError unless this session can have a cluster with these overrides."""
+    # The session's problem (a malformed identity, a job it ignores) says why, where there is one.
+    why = f" ({session.problem})" if session.problem else ""
     if session.scheduler == "local":
         raise DaskSessionError(
             "this session runs locally, not as a batch job: there is no allocation to add "
-            "workers to. Use dask.distributed.LocalCluster() instead."
+            f"workers to. Use dask.distributed.LocalCluster() instead.{why}"
         )
     if session.scheduler not in ("slurm", "htcondor"):
         raise DaskSessionError(f"no Dask cluster for a {session.scheduler!r} session")
     if not session.job_id:
         raise DaskSessionError(
             f"the session says {session.scheduler} but this process runs outside a batch job "
-            "(no job id in its environment)"
+            f"(no job id in its environment){why}"
         )
-    _check_overrides(overrides, SLURM_KEYS if session.scheduler == "slurm" else HTCONDOR_KEYS)
+    _check_overrides(overrides, SLURM_OPTIONS if session.scheduler == "slurm" else HTCONDOR_OPTIONS)
 
 
 def cluster_kwargs(
@@ -594,13 +705,14 @@ def cluster_kwargs(
 
 # --------------------------------------------------------------------------- the pre-check
 
+
 def sbatch_directives(job_header: str) -> list[str]:
     """The sbatch arguments in a job script's ``#SBATCH`` lines, in order."""
     args: list[str] = []
     for line in job_header.splitlines():
         line = line.strip()
         if line.startswith("#SBATCH"):
-            args.extend(shlex.split(line[len("#SBATCH"):]))
+            args.extend(shlex.split(line[len("#SBATCH") :]))
     return args
 
 
@@ -612,31 +724,39 @@ def sbatch_test_only_argv(job_header: str, script: str, sbatch: str = "sbatch") 
 def check_with_sbatch(job_header: str, job_script: str, describe: str, timeout: float = 30) -> str:
     """Ask Slurm whether it would take the worker job; raise DaskSessionError if not.
 
-    Runs ``sbatch --test-only`` (nothing is submitted) from an argument list.
-    Returns Slurm's answer (``Job N to start at ...``).
+    Runs ``sbatch --test-only`` (nothing is submitted) through the scheduler
+    layer, from an argument list, without the server's secrets in its
+    environment. Returns Slurm's answer (``Job N to start at ...``).
     """
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_NAMES}
     with tempfile.TemporaryDirectory(prefix="sdcc-dask-") as folder:
         path = Path(folder) / "worker-job.sh"
         path.write_text(job_script)
         argv = sbatch_test_only_argv(job_header, str(path))
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise DaskSessionError(f"sbatch --test-only did not answer within {timeout:g} s") from None
-        except OSError as e:
-            raise DaskSessionError(f"cannot run sbatch: {e}") from None
-    said = " ".join((proc.stderr + proc.stdout).split())
-    if proc.returncode != 0:
-        message = said.replace("sbatch: error: ", "") or f"sbatch exited with {proc.returncode}"
-        raise DaskSessionError(
-            f"Slurm refuses the worker jobs ({describe}): {message}. No job was submitted."
-        )
-    return said
+            result = run_command_blocking(argv, timeout=timeout, env=env)
+        except SchedulerRefused as e:
+            message = " ".join(e.output.split()).replace("sbatch: error: ", "")
+            raise DaskSessionError(
+                f"Slurm refuses the worker jobs ({describe}): "
+                f"{message or f'sbatch exited with {e.returncode}'}. No job was submitted."
+            ) from None
+        except SchedulerError as e:  # sbatch cannot be run, timed out, or no controller
+            raise DaskSessionError(
+                f"Slurm did not check the worker jobs: {e}. No job was submitted."
+            ) from None
+    return " ".join((result.stderr + result.stdout).split())
 
 
 def _describe(kwargs: Mapping[str, Any]) -> str:
-    qos = next((d.split("=", 1)[1] for d in kwargs.get("job_extra_directives", [])
-                if d.startswith("--qos=")), None)
+    qos = next(
+        (
+            d.split("=", 1)[1]
+            for d in kwargs.get("job_extra_directives", [])
+            if d.startswith("--qos=")
+        ),
+        None,
+    )
     parts = [
         f"account {kwargs.get('account')}",
         f"partition {kwargs.get('queue')}",
@@ -657,7 +777,7 @@ def _closing_class(base: type) -> type:
     """``base`` (a dask-jobqueue cluster class) whose close also removes its credentials."""
     if base not in _CLOSING_CLASSES:
 
-        class SessionCluster(base):  # type: ignore[misc, valid-type]
+        class SessionCluster(base):  # type: ignore[misc]
             sdcc_credentials: ClusterCredentials | None = None
 
             async def _close(self) -> None:
@@ -686,7 +806,7 @@ def _secret_free_slurm_job() -> type:
 
         unset = " ".join(f"-u {name}" for name in sorted(SECRET_ENV_NAMES))
 
-        class SecretFreeSLURMJob(SLURMJob):  # type: ignore[misc]
+        class SecretFreeSLURMJob(SLURMJob):
             submit_command = f"/usr/bin/env {unset} sbatch"
 
         _SECRET_FREE_SLURM_JOB = SecretFreeSLURMJob
@@ -713,18 +833,20 @@ def cluster(**overrides: Any) -> Any:
     n_workers = overrides.get("n_workers", 0)
     _check_session_and_overrides(session, overrides)  # before any file is written
     credentials = create_credentials(
-        credentials_directory(), str(session.job_id).replace("/", "_"), credentials_lifetime(session)
+        credentials_directory(),
+        str(session.job_id).replace("/", "_"),
+        credentials_lifetime(session),
     )
     made: Any = None
     try:
         kwargs = cluster_kwargs(session, overrides, credentials=credentials)
         Path(kwargs["log_directory"]).mkdir(mode=0o700, parents=True, exist_ok=True)
         if session.scheduler == "htcondor":
-            from dask_jobqueue import HTCondorCluster
+            from dask_jobqueue.htcondor import HTCondorCluster
 
             made = _closing_class(HTCondorCluster)(**kwargs)
         else:
-            from dask_jobqueue import SLURMCluster
+            from dask_jobqueue.slurm import SLURMCluster
 
             made = _closing_class(SLURMCluster)(job_cls=_secret_free_slurm_job(), **kwargs)
         made.sdcc_credentials = credentials

@@ -197,7 +197,9 @@ class Session:
     @property
     def worker_job_name(self) -> str | None:
         """The name of this session's Dask worker jobs; None unless it is a batch job."""
-        return worker_job_name(self.user, self.job_id) if self.is_batch_job and self.job_id else None
+        return (
+            worker_job_name(self.user, self.job_id) if self.is_batch_job and self.job_id else None
+        )
 
     def identity(self) -> dict[str, Any]:
         """``{"scheduler", "options"}``: what a share link carries as the notebook's environment."""

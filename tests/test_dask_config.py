@@ -38,7 +38,9 @@ from sdcc_lab.dask import (
 )
 
 SLURM = SessionJob("slurm", "alice", "77", "gpu", "tier3", "gpu-qos", 2, 4 << 30, 1234)
-HTCONDOR = SessionJob("htcondor", "alice", "12.0", cpus=1, memory_bytes=2 << 30, remaining_seconds=3600)
+HTCONDOR = SessionJob(
+    "htcondor", "alice", "12.0", cpus=1, memory_bytes=2 << 30, remaining_seconds=3600
+)
 
 
 @cache
@@ -55,9 +57,14 @@ def kwargs(session: SessionJob = SLURM, **over: object) -> dict[str, object]:
 
 # --------------------------------------------------------------------------- defaults
 
+
 def test_slurm_defaults_come_from_the_session() -> None:
     k = kwargs()
-    assert (k["account"], k["queue"], k["job_extra_directives"]) == ("tier3", "gpu", ["--qos=gpu-qos"])
+    assert (k["account"], k["queue"], k["job_extra_directives"]) == (
+        "tier3",
+        "gpu",
+        ["--qos=gpu-qos"],
+    )
     assert (k["cores"], k["memory"]) == (2, "4096MiB")
     assert k["walltime"] == "00:20:00"  # 1234 s left: 20 whole minutes
     assert k["job_name"] == "dask-alice-77"
@@ -72,13 +79,23 @@ def test_slurm_defaults_come_from_the_session() -> None:
     c = creds()
     for role in ("client", "scheduler", "worker"):
         assert security.get_tls_config_for_role(role) == {
-            "ca_file": str(c.ca_file), "cert": str(c.cert_file), "key": str(c.key_file), "ciphers": None,
+            "ca_file": str(c.ca_file),
+            "cert": str(c.cert_file),
+            "key": str(c.key_file),
+            "ciphers": None,
         }
 
 
 def test_overrides_replace_defaults_and_keep_the_name() -> None:
-    k = kwargs(cores=4, memory="8GiB", qos="normal", queue="cpu", account="physics",
-               job_extra_directives=["--gres=gpu:1"], worker_extra_args=["--lifetime", "10m"])
+    k = kwargs(
+        cores=4,
+        memory="8GiB",
+        qos="normal",
+        queue="cpu",
+        account="physics",
+        job_extra_directives=["--gres=gpu:1"],
+        worker_extra_args=["--lifetime", "10m"],
+    )
     assert (k["cores"], k["memory"], k["queue"], k["account"]) == (4, "8GiB", "cpu", "physics")
     assert k["job_extra_directives"] == ["--qos=normal", "--gres=gpu:1"]
     assert k["worker_extra_args"] == ["--dashboard-address", "127.0.0.1:0", "--lifetime", "10m"]
@@ -94,6 +111,7 @@ def test_worker_job_name_names_user_and_session() -> None:
 
 
 # --------------------------------------------------------------------------- walltime
+
 
 def test_walltime_never_exceeds_the_sessions_remaining_time() -> None:
     assert capped_walltime(SLURM, None) == "00:20:00"
@@ -115,12 +133,15 @@ def test_unknown_end_keeps_the_request_or_the_default() -> None:
     open_ended = SessionJob("slurm", "alice", "77", cpus=1, memory_bytes=1 << 30)
     assert kwargs(open_ended)["walltime"] is None
     assert kwargs(open_ended, walltime="01:00:00")["walltime"] == "01:00:00"
-    unread = SessionJob("slurm", "alice", "77", cpus=1, memory_bytes=1 << 30, problem="scontrol failed")
+    unread = SessionJob(
+        "slurm", "alice", "77", cpus=1, memory_bytes=1 << 30, problem="scontrol failed"
+    )
     with pytest.raises(DaskSessionError, match="scontrol failed; pass walltime"):
         kwargs(unread)
 
 
 # --------------------------------------------------------------------------- overrides refused
+
 
 @pytest.mark.parametrize(
     "over, message",
@@ -137,7 +158,10 @@ def test_unknown_end_keeps_the_request_or_the_default() -> None:
         ({"python": "python3"}, "absolute path"),
         ({"job_extra_directives": ["--account=physics"]}, "may not set --account: use account="),
         ({"job_extra_directives": ["-t 10"]}, "may not set -t: use walltime="),
-        ({"job_extra_directives": "--gres=gpu:1"}, "job_extra_directives='--gres=gpu:1' is not valid"),
+        (
+            {"job_extra_directives": "--gres=gpu:1"},
+            "job_extra_directives='--gres=gpu:1' is not valid",
+        ),
         ({"interface": "nosuch0"}, "interface='nosuch0': this node has"),
         ({"disk": "1GiB"}, "unknown option disk"),
         ({"scheduler_options": {"protocol": "tcp://"}}, "scheduler_options may not set 'protocol'"),
@@ -161,8 +185,9 @@ def test_unknown_option_lists_what_is_accepted() -> None:
 
 # --------------------------------------------------------------------------- sessions without a cluster
 
+
 def test_a_local_session_gets_a_clear_error() -> None:
-    with pytest.raises(DaskSessionError, match="runs locally.*LocalCluster"):
+    with pytest.raises(DaskSessionError, match=r"runs locally.*LocalCluster"):
         cluster_kwargs(SessionJob("local", "alice", None), {}, credentials=creds())
 
 
@@ -175,7 +200,9 @@ def test_session_job_reads_identity_and_job_environment(monkeypatch: pytest.Monk
     import time
 
     env = {
-        "SDCC_LAB_SESSION": json.dumps({"scheduler": "slurm", "options": {"qos": "gpu-qos", "account": "x"}}),
+        "SDCC_LAB_SESSION": json.dumps(
+            {"scheduler": "slurm", "options": {"qos": "gpu-qos", "account": "x"}}
+        ),
         "SLURM_JOB_ID": "77",
         "SLURM_JOB_PARTITION": "gpu",
         "SLURM_JOB_ACCOUNT": "tier3",
@@ -185,15 +212,38 @@ def test_session_job_reads_identity_and_job_environment(monkeypatch: pytest.Monk
         "SLURM_JOB_END_TIME": str(int(time.time()) + 600),
     }
     s = session_job(env, query=False)
-    assert (s.scheduler, s.job_id, s.partition, s.account, s.qos) == ("slurm", "77", "gpu", "tier3", "gpu-qos")
+    assert (s.scheduler, s.job_id, s.partition, s.account, s.qos) == (
+        "slurm",
+        "77",
+        "gpu",
+        "tier3",
+        "gpu-qos",
+    )
     assert (s.cpus, s.memory_bytes) == (2, 4 << 30)
     assert 590 <= (s.remaining_seconds or 0) <= 600
     assert session_job({}, query=False).scheduler == "local"
-    with pytest.raises(DaskSessionError, match="malformed"):
-        session_job({"SDCC_LAB_SESSION": "{"}, query=False)
+
+
+def test_a_kernel_follows_the_servers_session_rule() -> None:
+    """The same rule as the server's (sdcc_lab.session): the panel shows what cluster() uses."""
+    broken = session_job({"SDCC_LAB_SESSION": "{"}, query=False)
+    assert broken.scheduler == "local"
+    with pytest.raises(DaskSessionError, match=r"LocalCluster.*malformed"):
+        cluster_kwargs(broken, {}, credentials=creds())
+    # Without a usable identity the environment decides: a plain jupyter lab in a Slurm job.
+    in_job = session_job({"SDCC_LAB_SESSION": "{", "SLURM_JOB_ID": "77"}, query=False)
+    assert (in_job.scheduler, in_job.job_id) == ("slurm", "77")
+    # The hub's identity decides against the environment, and says why.
+    local = session_job(
+        {"SDCC_LAB_SESSION": json.dumps({"scheduler": "local"}), "SLURM_JOB_ID": "77"}
+    )
+    assert (local.scheduler, local.job_id) == ("local", None)
+    with pytest.raises(DaskSessionError, match=r"LocalCluster.*says local"):
+        cluster_kwargs(local, {}, credentials=creds())
 
 
 # --------------------------------------------------------------------------- interface
+
 
 def test_interface_is_the_one_carrying_the_nodes_address() -> None:
     table = {
@@ -203,7 +253,7 @@ def test_interface_is_the_one_carrying_the_nodes_address() -> None:
     assert node_interface("localhost", table) == "lo"
     assert node_interface("127.0.1.1", table) == "lo"  # Debian's hostname address: by network
     assert node_interface("192.0.2.2", table) == "eth0"
-    with pytest.raises(DaskSessionError, match="no network interface carries 198.51.100.7"):
+    with pytest.raises(DaskSessionError, match=r"no network interface carries 198\.51\.100\.7"):
         node_interface("198.51.100.7", table)
     with pytest.raises(DaskSessionError, match="does not resolve"):
         node_interface("no-such-host.invalid", table)
@@ -217,28 +267,48 @@ def test_interface_of_this_node_is_never_a_wildcard() -> None:
 
 # --------------------------------------------------------------------------- the pre-check
 
+
 def test_test_only_argv_repeats_the_job_header() -> None:
     header = "#SBATCH -J dask-alice-77\n#SBATCH -p gpu\n#SBATCH -A tier3\n#SBATCH --qos=gpu-qos\n#SBATCH -t 00:20:00"
     assert sbatch_test_only_argv(header, "/tmp/job.sh", "/usr/bin/sbatch") == [
-        "/usr/bin/sbatch", "--test-only", "-J", "dask-alice-77", "-p", "gpu", "-A", "tier3",
-        "--qos=gpu-qos", "-t", "00:20:00", "/tmp/job.sh",
+        "/usr/bin/sbatch",
+        "--test-only",
+        "-J",
+        "dask-alice-77",
+        "-p",
+        "gpu",
+        "-A",
+        "tier3",
+        "--qos=gpu-qos",
+        "-t",
+        "00:20:00",
+        "/tmp/job.sh",
     ]
 
 
 def fake_sbatch(folder: Path, monkeypatch: pytest.MonkeyPatch, code: int, message: str) -> Path:
     calls = folder / "calls"
     script = folder / "sbatch"
-    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {calls}\necho "{message}" >&2\nexit {code}\n')
+    script.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > {calls}\necho "{message}" >&2\nexit {code}\n'
+    )
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
     return calls
 
 
 def test_a_refusal_carries_slurms_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = fake_sbatch(tmp_path, monkeypatch, 1, "sbatch: error: Batch job submission failed: "
-                        "Invalid account or account/partition combination specified")
+    calls = fake_sbatch(
+        tmp_path,
+        monkeypatch,
+        1,
+        "sbatch: error: Batch job submission failed: "
+        "Invalid account or account/partition combination specified",
+    )
     with pytest.raises(DaskSessionError) as info:
-        check_with_sbatch("#SBATCH -A physics\n#SBATCH -p gpu", "#!/bin/sh\n", "account physics, partition gpu")
+        check_with_sbatch(
+            "#SBATCH -A physics\n#SBATCH -p gpu", "#!/bin/sh\n", "account physics, partition gpu"
+        )
     text = str(info.value)
     assert text.startswith("Slurm refuses the worker jobs (account physics, partition gpu)")
     assert "Invalid account or account/partition combination specified" in text
@@ -252,6 +322,7 @@ def test_an_accepted_job_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 # --------------------------------------------------------------------------- real cluster objects
 
+
 def test_slurm_cluster_script_has_the_session_values(tmp_path: Path) -> None:
     from dask_jobqueue import SLURMCluster
 
@@ -260,9 +331,16 @@ def test_slurm_cluster_script_has_the_session_values(tmp_path: Path) -> None:
         script = c.job_script()
         assert c.scheduler_address.startswith("tls://127.0.0.1:")
         assert not c.dashboard_link.startswith("http://127.0.0.1:8787")
-    for line in ("#SBATCH -J dask-alice-77", "#SBATCH -p gpu", "#SBATCH -A tier3",
-                 "#SBATCH --qos=gpu-qos", "#SBATCH -t 00:20:00", "#SBATCH --cpus-per-task=2",
-                 "#SBATCH --mem=4G", f"#SBATCH -o {tmp_path}/.sdcc-lab/logs/dask/dask-alice-77-%J.out"):
+    for line in (
+        "#SBATCH -J dask-alice-77",
+        "#SBATCH -p gpu",
+        "#SBATCH -A tier3",
+        "#SBATCH --qos=gpu-qos",
+        "#SBATCH -t 00:20:00",
+        "#SBATCH --cpus-per-task=2",
+        "#SBATCH --mem=4G",
+        f"#SBATCH -o {tmp_path}/.sdcc-lab/logs/dask/dask-alice-77-%J.out",
+    ):
         assert line in script
     assert "--interface lo" in script and "--dashboard-address 127.0.0.1:0" in script
 
@@ -271,9 +349,14 @@ def test_htcondor_configuration(tmp_path: Path) -> None:
     """HTCondor cannot run here: the cluster is built and its submit description read."""
     from dask_jobqueue import HTCondorCluster
 
-    k = cluster_kwargs(HTCONDOR, {"disk": "2GiB"}, interface="lo", home=str(tmp_path), credentials=creds())
+    k = cluster_kwargs(
+        HTCONDOR, {"disk": "2GiB"}, interface="lo", home=str(tmp_path), credentials=creds()
+    )
     assert "account" not in k and "queue" not in k
-    assert k["job_extra_directives"] == {"batch_name": "dask-alice-12.0", "allowed_job_duration": "3600"}
+    assert k["job_extra_directives"] == {
+        "batch_name": "dask-alice-12.0",
+        "allowed_job_duration": "3600",
+    }
     with HTCondorCluster(**k) as c:
         script = c.job_script()
         assert c.scheduler_address.startswith("tls://127.0.0.1:")
@@ -287,6 +370,7 @@ def test_htcondor_configuration(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- TLS credentials
+
 
 def test_credentials_are_private_files_in_a_private_folder(tmp_path: Path) -> None:
     base = tmp_path / ".sdcc-lab" / "dask"
@@ -387,8 +471,12 @@ def test_cluster_uses_tls_refuses_plain_clients_and_removes_its_credentials_on_c
     assert not folder.exists()
 
 
-def test_a_refused_cluster_leaves_no_credentials(slurm_session: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_sbatch(slurm_session.parent / "bin", monkeypatch, 1, "sbatch: error: Invalid qos specification")
+def test_a_refused_cluster_leaves_no_credentials(
+    slurm_session: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_sbatch(
+        slurm_session.parent / "bin", monkeypatch, 1, "sbatch: error: Invalid qos specification"
+    )
     with pytest.raises(DaskSessionError, match="Invalid qos specification"):
         sdask.cluster()
     assert list((slurm_session / ".sdcc-lab" / "dask").iterdir()) == []
@@ -397,7 +485,9 @@ def test_a_refused_cluster_leaves_no_credentials(slurm_session: Path, monkeypatc
     assert list((slurm_session / ".sdcc-lab" / "dask").iterdir()) == []
 
 
-def test_a_local_session_writes_no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_local_session_writes_no_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setattr(sdask, "session_job", lambda: SessionJob("local", "alice", None))
     with pytest.raises(DaskSessionError, match="LocalCluster"):
@@ -422,8 +512,13 @@ def _kernel(end: str) -> str:
 
 def test_a_kernel_that_exits_without_close_removes_the_credentials(slurm_session: Path) -> None:
     """A notebook's kernel shut down normally (interpreter exit) with the cluster still open."""
-    proc = subprocess.run([sys.executable, "-c", _kernel("pass")], check=False, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _kernel("pass")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     folder = Path(proc.stdout.strip().splitlines()[-1])
     assert folder.parent == slurm_session / ".sdcc-lab" / "dask"
@@ -432,11 +527,19 @@ def test_a_kernel_that_exits_without_close_removes_the_credentials(slurm_session
 
 def test_a_killed_kernel_leaves_credentials_only_the_user_reads(slurm_session: Path) -> None:
     """SIGKILL: nothing runs at exit; the folder stays, mode 700, its files mode 600."""
-    proc = subprocess.run([sys.executable, "-c", _kernel("os.kill(os.getpid(), signal.SIGKILL)")],
-                          check=False, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _kernel("os.kill(os.getpid(), signal.SIGKILL)")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == -9, proc.stderr[-3000:]
     folder = Path(proc.stdout.strip().splitlines()[-1])
     assert folder.parent == slurm_session / ".sdcc-lab" / "dask"
     assert folder.stat().st_mode & 0o777 == 0o700
     assert sorted((p.name, p.stat().st_mode & 0o777) for p in folder.iterdir()) == [
-        ("ca.pem", 0o600), ("cert.pem", 0o600), ("key.pem", 0o600)]
+        ("ca.pem", 0o600),
+        ("cert.pem", 0o600),
+        ("key.pem", 0o600),
+    ]

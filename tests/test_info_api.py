@@ -39,9 +39,16 @@ async def test_info_without_a_hub_is_a_local_session(jp_fetch: Fetch) -> None:
     assert body["version"] == sdcc_lab.__version__
     assert isinstance(body["user"], str) and body["user"]
     assert body["session"] == {
-        "scheduler": "local", "options": {}, "job_id": None, "user": current_user(),
-        "cluster": None, "partition": None, "account": None, "qos": None,
-        "source": "environment", "problem": None,
+        "scheduler": "local",
+        "options": {},
+        "job_id": None,
+        "user": current_user(),
+        "cluster": None,
+        "partition": None,
+        "account": None,
+        "qos": None,
+        "source": "environment",
+        "problem": None,
     }
 
 
@@ -49,8 +56,12 @@ async def test_info_without_a_hub_is_a_local_session(jp_fetch: Fetch) -> None:
 def slurm_job(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     identity = {"scheduler": "slurm", "options": {"partition": "gpu", "account": "tier3"}}
     monkeypatch.setenv(SESSION_ENV, json.dumps(identity))
-    for name, value in {"SLURM_JOB_ID": "4321", "SLURM_CLUSTER_NAME": "sdcc",
-                        "SLURM_JOB_PARTITION": "gpu", "SLURM_JOB_ACCOUNT": "tier3"}.items():
+    for name, value in {
+        "SLURM_JOB_ID": "4321",
+        "SLURM_CLUSTER_NAME": "sdcc",
+        "SLURM_JOB_PARTITION": "gpu",
+        "SLURM_JOB_ACCOUNT": "tier3",
+    }.items():
         monkeypatch.setenv(name, value)
     return identity
 
@@ -61,7 +72,10 @@ async def test_info_reports_the_identity_and_the_job(
     session = (await info(jp_fetch))["session"]
     assert {k: session[k] for k in ("scheduler", "options")} == slurm_job
     assert (session["job_id"], session["cluster"], session["partition"], session["account"]) == (
-        "4321", "sdcc", "gpu", "tier3"
+        "4321",
+        "sdcc",
+        "gpu",
+        "tier3",
     )
     assert (session["source"], session["problem"]) == ("identity", None)
 
@@ -75,7 +89,11 @@ async def test_a_slurm_identity_outside_its_job_is_a_problem(
     slurm_identity_outside_a_job: None, jp_fetch: Fetch
 ) -> None:
     session = (await info(jp_fetch))["session"]
-    assert (session["scheduler"], session["job_id"], session["source"]) == ("slurm", None, "identity")
+    assert (session["scheduler"], session["job_id"], session["source"]) == (
+        "slurm",
+        None,
+        "identity",
+    )
     assert "SLURM_JOB_ID gives no job id" in session["problem"]
 
 
@@ -89,7 +107,11 @@ async def test_the_identity_decides_against_the_environment(
     local_identity_in_a_slurm_job: None, jp_fetch: Fetch
 ) -> None:
     session = (await info(jp_fetch))["session"]
-    assert (session["scheduler"], session["job_id"], session["source"]) == ("local", None, "identity")
+    assert (session["scheduler"], session["job_id"], session["source"]) == (
+        "local",
+        None,
+        "identity",
+    )
     assert "says local" in session["problem"] and "SLURM_JOB_ID" in session["problem"]
 
 

@@ -59,13 +59,20 @@ def test_spawner_side_refuses_to_write_a_bad_identity() -> None:
 
 # --------------------------------------------------------------------------- resolve_session: the rule
 
+
 def slurm_identity(**options: object) -> dict[str, str]:
     return session_to_env("slurm", options)  # type: ignore[arg-type]
 
 
 def test_the_identity_decides_the_scheduler_and_the_environment_the_job() -> None:
-    env = {**slurm_identity(partition="gpu"), "SLURM_JOB_ID": " 77 ", "SLURM_CLUSTER_NAME": "sdcc",
-           "SLURM_JOB_PARTITION": "gpu", "SLURM_JOB_ACCOUNT": "tier3", "SLURM_JOB_QOS": "normal"}
+    env = {
+        **slurm_identity(partition="gpu"),
+        "SLURM_JOB_ID": " 77 ",
+        "SLURM_CLUSTER_NAME": "sdcc",
+        "SLURM_JOB_PARTITION": "gpu",
+        "SLURM_JOB_ACCOUNT": "tier3",
+        "SLURM_JOB_QOS": "normal",
+    }
     s = resolve_session(env, user="alice")
     assert (s.scheduler, s.source, s.job_id, s.problem) == ("slurm", "identity", "77", None)
     assert (s.cluster, s.partition, s.account, s.qos) == ("sdcc", "gpu", "tier3", "normal")
@@ -117,7 +124,7 @@ def test_without_an_identity_the_environment_decides(
 
 def test_an_htcondor_job_id_comes_from_the_job_ad(tmp_path: Path) -> None:
     ad = tmp_path / ".job.ad"
-    ad.write_text("ClusterId = 12\nProcId = 0\nJobStatus = 2\nOwner = \"alice\"\n")
+    ad.write_text('ClusterId = 12\nProcId = 0\nJobStatus = 2\nOwner = "alice"\n')
     s = resolve_session({**session_to_env("htcondor", {}), "_CONDOR_JOB_AD": str(ad)}, user="alice")
     assert (s.scheduler, s.job_id, s.problem) == ("htcondor", "12.0", None)
 
@@ -138,7 +145,15 @@ def test_a_malformed_identity_falls_back_to_the_environment() -> None:
 def test_info_json_has_every_key() -> None:
     s = resolve_session({}, user="alice")
     assert s.to_json() == {
-        "scheduler": "local", "options": {}, "job_id": None, "user": "alice", "cluster": None,
-        "partition": None, "account": None, "qos": None, "source": "environment", "problem": None,
+        "scheduler": "local",
+        "options": {},
+        "job_id": None,
+        "user": "alice",
+        "cluster": None,
+        "partition": None,
+        "account": None,
+        "qos": None,
+        "source": "environment",
+        "problem": None,
     }
     assert resolve_session({}).user == current_user()

@@ -19,9 +19,16 @@ from sdcc_lab.session import SESSION_ENV, current_user
 
 ME = current_user()
 WORKER = {
-    "job_id": 43, "name": f"dask-{ME}-42", "user_name": ME, "job_state": "RUNNING",
-    "partition": "gpu", "account": "tier3", "qos": "normal", "cpus": 1,
-    "tres_req_str": "cpu=1,mem=1G,node=1", "state_reason": "None",
+    "job_id": 43,
+    "name": f"dask-{ME}-42",
+    "user_name": ME,
+    "job_state": "RUNNING",
+    "partition": "gpu",
+    "account": "tier3",
+    "qos": "normal",
+    "cpus": 1,
+    "tres_req_str": "cpu=1,mem=1G,node=1",
+    "state_reason": "None",
 }
 SCONTROL = (
     "JobId=42 JobName=jupyter UserId={me}(1000) GroupId={me}(1000) JobState=RUNNING "
@@ -33,12 +40,18 @@ SCONTROL = (
 # an identity (a plain jupyter lab in a job), and with an identity that says local.
 CASES = {
     "no identity": ({}, "slurm", "42"),
-    "local identity": ({SESSION_ENV: json.dumps({"scheduler": "local", "options": {}})}, "local", None),
+    "local identity": (
+        {SESSION_ENV: json.dumps({"scheduler": "local", "options": {}})},
+        "local",
+        None,
+    ),
 }
 
 
 @pytest.fixture(params=sorted(CASES))
-def case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[str, str | None, Path]:
+def case(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> tuple[str, str | None, Path]:
     env, scheduler, job_id = CASES[request.param]
     monkeypatch.delenv(SESSION_ENV, raising=False)
     monkeypatch.setenv("SLURM_JOB_ID", "42")
@@ -46,7 +59,8 @@ def case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_pa
         monkeypatch.setenv(name, value)
     (tmp_path / "squeue").write_text(
         f"#!/bin/sh\necho squeue >> {tmp_path}/calls\ncat <<'EOF'\n"
-        + json.dumps({"meta": {}, "errors": [], "jobs": [WORKER]}) + "\nEOF\n"
+        + json.dumps({"meta": {}, "errors": [], "jobs": [WORKER]})
+        + "\nEOF\n"
     )
     (tmp_path / "scontrol").write_text(f"#!/bin/sh\ncat <<'EOF'\n{SCONTROL.format(me=ME)}EOF\n")
     for cmd in ("squeue", "scontrol"):
@@ -60,7 +74,10 @@ def jp_server_config(case: tuple[str, str | None, Path]) -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"sdcc_lab": True}},
         "ResourcesCollector": {"scontrol_command": [str(folder / "scontrol")]},
-        "WorkerJobs": {"squeue_command": [str(folder / "squeue")], "scancel_command": ["/bin/false"]},
+        "WorkerJobs": {
+            "squeue_command": [str(folder / "squeue")],
+            "scancel_command": ["/bin/false"],
+        },
     }
 
 

@@ -23,24 +23,41 @@ ME = current_user()
 NAME = f"dask-{ME}-500"
 
 
-def job(job_id: int, name: str, user: str = ME, state: str = "RUNNING", **extra: Any) -> dict[str, Any]:
+def job(
+    job_id: int, name: str, user: str = ME, state: str = "RUNNING", **extra: Any
+) -> dict[str, Any]:
     return {
-        "job_id": job_id, "name": name, "user_name": user, "job_state": state,
-        "partition": "gpu", "account": "tier3", "qos": "gpu-qos", "cpus": 1,
-        "tres_req_str": "cpu=1,mem=1G,node=1", "state_reason": "None", **extra,
+        "job_id": job_id,
+        "name": name,
+        "user_name": user,
+        "job_state": state,
+        "partition": "gpu",
+        "account": "tier3",
+        "qos": "gpu-qos",
+        "cpus": 1,
+        "tres_req_str": "cpu=1,mem=1G,node=1",
+        "state_reason": "None",
+        **extra,
     }
 
 
 QUEUE = {
-    "meta": {}, "errors": [],
+    "meta": {},
+    "errors": [],
     "jobs": [
-        job(500, f"jupyter-{ME}"),                      # the session itself
+        job(500, f"jupyter-{ME}"),  # the session itself
         job(501, NAME),
-        job(502, NAME, state="PENDING", state_reason="Resources", tres_req_str="cpu=1,mem=2G,node=1,gres/gpu=1"),
-        job(503, NAME, user="bob"),                     # same name, another user
-        job(504, f"dask-{ME}-499"),                     # another session's worker
-        job(505, NAME, state="COMPLETED"),              # finished
-        job(506, "analysis"),                           # not a worker
+        job(
+            502,
+            NAME,
+            state="PENDING",
+            state_reason="Resources",
+            tres_req_str="cpu=1,mem=2G,node=1,gres/gpu=1",
+        ),
+        job(503, NAME, user="bob"),  # same name, another user
+        job(504, f"dask-{ME}-499"),  # another session's worker
+        job(505, NAME, state="COMPLETED"),  # finished
+        job(506, "analysis"),  # not a worker
     ],
 }
 
@@ -97,12 +114,30 @@ async def status_of(jp_fetch: Any, *path: str, method: str = "GET") -> tuple[int
 async def test_lists_only_this_sessions_active_workers(jp_fetch: Any, fakes: Path) -> None:
     code, body = await status_of(jp_fetch)
     assert code == 200
-    assert body == {"workers": [
-        {"id": "501", "name": NAME, "state": "RUNNING", "reason": None, "cpus": 1,
-         "memory_bytes": 1 << 30, "gpus": 0, "partition": "gpu"},
-        {"id": "502", "name": NAME, "state": "PENDING", "reason": "Resources", "cpus": 1,
-         "memory_bytes": 2 << 30, "gpus": 1, "partition": "gpu"},
-    ]}
+    assert body == {
+        "workers": [
+            {
+                "id": "501",
+                "name": NAME,
+                "state": "RUNNING",
+                "reason": None,
+                "cpus": 1,
+                "memory_bytes": 1 << 30,
+                "gpus": 0,
+                "partition": "gpu",
+            },
+            {
+                "id": "502",
+                "name": NAME,
+                "state": "PENDING",
+                "reason": "Resources",
+                "cpus": 1,
+                "memory_bytes": 2 << 30,
+                "gpus": 1,
+                "partition": "gpu",
+            },
+        ]
+    }
     assert calls(fakes, "squeue") == [f"squeue --json --user {ME}"]
 
 

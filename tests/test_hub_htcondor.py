@@ -29,19 +29,29 @@ from sdcc_lab.hub.htcondor import (
 
 FIXTURES = Path(__file__).parent / "fixtures" / "htcondor"
 OPTIONS = {
-    "local": False, "partition": "htcondor", "account": None, "qos": None,
-    "gpu": "any", "gpus": 1, "runtime": 30, "environment": "default",
+    "local": False,
+    "partition": "htcondor",
+    "account": None,
+    "qos": None,
+    "gpu": "any",
+    "gpus": 1,
+    "runtime": 30,
+    "environment": "default",
 }
 
 
 class RecordedHTCondorSpawner(HTCondorSessionSpawner):
     """The real spawner, with the hub-provided environment fixed for the test."""
 
-    test_env: dict[str, str] = {}
+    test_env: dict[str, str]  # set by the fixture
 
     def get_env(self) -> dict[str, str]:
         # What JupyterHub's Spawner.get_env gives, secrets included.
-        return {**self.test_env, "JUPYTERHUB_API_TOKEN": self.api_token, "JPY_API_TOKEN": self.api_token}
+        return {
+            **self.test_env,
+            "JUPYTERHUB_API_TOKEN": self.api_token,
+            "JPY_API_TOKEN": self.api_token,
+        }
 
     @property
     def unix_user(self) -> pwd.struct_passwd:
@@ -79,21 +89,21 @@ def test_submit_description_is_valid_htcondor(spawner: RecordedHTCondorSpawner) 
     assert sub["allowed_job_duration"] == "1800"  # 30 min
     assert sub["getenv"] == "false"
     assert sub["MY.SDCCLabSession"] == "true"
-    assert sub["MY.JobBatchName"] == "\"jupyter-alice\""
+    assert sub["MY.JobBatchName"] == '"jupyter-alice"'
     # The script runs the server command, decoded from base64 in the job.
     encoded = sub["arguments"].split("echo ")[1].split(" |")[0]
     script = base64.b64decode(encoded).decode()
     assert script.strip().endswith("exec /opt/env/bin/sdcc-lab-singleuser")
     assert "secret-token" not in text
     # The environment survives HTCondor's quoting, quotes included.
-    assert "SDCC_LAB_SESSION='{\"\"scheduler" in sub["environment"]
+    assert 'SDCC_LAB_SESSION=\'{""scheduler' in sub["environment"]
     assert "it''s" in sub["environment"]
 
 
 def test_no_gpu_request_without_a_gpu(spawner: RecordedHTCondorSpawner) -> None:
     options = {**OPTIONS, "gpu": "none", "gpus": 0}
     sub = htcondor2.Submit(spawner.submit_description(options, "/tmp/logs"))
-    assert "request_gpus" not in sub.keys()
+    assert "request_gpus" not in sub
 
 
 @pytest.mark.parametrize(
@@ -106,7 +116,9 @@ def test_values_that_would_break_the_description_are_refused(env: dict[str, str]
 
 def test_argument_quoting_round_trips_through_htcondor() -> None:
     args = ["-c", "echo 'a b' \"c\""]
-    sub = htcondor2.Submit(f"executable = /bin/bash\narguments = {condor_quote_args(args)}\nqueue\n")
+    sub = htcondor2.Submit(
+        f"executable = /bin/bash\narguments = {condor_quote_args(args)}\nqueue\n"
+    )
     assert sub["arguments"] == condor_quote_args(args)
     with pytest.raises(ValueError):
         condor_quote_args(["x\nqueue 100"])
@@ -117,9 +129,7 @@ def fake_command(folder: Path, name: str, output: str, exit_code: int = 0) -> st
     out_file = folder / f"{name}.out"
     out_file.write_text(output)
     script = folder / name
-    script.write_text(
-        f"#!/bin/sh\ncat > {folder}/{name}.stdin\ncat {out_file}\nexit {exit_code}\n"
-    )
+    script.write_text(f"#!/bin/sh\ncat > {folder}/{name}.stdin\ncat {out_file}\nexit {exit_code}\n")
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return str(script)
 
@@ -144,7 +154,9 @@ def test_a_refused_submit_is_a_clear_spawn_error_and_leaves_no_token_file(
     spawner.condor_submit = fake_command(
         tmp_path, "condor_submit", "ERROR: Failed to connect to local queue manager\n", 1
     )
-    with pytest.raises(BatchSessionError, match="HTCondor refused the job: ERROR: Failed to connect"):
+    with pytest.raises(
+        BatchSessionError, match="HTCondor refused the job: ERROR: Failed to connect"
+    ):
         run(spawner.start())
     assert list((tmp_path / "run").iterdir()) == []
     assert spawner.token_file == ""
@@ -203,14 +215,18 @@ def test_a_held_job_ends_the_spawn_with_htcondors_reason(
     assert "Docker job has gone over memory limit of 16384 Mb" in (status.detail or "")
 
 
-def test_a_job_that_left_the_queue_is_gone(spawner: RecordedHTCondorSpawner, tmp_path: Path) -> None:
+def test_a_job_that_left_the_queue_is_gone(
+    spawner: RecordedHTCondorSpawner, tmp_path: Path
+) -> None:
     spawner.condor_q = fake_command(tmp_path, "condor_q", "")
     spawner.job_id = "1.0"
     assert run(spawner.job_status()).state == "gone"
 
 
 def test_stop_removes_the_job(spawner: RecordedHTCondorSpawner, tmp_path: Path) -> None:
-    spawner.condor_rm = fake_command(tmp_path, "condor_rm", "All jobs in cluster 562265 have been marked for removal\n")
+    spawner.condor_rm = fake_command(
+        tmp_path, "condor_rm", "All jobs in cluster 562265 have been marked for removal\n"
+    )
     spawner.job_id = "562265"
     run(spawner.stop())
     # condor_rm ran with the job id as its own argument.
@@ -222,7 +238,9 @@ def test_a_variable_name_no_scheduler_can_take_refuses_the_session(
 ) -> None:
     spawner.test_env = {"BAD,NAME": "x"}
     spawner.condor_submit = fake_command(tmp_path, "condor_submit", "1 - 1\n")
-    with pytest.raises(BatchSessionError, match="environment variable name 'BAD,NAME' cannot be passed to a job"):
+    with pytest.raises(
+        BatchSessionError, match="environment variable name 'BAD,NAME' cannot be passed to a job"
+    ):
         run(spawner.start())
     assert not (tmp_path / "condor_submit.stdin").exists()  # nothing submitted
     assert list((tmp_path / "run").iterdir()) == []  # and its token file is gone

@@ -63,9 +63,18 @@ def test_a_file_of_another_user_is_refused(tmp_path: Path) -> None:
 
 def test_the_wrapper_stops_with_a_clear_message_on_an_unsafe_file(tmp_path: Path) -> None:
     path = token_file(tmp_path, mode=0o644)
-    env = {"PATH": "/usr/bin:/bin", "JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api",
-           "SDCC_LAB_TOKEN_FILE": str(path)}
-    done = subprocess.run([sys.executable, "-m", "sdcc_lab.hub.singleuser"], env=env, check=False,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api",
+        "SDCC_LAB_TOKEN_FILE": str(path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "sdcc_lab.hub.singleuser"],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert f"sdcc-lab-singleuser: the token file {path} is readable by others" in done.stderr

@@ -48,7 +48,9 @@ class JobServer:
 
     def get(self) -> dict[str, Any]:
         r = requests.get(
-            f"{self.url}sdcc-lab/api/resources", headers={"Authorization": f"token {self.token}"}, timeout=10
+            f"{self.url}sdcc-lab/api/resources",
+            headers={"Authorization": f"token {self.token}"},
+            timeout=10,
         )
         assert r.status_code == 200, r.text
         return r.json()
@@ -78,8 +80,17 @@ def job_server() -> Iterator[JobServer]:
     wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec /usr/bin/scontrol "$@"\n')
     wrapper.chmod(0o755)
     port, token = free_port(), secrets.token_hex(16)
-    session = json.dumps({"scheduler": "slurm", "options": {"partition": "gpu", "account": "tier3",
-                                                             "qos": "gpu-qos", "environment": "jobenv"}})
+    session = json.dumps(
+        {
+            "scheduler": "slurm",
+            "options": {
+                "partition": "gpu",
+                "account": "tier3",
+                "qos": "gpu-qos",
+                "environment": "jobenv",
+            },
+        }
+    )
     script = folder / "job.sh"
     script.write_text(
         f"""#!/bin/bash
@@ -92,24 +103,55 @@ exec {JOBENV}/bin/jupyter server --ServerApp.ip=127.0.0.1 --ServerApp.port={port
 """
     )
     script.chmod(0o755)
-    job_id = run(
-        "runuser", "-u", "alice", "--", "/usr/bin/sbatch", "--parsable", "-p", "gpu", "-A", "tier3",
-        "-q", "gpu-qos", "--gres=gpu:1", "-c", "1", "--mem=1G", "-t", "10", "-J", "sdcc-res-test",
-        "-o", str(folder / "server.log"), str(script),
-    ).strip().split(";")[0]
+    job_id = (
+        run(
+            "runuser",
+            "-u",
+            "alice",
+            "--",
+            "/usr/bin/sbatch",
+            "--parsable",
+            "-p",
+            "gpu",
+            "-A",
+            "tier3",
+            "-q",
+            "gpu-qos",
+            "--gres=gpu:1",
+            "-c",
+            "1",
+            "--mem=1G",
+            "-t",
+            "10",
+            "-J",
+            "sdcc-res-test",
+            "-o",
+            str(folder / "server.log"),
+            str(script),
+        )
+        .strip()
+        .split(";")[0]
+    )
     server = JobServer(job_id, f"http://127.0.0.1:{port}/", token, calls, folder)
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                if requests.get(f"{server.url}api/status", headers={"Authorization": f"token {token}"},
-                                timeout=2).ok:
+                if requests.get(
+                    f"{server.url}api/status",
+                    headers={"Authorization": f"token {token}"},
+                    timeout=2,
+                ).ok:
                     break
             except requests.RequestException:
                 pass
             if time.monotonic() > deadline:
-                state = subprocess.run(["/usr/bin/scontrol", "show", "job", job_id], check=False, capture_output=True,
-                                       text=True).stdout
+                state = subprocess.run(
+                    ["/usr/bin/scontrol", "show", "job", job_id],
+                    check=False,
+                    capture_output=True,
+                    text=True,
+                ).stdout
                 pytest.fail(f"the job's server did not come up:\n{state}\n{server.log()}")
             time.sleep(0.5)
         yield server
@@ -120,8 +162,13 @@ exec {JOBENV}/bin/jupyter server --ServerApp.ip=127.0.0.1 --ServerApp.port={port
 
 def scontrol(job_id: str) -> Any:
     return parse_scontrol_job(
-        subprocess.run(["/usr/bin/scontrol", "show", "job", "-o", job_id], check=True, capture_output=True,
-                       text=True, env={**os.environ, "SLURM_TIME_FORMAT": "standard"}).stdout
+        subprocess.run(
+            ["/usr/bin/scontrol", "show", "job", "-o", job_id],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "SLURM_TIME_FORMAT": "standard"},
+        ).stdout
     )
 
 
@@ -131,7 +178,11 @@ def test_the_job_sees_its_limits(job_server: JobServer) -> None:
     assert data["problems"] == [], data
     assert data["scheduler"] == "slurm"
     assert data["job"]["id"] == job_server.job_id == job.job_id
-    assert (data["job"]["partition"], data["job"]["account"], data["job"]["qos"]) == ("gpu", "tier3", "gpu-qos")
+    assert (data["job"]["partition"], data["job"]["account"], data["job"]["qos"]) == (
+        "gpu",
+        "tier3",
+        "gpu-qos",
+    )
     assert data["job"]["nodes"] == job.nodes
     assert data["job"]["environment"] == "jobenv"
     assert data["allocation"]["cpus"] == job.num_cpus
@@ -172,8 +223,12 @@ def test_scheduler_calls_stay_at_start_plus_rechecks(job_server: JobServer) -> N
     elapsed = time.monotonic() - t0
     made = job_server.calls() - start_calls
     assert polls > 60
-    assert made <= elapsed / RECHECK + 1, f"{made} scheduler calls for {polls} polls in {elapsed:.0f} s"
+    assert made <= elapsed / RECHECK + 1, (
+        f"{made} scheduler calls for {polls} polls in {elapsed:.0f} s"
+    )
     assert made >= 2  # the re-check does run
     assert data["debug"]["scheduler_calls"] == job_server.calls()
-    assert all(line.split() == ["show", "job", "-o", job_server.job_id]
-               for line in job_server.calls_file.read_text().splitlines())
+    assert all(
+        line.split() == ["show", "job", "-o", job_server.job_id]
+        for line in job_server.calls_file.read_text().splitlines()
+    )

@@ -52,9 +52,12 @@ def test_classad_held_job_values() -> None:
     assert ad["HoldReason"] == (
         "Error from slot1_3@e301.example.edu: Docker job has gone over memory limit of 16384 Mb"
     )
-    assert ad["CondorVersion"] == "$CondorVersion: 9.9.0 2022-05-09 BuildID: 586544 PackageID: 9.9.0-0.586544 RC $"
+    assert (
+        ad["CondorVersion"]
+        == "$CondorVersion: 9.9.0 2022-05-09 BuildID: 586544 PackageID: 9.9.0-0.586544 RC $"
+    )
     # escaped quotes inside a string literal
-    assert str(ad["JOBGLIDEIN_ResourceName"]).startswith('$$([IfThenElse(')
+    assert str(ad["JOBGLIDEIN_ResourceName"]).startswith("$$([IfThenElse(")
     assert '"Local Job"' in str(ad["JOBGLIDEIN_ResourceName"])
     # expressions and nested ads stay raw
     assert str(ad["Requirements"]).startswith("(Target.CanRunLongJobs =?= true)")
@@ -178,8 +181,15 @@ def test_job_from_held_ad() -> None:
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [(1, "IDLE"), (2, "RUNNING"), (3, "REMOVED"), (4, "COMPLETED"), (5, "HELD"),
-     (6, "TRANSFERRING_OUTPUT"), (7, "SUSPENDED")],
+    [
+        (1, "IDLE"),
+        (2, "RUNNING"),
+        (3, "REMOVED"),
+        (4, "COMPLETED"),
+        (5, "HELD"),
+        (6, "TRANSFERRING_OUTPUT"),
+        (7, "SUSPENDED"),
+    ],
 )
 def test_job_status_codes(code: int, status: str) -> None:
     ad = parse_classad(f"ClusterId = 3\nProcId = 0\nJobStatus = {code}\n")
@@ -188,9 +198,9 @@ def test_job_status_codes(code: int, status: str) -> None:
 
 def test_job_running_with_gpus() -> None:
     ad = parse_classad(
-        "ClusterId = 42\nProcId = 1\nJobStatus = 2\nOwner = \"alice\"\nRequestCpus = 2\n"
+        'ClusterId = 42\nProcId = 1\nJobStatus = 2\nOwner = "alice"\nRequestCpus = 2\n'
         "RequestMemory = 4096\nRequestGPUs = 1\nJobCurrentStartDate = 1700000000\n"
-        "AllowedJobDuration = 7200\nRemoteHost = \"slot1_1@gpu01.example.edu\"\n"
+        'AllowedJobDuration = 7200\nRemoteHost = "slot1_1@gpu01.example.edu"\n'
     )
     job = job_from_ad(ad)
     assert job.job_id == "42.1" and job.status == "RUNNING" and job.owner == "alice"
@@ -238,7 +248,10 @@ def test_job_from_ad_not_a_mapping() -> None:
 
 
 def test_submit_output_dag_fixture() -> None:
-    assert parse_condor_submit_output(text("condor_submit_dag_output_htcondor-23.x_chtc.txt")) == "562265"
+    assert (
+        parse_condor_submit_output(text("condor_submit_dag_output_htcondor-23.x_chtc.txt"))
+        == "562265"
+    )
 
 
 @pytest.mark.parametrize(
@@ -266,4 +279,3 @@ def test_submit_output_forms(output: str, cluster: str) -> None:
 def test_submit_output_rejects(output: str) -> None:
     with pytest.raises(HTCondorParseError, match="cluster"):
         parse_condor_submit_output(output)
-

@@ -5,6 +5,7 @@ Fixtures live in tests/fixtures/slurm (sources in tests/fixtures/SOURCES.md).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -131,7 +132,9 @@ def test_parse_memory_unknown_unit(value: str) -> None:
 
 
 def test_parse_scontrol_oneline_job_fixture() -> None:
-    rec = parse_scontrol_oneline(text("scontrol_show_job_oneline/slurm-22.05-or-earlier_completed_job.txt"))
+    rec = parse_scontrol_oneline(
+        text("scontrol_show_job_oneline/slurm-22.05-or-earlier_completed_job.txt")
+    )
     assert rec["JobId"] == "270"
     assert rec["AllocNode:Sid"] == "node01:2556938"
     assert rec["CPUs/Task"] == "1"
@@ -174,7 +177,9 @@ def test_parse_scontrol_oneline_garbage(line: str) -> None:
 
 
 def test_partitions_osc_owens_22_05() -> None:
-    parts = parse_partitions(text("scontrol_show_partition_oneline/osc_owens_2023_slurm-22.05-or-earlier.txt"))
+    parts = parse_partitions(
+        text("scontrol_show_partition_oneline/osc_owens_2023_slurm-22.05-or-earlier.txt")
+    )
     by_name = {p.name: p for p in parts}
     assert len(parts) == 14
     batch = by_name["batch"]
@@ -211,7 +216,9 @@ def test_partitions_osc_owens_22_05() -> None:
 
 def test_partitions_azure_24_05_plus() -> None:
     (part,) = parse_partitions(
-        text("scontrol_show_partition_oneline/azure_cyclecloud_dynamic_partition_slurm-24.05plus.txt")
+        text(
+            "scontrol_show_partition_oneline/azure_cyclecloud_dynamic_partition_slurm-24.05plus.txt"
+        )
     )
     assert part.name == "dynamic"
     assert part.allow_accounts is None and part.allow_qos is None and part.allow_groups is None
@@ -224,7 +231,9 @@ def test_partitions_azure_24_05_plus() -> None:
 
 
 def test_partitions_test_cluster_excerpt() -> None:
-    (gpu,) = parse_partitions(text("scontrol_show_partition_oneline/test-cluster_slurm-22.05.8_gpu_excerpt.txt"))
+    (gpu,) = parse_partitions(
+        text("scontrol_show_partition_oneline/test-cluster_slurm-22.05.8_gpu_excerpt.txt")
+    )
     assert gpu.name == "gpu"
     assert gpu.allow_accounts == ("tier3",)
     assert gpu.allow_qos == ("gpu-qos",)
@@ -338,7 +347,9 @@ def test_associations_malformed(output: str, fields: Any) -> None:
 
 
 def test_qos_test_cluster() -> None:
-    qos = parse_qos(text("sacctmgr/test-cluster_slurm-22.05.8_show_qos.txt"), ["name", "maxwall", "flags"])
+    qos = parse_qos(
+        text("sacctmgr/test-cluster_slurm-22.05.8_show_qos.txt"), ["name", "maxwall", "flags"]
+    )
     assert [(q.name, q.max_wall_seconds, q.flags) for q in qos] == [
         ("normal", None, ()),
         ("gpu-qos", 3600, ("DenyOnLimit",)),
@@ -411,7 +422,12 @@ def test_scontrol_job_23_02_plus_alloc_tres_and_gpus() -> None:
     )
     job = parse_scontrol_job(line, tz=UTC)
     assert (job.job_id, job.state, job.account, job.qos, job.partition) == (
-        "4242", "RUNNING", "tier3", "gpu-qos", "gpu")
+        "4242",
+        "RUNNING",
+        "tier3",
+        "gpu-qos",
+        "gpu",
+    )
     assert job.num_cpus == 8 and job.memory_bytes == 16 * GiB
     assert job.gpus == 4 and job.gpu_types == ("a100",)
     assert job.time_limit_seconds == 86400
@@ -500,7 +516,9 @@ def test_json_v0037_slurm_21_08() -> None:
 
 
 def test_json_v0040_talapas_array_running_and_pending() -> None:
-    running, pending = parse_squeue_json(load("v0.0.40_slurm-23.11.1_talapas_jobs_running_and_pending.json"))
+    running, pending = parse_squeue_json(
+        load("v0.0.40_slurm-23.11.1_talapas_jobs_running_and_pending.json")
+    )
     assert running.job_id == "7745162"
     assert running.state == "RUNNING" and running.reason is None
     assert (running.partition, running.account, running.qos) == ("preempt", "jamming", "normal")
@@ -533,19 +551,67 @@ def test_json_v0040_slurm_23_11_gpu_two_types() -> None:
 @pytest.mark.parametrize(
     ("name", "job_id", "user", "partition", "account", "nodes", "gpus", "types", "start", "end"),
     [
-        ("v0.0.41_slurm-24.05.3_slurmrestd_job_running_gpu.json", "9", "dperez", "gpu",
-         "acoustic", "gpu1", 4, ("h100",), 1762529652, 1762529712),
-        ("v0.0.42_slurm-24.11.5_slurmrestd_job_running_gpu.json", "6374", "vhartman", "ia",
-         "biology", "ia1", 6, ("h100", "h200"), 1762788927, 1762788987),
-        ("v0.0.43_slurm-25.05.4_slurmrestd_job_running_gpu.json", "4751", "jbeck", "gpu",
-         "biology", "gpu1", 4, ("h100",), 1762789170, 1762789230),
-        ("v0.0.44_slurm-25.11.0_slurmrestd_job_running_gpu.json", "5557", "jbeck", "gpu",
-         "biology", "gpu2", 4, ("h100",), 1762784646, 1762784706),
+        (
+            "v0.0.41_slurm-24.05.3_slurmrestd_job_running_gpu.json",
+            "9",
+            "dperez",
+            "gpu",
+            "acoustic",
+            "gpu1",
+            4,
+            ("h100",),
+            1762529652,
+            1762529712,
+        ),
+        (
+            "v0.0.42_slurm-24.11.5_slurmrestd_job_running_gpu.json",
+            "6374",
+            "vhartman",
+            "ia",
+            "biology",
+            "ia1",
+            6,
+            ("h100", "h200"),
+            1762788927,
+            1762788987,
+        ),
+        (
+            "v0.0.43_slurm-25.05.4_slurmrestd_job_running_gpu.json",
+            "4751",
+            "jbeck",
+            "gpu",
+            "biology",
+            "gpu1",
+            4,
+            ("h100",),
+            1762789170,
+            1762789230,
+        ),
+        (
+            "v0.0.44_slurm-25.11.0_slurmrestd_job_running_gpu.json",
+            "5557",
+            "jbeck",
+            "gpu",
+            "biology",
+            "gpu2",
+            4,
+            ("h100",),
+            1762784646,
+            1762784706,
+        ),
     ],
 )
 def test_json_v0041_to_v0044_running_gpu(
-    name: str, job_id: str, user: str, partition: str, account: str, nodes: str,
-    gpus: int, types: tuple[str, ...], start: int, end: int,
+    name: str,
+    job_id: str,
+    user: str,
+    partition: str,
+    account: str,
+    nodes: str,
+    gpus: int,
+    types: tuple[str, ...],
+    start: int,
+    end: int,
 ) -> None:
     job = only_job(name)
     assert job.job_id == job_id and job.user == user
@@ -561,7 +627,12 @@ def test_json_v0041_to_v0044_running_gpu(
 
 def test_json_v0042_pending_begin_time() -> None:
     job = only_job("v0.0.42_slurm-24.11.5_slurmrestd_job_pending.json")
-    assert (job.job_id, job.user, job.state, job.reason) == ("6370", "jbeck", "PENDING", "BeginTime")
+    assert (job.job_id, job.user, job.state, job.reason) == (
+        "6370",
+        "jbeck",
+        "PENDING",
+        "BeginTime",
+    )
     assert (job.partition, job.account, job.qos) == ("standard", "biology", "normal")
     assert job.num_cpus == 4
     assert job.memory_bytes == 2 * GiB  # tres_alloc_str empty: tres_req_str
@@ -575,10 +646,14 @@ def test_json_v0042_pending_begin_time() -> None:
 def test_json_gpus_from_tres_alloc_and_per_node() -> None:
     base = load("v0.0.42_slurm-24.11.5_slurmrestd_job_pending.json")["jobs"][0]
     alloc = dict(base, tres_alloc_str="cpu=4,mem=2G,node=1,gres/gpu=2,gres/gpu:a100=2")
-    per_node = dict(base, tres_per_node="gres/gpu:a100:2",
-                    node_count={"set": True, "infinite": False, "number": 3})
-    per_task = dict(base, tres_per_task="gres/gpu:1",
-                    tasks={"set": True, "infinite": False, "number": 4})
+    per_node = dict(
+        base,
+        tres_per_node="gres/gpu:a100:2",
+        node_count={"set": True, "infinite": False, "number": 3},
+    )
+    per_task = dict(
+        base, tres_per_task="gres/gpu:1", tasks={"set": True, "infinite": False, "number": 4}
+    )
     old = dict(base, tres_per_node="gres:gpu:1")  # 22.05 spelling
     equals = dict(base, tres_per_job="gres/gpu=3")
     a, b, c, d, e = parse_squeue_json({"jobs": [alloc, per_node, per_task, old, equals]})
@@ -593,12 +668,27 @@ def test_json_v0038_style_plain_numbers() -> None:
     # Shape of data_parser v0.0.38/v0.0.39 (22.05/23.02): plain integers, string
     # job_state, memory only as memory_per_node, no limit as INFINITE (0xffffffff).
     job = {
-        "job_id": 12, "user_name": "alice", "job_state": "PENDING", "state_reason": "Priority",
-        "partition": "gpu", "account": "tier3", "qos": "gpu-qos", "nodes": "",
-        "cpus": 2, "node_count": 1, "memory_per_node": 8192, "memory_per_cpu": None,
-        "time_limit": 4294967295, "submit_time": 1700000000, "start_time": 0, "end_time": 0,
-        "tres_alloc_str": "", "tres_req_str": "", "tres_per_node": "gres:gpu:1",
-        "array_job_id": 0, "array_task_id": None,
+        "job_id": 12,
+        "user_name": "alice",
+        "job_state": "PENDING",
+        "state_reason": "Priority",
+        "partition": "gpu",
+        "account": "tier3",
+        "qos": "gpu-qos",
+        "nodes": "",
+        "cpus": 2,
+        "node_count": 1,
+        "memory_per_node": 8192,
+        "memory_per_cpu": None,
+        "time_limit": 4294967295,
+        "submit_time": 1700000000,
+        "start_time": 0,
+        "end_time": 0,
+        "tres_alloc_str": "",
+        "tres_req_str": "",
+        "tres_per_node": "gres:gpu:1",
+        "array_job_id": 0,
+        "array_task_id": None,
     }
     (out,) = parse_squeue_json({"jobs": [job]})
     assert out.state == "PENDING" and out.reason == "Priority"
@@ -630,7 +720,10 @@ def test_json_empty_jobs() -> None:
         ([], "object"),
         ("{}", "object"),
         ({}, "jobs"),
-        ({"errors": [{"error": "Invalid job id specified", "error_number": 2017}]}, "Invalid job id"),
+        (
+            {"errors": [{"error": "Invalid job id specified", "error_number": 2017}]},
+            "Invalid job id",
+        ),
         ({"jobs": {"job_id": 1}}, "list"),
         ({"jobs": [5]}, "object"),
         ({"jobs": [{"job_state": "RUNNING"}]}, "job_id"),
@@ -639,7 +732,10 @@ def test_json_empty_jobs() -> None:
         ({"jobs": [{"job_id": 1, "job_state": 3}]}, "job_state"),
         ({"jobs": [{"job_id": 1, "job_state": []}]}, "state"),
         ({"jobs": [{"job_id": 1, "job_state": "RUNNING", "cpus": "two"}]}, "cpus"),
-        ({"jobs": [{"job_id": 1, "job_state": "RUNNING", "time_limit": {"number": "x"}}]}, "time_limit"),
+        (
+            {"jobs": [{"job_id": 1, "job_state": "RUNNING", "time_limit": {"number": "x"}}]},
+            "time_limit",
+        ),
         ({"jobs": [{"job_id": 1, "job_state": "RUNNING", "partition": 7}]}, "partition"),
         ({"jobs": [{"job_id": 1, "job_state": "RUNNING", "tres_alloc_str": "mem=5Q"}]}, "memory"),
         ({"jobs": [{"job_id": 1, "job_state": "RUNNING", "tres_req_str": "cpu"}]}, "TRES"),
@@ -659,10 +755,8 @@ def test_json_truncated_document_every_fixture_prefix() -> None:
     keys = list(base)
     for n in range(len(keys)):
         partial = {k: base[k] for k in keys[:n]}
-        try:
+        with contextlib.suppress(SlurmParseError):
             parse_squeue_json({"jobs": [partial]})
-        except SlurmParseError:
-            pass
     raw = (FIXTURES / "json" / "v0.0.37_slurm-21.08.5_squeue_json_running.json").read_text()
     with pytest.raises(ValueError):
         json.loads(raw[: len(raw) // 2])
@@ -672,10 +766,8 @@ def test_json_wrong_types_everywhere_raise_only_parse_error() -> None:
     base = load("v0.0.44_slurm-25.11.0_slurmrestd_job_running_gpu.json")["jobs"][0]
     for key in base:
         for junk in (object(), [1], {"number": "x"}, 3.5, "x", None, True):
-            try:
+            with contextlib.suppress(SlurmParseError):
                 parse_squeue_json({"jobs": [dict(base, **{key: junk})]})
-            except SlurmParseError:
-                pass
 
 
 # --------------------------------------------------------------------------- sbatch

@@ -74,18 +74,33 @@ def validate(user: str, **options: Any) -> dict[str, Any]:
 
 
 def test_valid_gpu_session_is_completed_with_defaults() -> None:
-    assert validate("alice", partition="gpu", account="tier3", qos="gpu-qos", gpu="any", runtime=30) == {
-        "local": False, "partition": "gpu", "account": "tier3", "qos": "gpu-qos",
-        "gpu": "any", "gpus": 1, "runtime": 30, "environment": "default",
+    assert validate(
+        "alice", partition="gpu", account="tier3", qos="gpu-qos", gpu="any", runtime=30
+    ) == {
+        "local": False,
+        "partition": "gpu",
+        "account": "tier3",
+        "qos": "gpu-qos",
+        "gpu": "any",
+        "gpus": 1,
+        "runtime": 30,
+        "environment": "default",
     }
     # Only a partition: account, QOS and runtime come from the defaults.
     assert validate("alice", partition="gpu") == {
-        "local": False, "partition": "gpu", "account": "tier3", "qos": "gpu-qos",
-        "gpu": "none", "gpus": 0, "runtime": 30, "environment": "default",
+        "local": False,
+        "partition": "gpu",
+        "account": "tier3",
+        "qos": "gpu-qos",
+        "gpu": "none",
+        "gpus": 0,
+        "runtime": 30,
+        "environment": "default",
     }
     assert validate("alice")["partition"] == "cpu"  # the default partition
     assert validate("alice", local=True, environment="root-6") == {
-        "local": True, "environment": "root-6",
+        "local": True,
+        "environment": "root-6",
     }
 
 
@@ -126,7 +141,10 @@ def test_bad_options_are_refused_naming_the_field(
 
 def test_when_slurm_is_down_only_local_sessions_validate() -> None:
     down = Entitlements(user="alice", notice="Slurm is not answering")
-    assert validate_options({}, down, environments=ENVS) == {"local": True, "environment": "default"}
+    assert validate_options({}, down, environments=ENVS) == {
+        "local": True,
+        "environment": "default",
+    }
     with pytest.raises(OptionsError, match="Slurm is not answering"):
         validate_options({"partition": "cpu"}, down, environments=ENVS)
     with pytest.raises(OptionsError, match="local"):
@@ -146,20 +164,29 @@ def test_htcondor_grants_gpus_by_group_and_caps_the_runtime() -> None:
     granted = with_htcondor(entitlements_of("alice"), ["alice", "gpu-users"])
     assert granted.htcondor is not None and granted.htcondor.gpus == 2
     options = validate_options(
-        {"partition": "htcondor", "gpu": "any", "gpus": 2, "runtime": 240}, granted, environments=ENVS
+        {"partition": "htcondor", "gpu": "any", "gpus": 2, "runtime": 240},
+        granted,
+        environments=ENVS,
     )
     assert (options["gpu"], options["gpus"], options["runtime"]) == ("any", 2, 240)
     # Without a runtime: the default (60 min), within the cap.
     assert validate_options({"partition": "htcondor"}, granted, environments=ENVS)["runtime"] == 60
     assert granted.to_json()["htcondor"] == {
-        "name": "htcondor", "max_minutes": 240, "default_minutes": 60, "gpus": 2,
+        "name": "htcondor",
+        "max_minutes": 240,
+        "default_minutes": 60,
+        "gpus": 2,
     }
 
 
 @pytest.mark.parametrize(
     ("groups", "options", "message"),
     [
-        (["gpu-users"], {"runtime": 241}, "runtime: 241 min is over the 240 min limit of HTCondor sessions"),
+        (
+            ["gpu-users"],
+            {"runtime": 241},
+            "runtime: 241 min is over the 240 min limit of HTCondor sessions",
+        ),
         (["gpu-users"], {"gpu": "any", "gpus": 3}, "gpus: must be between 1 and 2"),
         (["gpu-users"], {"gpu": "a100"}, "gpu: 'a100' is not offered on partition htcondor"),
         (["physics"], {"gpu": "any"}, "gpu: no GPUs are granted to you on htcondor"),
@@ -179,6 +206,9 @@ def test_htcondor_options_over_the_cap_or_the_grant_are_refused(
 def test_htcondor_needs_no_slurm_but_is_not_offered_unless_configured() -> None:
     down = Entitlements(user="alice", notice="Slurm is down")
     ent = with_htcondor(down, [])
-    assert validate_options({"partition": "htcondor"}, ent, environments=ENVS)["partition"] == "htcondor"
+    assert (
+        validate_options({"partition": "htcondor"}, ent, environments=ENVS)["partition"]
+        == "htcondor"
+    )
     with pytest.raises(OptionsError, match="partition: 'htcondor' is not a partition you may use"):
         validate_options({"partition": "htcondor"}, entitlements_of("alice"), environments=ENVS)

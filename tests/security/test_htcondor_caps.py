@@ -39,9 +39,7 @@ def htcondor_portal(start_demo: Callable[..., Portal], tmp_path: Path) -> Portal
         (FIXTURES / "condor_submit_dag_output_htcondor-23.x_chtc.txt").read_text()
     )
     submit = tmp_path / "condor_submit"
-    submit.write_text(
-        f'#!/bin/sh\ncat > "{submits}/$$.sub"\ncat {tmp_path}/submit.out\n'
-    )
+    submit.write_text(f'#!/bin/sh\ncat > "{submits}/$$.sub"\ncat {tmp_path}/submit.out\n')
     submit.chmod(submit.stat().st_mode | stat.S_IXUSR)
     config = tmp_path / "htcondor.py"
     config.write_text(
@@ -74,8 +72,16 @@ def post(portal: Portal, user: str, **options: object) -> tuple[int, str]:
 @pytest.mark.parametrize(
     ("user", "options", "message"),
     [
-        ("alice", {"runtime": 241}, "runtime: 241 min is over the 240 min limit of HTCondor sessions"),
-        ("alice", {"runtime": 100000, "gpu": "none"}, "runtime: 100000 min is over the 240 min limit"),
+        (
+            "alice",
+            {"runtime": 241},
+            "runtime: 241 min is over the 240 min limit of HTCondor sessions",
+        ),
+        (
+            "alice",
+            {"runtime": 100000, "gpu": "none"},
+            "runtime: 100000 min is over the 240 min limit",
+        ),
         ("alice", {"gpu": "any", "gpus": 3}, "gpus: must be between 1 and 2"),
         ("alice", {"gpu": "any", "gpus": 64}, "gpus: must be between 1 and 2"),
         ("bob", {"gpu": "any", "gpus": 1}, "gpu: no GPUs are granted to you on htcondor"),

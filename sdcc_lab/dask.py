@@ -9,8 +9,9 @@ In a notebook of a batch session::
     c.scale(2)                # two worker jobs
     client = Client(c)
 
-The cluster is preconfigured from the session identity (``SDCC_LAB_SESSION``)
-and the job's environment:
+The cluster is preconfigured from the session (:func:`sdcc_lab.session.resolve_session`,
+the rule the server extension follows too, so the resources panel lists the
+workers of the job this kernel sees) and the job's environment:
 
 - account, partition (``queue``) and QOS of the session's own job;
 - a walltime no longer than the session's remaining time (a requested
@@ -21,8 +22,8 @@ and the job's environment:
   resolves to (``lo`` on a single-node test cluster), never 0.0.0.0, and
   dashboards on ``127.0.0.1`` with a free port (no fixed 8787);
 - job logs in ``~/.sdcc-lab/logs/dask`` (created), never in the working folder;
-- job names ``dask-USER-SESSIONJOB`` (:func:`worker_job_name`): the resources
-  panel finds the session's workers by that name;
+- job names ``dask-USER-SESSIONJOB`` (:func:`sdcc_lab.session.worker_job_name`,
+  re-exported here): the resources panel finds the session's workers by it;
 - cores and memory of each worker job: those of the session's allocation;
 - TLS between the client, the scheduler and the workers, with credentials made
   for this one cluster (:func:`create_credentials`): a private CA whose key is
@@ -40,10 +41,13 @@ that can be run here; its configuration is built the same way but not
 pre-checked.) A local session raises :class:`DaskSessionError`: use
 ``dask.distributed.LocalCluster`` there.
 
-Keyword arguments override the defaults; unknown or malformed ones are refused
-with a message. The job name is fixed. Nothing here imports dask until
-:func:`cluster` runs, so the server extension can use the naming helpers
-without the ``dask`` extra.
+Keyword arguments override the defaults; each has one row in
+:data:`SLURM_OPTIONS`/:data:`HTCONDOR_OPTIONS` (what it must be, and its
+check); unknown or malformed ones are refused with a message. The job name is
+fixed. Scheduler commands run through :mod:`sdcc_lab.scheduler.commands`;
+:class:`DaskSessionError` is only what :func:`cluster` tells the user (a
+refusal, with the scheduler's message). Nothing here imports dask until
+:func:`cluster` runs.
 """
 
 from __future__ import annotations

@@ -399,3 +399,35 @@ async def test_import_over_the_recipients_limit_is_413_and_writes_nothing(
     assert code == 413 and "limit of 97.7 KB" in data["message"]
     shared = jp_root_dir / "shared"
     assert not shared.exists() or not [p for p in shared.rglob("*") if p.is_file()]
+
+
+# --- the service's one error shape ----------------------------------------------------
+async def service_error(svc: RunningService, method: str, path: str, body: str | None = None,
+                        token: str | None = "alice-token") -> tuple[int, str, bytes]:
+    headers = {"Authorization": f"token {token}"} if token else {}
+    with pytest.raises(HTTPClientError) as e:
+        await AsyncHTTPClient().fetch(svc.url + path, method=method, body=body, headers=headers,
+                                      allow_nonstandard_methods=True)
+    assert e.value.response is not None
+    return e.value.code, e.value.response.headers.get("Content-Type", ""), e.value.response.body
+
+
+async def test_the_services_api_errors_are_json_messages(share_service: RunningService) -> None:
+    """Every refusal of the service's API, its own or tornado's, is ``{"message"}`` with its status."""
+    cases = [
+        ("POST", "api/peek", "{}", None, 403, "the share service's API takes a hub API token"),
+        ("POST", "api/peek", "{}", "forged-token", 403, "the share service's API takes a hub API token"),
+        ("POST", "api/peek", "not json", "alice-token", 400, "the request body is not JSON"),
+        ("POST", "api/peek", '{"token": "x"}', "alice-token", 403, "This share link is not valid"),
+        ("PATCH", "api/peek", "{}", "alice-token", 405, "Method Not Allowed"),
+    ]
+    for method, path, body, token, status, message in cases:
+        code, kind, raw = await service_error(share_service, method, path, body, token)
+        assert (code, kind) == (status, "application/json"), (path, code, raw)
+        assert set(json.loads(raw)) == {"message"} and json.loads(raw)["message"].startswith(message), raw
+
+
+async def test_the_services_pages_show_the_same_message_as_a_page(share_service: RunningService) -> None:
+    code, kind, raw = await service_error(share_service, "GET", "open?next=https://evil.example/", token=None)
+    assert (code, kind) == (400, "text/html; charset=utf-8")
+    assert "&#x27;next&#x27; must be a path below /hub/user-redirect/ on this hub" in raw.decode(), raw

@@ -276,6 +276,23 @@ def test_new_limit_defaults_and_help() -> None:
         assert trait.metadata.get("config") and "c.ShareService." + name in (trait.help or "")
 
 
+def test_every_setting_of_the_service_and_its_client_says_how_to_set_it() -> None:
+    """Each trait a site sets has help with an example (``c.Class.trait = …``)."""
+    from sdcc_lab.server.share_client import ShareClient
+    from sdcc_lab.share.app import ShareService
+    from sdcc_lab.share.settings import ShareSettings
+
+    own = {**ShareSettings.class_own_traits(), **ShareService.class_own_traits()}
+    configurable = {n: t for n, t in own.items() if t.metadata.get("config")}
+    assert "max_live_shares" in configurable and "keys_file" in configurable
+    assert "clock" in own and "clock" not in configurable  # tests move it; sites cannot
+    for name, trait in configurable.items():
+        example = (f"c.ShareService.{name} = ", f"--ShareService.{name}=")  # config_file: command line
+        assert any(e in (trait.help or "") for e in example), name
+    for name, trait in ShareClient.class_own_traits(config=True).items():
+        assert f"c.ShareClient.{name} = " in (trait.help or ""), name
+
+
 def store_with_part(tmp_path: Path) -> tuple[Any, Callable[[bytes], tuple[Path, int]]]:
     from sdcc_lab.share.store import ShareStore
 
@@ -383,3 +400,58 @@ def test_the_upload_gate_counts_per_user() -> None:
     assert (gate.in_flight("alice"), gate.reserved("alice"), gate.in_flight("bob")) == (1, 10, 1)
     gate.leave(a2)
     assert gate.in_flight("alice") == 0 and gate.reserved("alice") == 0
+
+
+# --- seams: which side imports what -------------------------------------------------
+def _modules_after_import(module: str) -> set[str]:
+    """The ``sdcc_lab`` modules that importing ``module`` loads, in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = f"import sys, {module}; print('\\n'.join(m for m in sys.modules if m.startswith('sdcc_lab')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_the_server_extension_does_not_import_the_share_service() -> None:
+    """The single-user server's share code and the service share only neutral modules."""
+    for module in ("sdcc_lab.server.shares", "sdcc_lab.server.imports", "sdcc_lab.server.share_sync"):
+        loaded = _modules_after_import(module)
+        assert not {m for m in loaded if m.startswith("sdcc_lab.share")}, (module, sorted(loaded))
+
+
+def test_the_share_handlers_do_not_import_the_application() -> None:
+    """The application imports the handlers; the handlers never import it back (no circle)."""
+    for module in ("sdcc_lab.share.base", "sdcc_lab.share.api", "sdcc_lab.share.web", "sdcc_lab.share.handlers"):
+        assert "sdcc_lab.share.app" not in _modules_after_import(module), module
+
+
+# --- one kernelspec extraction, one table of display names ------------------------------
+def test_kernelspec_of_keeps_the_text_facts_of_the_kernel() -> None:
+    from sdcc_lab.nbstream import kernelspec_of
+
+    assert kernelspec_of({"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                         "language": "python", "env": {"X": "1"}}}) == {
+        "name": "python3", "display_name": "Python 3", "language": "python"}
+    assert kernelspec_of({"kernelspec": {"name": "julia", "display_name": None}}) == {"name": "julia"}
+    assert kernelspec_of({"kernelspec": "python3"}) is None
+    assert kernelspec_of({}) is None and kernelspec_of(None) is None
+
+
+def test_a_links_page_names_the_session_with_jupyterlabs_words() -> None:
+    """The share page and JupyterLab read one table, ``sdcc_lab/labels.json``."""
+    from sdcc_lab.share.pages import environment_pairs
+
+    table = json.loads((Path(__file__).parents[1] / "sdcc_lab" / "labels.json").read_text())
+    env = {"scheduler": "slurm", "kernelspec": {"name": "python3", "display_name": "Python 3"},
+           "options": {"runtime": 30, "partition": "gpu", "local": False, "zeta": "z", "qos": ""}}
+    assert environment_pairs(env) == [
+        ("Kernel", "Python 3"),
+        ("Where", table["schedulers"]["slurm"]),
+        ("Partition", "gpu"),
+        ("Runtime (min)", "30"),
+        ("zeta", "z"),
+    ]
+    assert environment_pairs({"scheduler": "local"})[0] == ("Where", table["schedulers"]["local"])
+    assert environment_pairs({})[0] == ("Where", table["unknownScheduler"])
+    assert environment_pairs({"scheduler": "pbs"})[0] == ("Where", "pbs")

@@ -33,9 +33,12 @@ class ShareClient(Configurable):
     """Where the share service is and how this server uses it (``c.ShareClient.…``)."""
 
     service_url = Unicode(
-        help="""URL of the share service's API as this server reaches it, e.g.
-        ``http://127.0.0.1:10101/services/share/``. Default ``$SDCC_LAB_SHARE_URL``
-        (the hub's configuration sets it). Empty: sharing is off (503).""",
+        help="""URL of the share service's API as this server reaches it. Default
+        ``$SDCC_LAB_SHARE_URL`` (the hub's configuration sets it). Empty: sharing is
+        off (503). Example::
+
+            c.ShareClient.service_url = "http://127.0.0.1:10101/services/share/"
+        """,
     ).tag(config=True)
 
     @default("service_url")
@@ -43,7 +46,11 @@ class ShareClient(Configurable):
         return os.environ.get("SDCC_LAB_SHARE_URL", "")
 
     api_token = Unicode(
-        help="Token this server authenticates with (default ``$JUPYTERHUB_API_TOKEN``)."
+        help="""Token this server authenticates with (default ``$JUPYTERHUB_API_TOKEN``,
+        which the hub gives every server; there is rarely a reason to set it). Example::
+
+            c.ShareClient.api_token = os.environ["JUPYTERHUB_API_TOKEN"]
+        """,
     ).tag(config=True)
 
     @default("api_token")
@@ -52,35 +59,61 @@ class ShareClient(Configurable):
 
     import_dir = Unicode(
         "shared",
-        help="Folder (relative to the server's root) that receives imported copies, "
-        "one sub-folder per sender: ``shared/alice/analysis.ipynb``.",
+        help="""Folder (relative to the server's root) that receives imported copies,
+        one sub-folder per sender: ``shared/alice/analysis.ipynb``. Example::
+
+            c.ShareClient.import_dir = "from-colleagues"
+        """,
     ).tag(config=True)
 
     max_notebook_size = Integer(
         100 * MB,
-        help="Largest notebook this server shares or imports, in bytes (default 100 MB; "
-        "the service has its own limit too). Larger ones get 413.",
+        help="""Largest notebook this server shares or imports, in bytes (default 100 MB;
+        the service has its own limit too). Larger ones get 413. Example::
+
+            c.ShareClient.max_notebook_size = 50 * 1024**2  # 50 MB
+        """,
     ).tag(config=True)
 
     compared_options = List(
         Unicode(),
         ["partition", "environment", "container", "gpu", "gpus"],
-        help="Session options compared between a link's environment and the recipient's "
-        "session; a difference is reported as a mismatch (the scheduler and the kernel "
-        "always are).",
+        help="""Session options compared between a link's environment and the recipient's
+        session; a difference is reported as a mismatch (the scheduler and the kernel
+        always are). Example::
+
+            c.ShareClient.compared_options = ["partition", "environment"]
+        """,
     ).tag(config=True)
 
     record_file = Unicode(
-        help="JSON file recording past imports (default: "
-        "``{jupyter_data_dir}/sdcc_lab/imports.json``)."
+        help="""JSON file recording past imports (default:
+        ``{jupyter_data_dir}/sdcc_lab/imports.json``). Example::
+
+            c.ShareClient.record_file = "/home/alice/.local/share/sdcc_lab/imports.json"
+        """,
     ).tag(config=True)
 
     @default("record_file")
     def _default_record_file(self) -> str:
         return str(Path(jupyter_data_dir()) / "sdcc_lab" / "imports.json")
 
-    connect_timeout = Float(10, help="Seconds to wait for the share service to accept a connection.").tag(config=True)
-    request_timeout = Float(600, help="Seconds a transfer to or from the share service may take.").tag(config=True)
+    connect_timeout = Float(
+        10,
+        help="""Seconds to wait for the share service to accept a connection (default 10).
+        Example::
+
+            c.ShareClient.connect_timeout = 30
+        """,
+    ).tag(config=True)
+    request_timeout = Float(
+        600,
+        help="""Seconds a transfer to or from the share service may take (default 600).
+        Example::
+
+            c.ShareClient.request_timeout = 1800
+        """,
+    ).tag(config=True)
 
     # --- HTTP -----------------------------------------------------------------------
     def _client(self) -> AsyncHTTPClient:

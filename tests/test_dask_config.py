@@ -320,6 +320,35 @@ def test_an_accepted_job_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert "Job 5 to start" in check_with_sbatch("#SBATCH -p gpu", "#!/bin/sh\n", "x")
 
 
+@pytest.mark.parametrize(
+    ("script", "timeout", "said"),
+    [
+        (
+            'echo "sbatch: error: Unable to contact slurm controller (connect failure)" >&2\nexit 1',
+            30,
+            "cannot reach the scheduler",
+        ),
+        ("exec sleep 30", 0.5, "sbatch did not answer within 0.5 s"),
+    ],
+)
+def test_a_scheduler_that_does_not_answer_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, timeout: float, said: str
+) -> None:
+    (tmp_path / "sbatch").write_text(f"#!/bin/sh\n{script}\n")
+    (tmp_path / "sbatch").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(DaskSessionError) as info:
+        check_with_sbatch("#SBATCH -p gpu", "#!/bin/sh\n", "x", timeout=timeout)
+    assert str(info.value).startswith("Slurm did not check the worker jobs: ")
+    assert said in str(info.value) and str(info.value).endswith("No job was submitted.")
+
+
+def test_sbatch_missing_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch anywhere
+    with pytest.raises(DaskSessionError, match="cannot run sbatch"):
+        check_with_sbatch("#SBATCH -p gpu", "#!/bin/sh\n", "x")
+
+
 # --------------------------------------------------------------------------- real cluster objects
 
 

@@ -111,36 +111,60 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):  # type: ignore[misc] 
 
     pending_timeout = Float(
         600.0,
-        help="""Seconds a job may wait in the queue before the spawn gives up and cancels it.""",
+        help="""Seconds a job may wait in the queue before the spawn gives up and cancels it.
+
+        c.BatchSessionSpawner.pending_timeout = 1800
+        """,
     ).tag(config=True)
 
     server_timeout = Float(
         120.0,
-        help="""Seconds from the job starting to run until its server must report its port.""",
+        help="""Seconds from the job starting to run until its server must report its port.
+
+        c.BatchSessionSpawner.server_timeout = 300
+        """,
     ).tag(config=True)
 
     status_interval = Float(
-        2.0, help="Seconds between job-state queries while a session starts."
+        2.0,
+        help="""Seconds between job-state queries while a session starts.
+
+        c.BatchSessionSpawner.status_interval = 5
+        """,
     ).tag(config=True)
 
     command_timeout = Float(
-        30.0, help="Seconds a scheduler command may take before it is killed."
+        30.0,
+        help="""Seconds a scheduler command (submit, status, cancel) may take before it is killed.
+
+        c.BatchSessionSpawner.command_timeout = 60
+        """,
     ).tag(config=True)
 
     host_map = Dict(
         key_trait=Unicode(),
         value_trait=Unicode(),
-        help="""Addresses for node names the hub cannot resolve, e.g. {"n12": "10.1.0.12"}.""",
+        help="""Addresses for node names the hub cannot resolve (node name -> address).
+
+        c.BatchSessionSpawner.host_map = {"n12": "10.1.0.12"}
+        """,
     ).tag(config=True)
 
     job_bind_ip = Unicode(
         "0.0.0.0",
-        help="""Address the server in the job listens on (it requires the hub's auth).""",
+        help="""Address the server in the job listens on (it requires the hub's auth).
+
+        c.BatchSessionSpawner.job_bind_ip = "10.1.0.0"
+        """,
     ).tag(config=True)
 
     log_dir_template = Unicode(
         "{home}/.sdcc-lab/logs",
-        help="""Folder of the jobs' log files; ``{home}`` is the user's home, ``{username}`` their name.""",
+        help="""Folder of the jobs' log files, made by the user; ``{home}`` is the user's
+        home, ``{username}`` their name.
+
+        c.BatchSessionSpawner.log_dir_template = "/scratch/{username}/jupyter-logs"
+        """,
     ).tag(config=True)
 
     environment_setup = Dict(

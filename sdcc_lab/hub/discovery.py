@@ -47,29 +47,52 @@ class SlurmDiscovery(LoggingConfigurable):
         c.SlurmDiscovery.sacctmgr = "/opt/slurm/bin/sacctmgr"
         """,
     ).tag(config=True)
-    scontrol = Unicode("/usr/bin/scontrol", help="Full path of scontrol.").tag(config=True)
+    scontrol = Unicode(
+        "/usr/bin/scontrol",
+        help="""Full path of scontrol (partitions are read with ``scontrol show partition -o``).
+
+        c.SlurmDiscovery.scontrol = "/opt/slurm/bin/scontrol"
+        """,
+    ).tag(config=True)
     cluster = Unicode(
         "",
         help="""Slurm cluster name to ask about, for a slurmdbd that serves several
-        clusters. Empty: the local cluster.""",
+        clusters. Empty: the local cluster.
+
+        c.SlurmDiscovery.cluster = "perlmutter"
+        """,
     ).tag(config=True)
     cluster_wide = Bool(
         True,
         help="""Read every user's associations in one query per cache period.
 
         Needs the hub to be allowed to see all associations (it usually is).
-        Set False where it is not: then one query per user and cache period.""",
+        Set False where it is not: then one query per user and cache period.
+
+        c.SlurmDiscovery.cluster_wide = False
+        """,
     ).tag(config=True)
     cache_ttl = Float(
         300.0,
-        help="Seconds a discovery result is reused (per user and cluster-wide).",
+        help="""Seconds a discovery result is reused (per user and cluster-wide).
+
+        c.SlurmDiscovery.cache_ttl = 600
+        """,
     ).tag(config=True)
     error_ttl = Float(
         30.0,
-        help="Seconds a failed discovery is remembered before Slurm is asked again.",
+        help="""Seconds a failed discovery is remembered before Slurm is asked again
+        (logins meanwhile get the same notice, without a query).
+
+        c.SlurmDiscovery.error_ttl = 60
+        """,
     ).tag(config=True)
     command_timeout = Float(
-        10.0, help="Seconds a discovery command may take before it is killed."
+        10.0,
+        help="""Seconds a discovery command may take before it is killed.
+
+        c.SlurmDiscovery.command_timeout = 20
+        """,
     ).tag(config=True)
 
     # One set of caches per hub process: every spawner shares them.

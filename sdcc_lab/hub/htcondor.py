@@ -74,15 +74,41 @@ class HTCondorSessionSpawner(BatchSessionSpawner):
 
     session_scheduler = "htcondor"
 
-    condor_submit = Unicode("/usr/bin/condor_submit", help="Full path of condor_submit.").tag(
-        config=True
-    )
-    condor_q = Unicode("/usr/bin/condor_q", help="Full path of condor_q.").tag(config=True)
-    condor_rm = Unicode("/usr/bin/condor_rm", help="Full path of condor_rm.").tag(config=True)
-    request_cpus = Integer(1, help="CPUs each HTCondor session requests.").tag(config=True)
-    request_memory_mb = Integer(4096, help="Memory (MiB) each HTCondor session requests.").tag(
-        config=True
-    )
+    condor_submit = Unicode(
+        "/usr/bin/condor_submit",
+        help="""Full path of condor_submit (submits the session's job, run as the user).
+
+        c.HTCondorSessionSpawner.condor_submit = "/opt/condor/bin/condor_submit"
+        """,
+    ).tag(config=True)
+    condor_q = Unicode(
+        "/usr/bin/condor_q",
+        help="""Full path of condor_q (follows the job, run as the hub).
+
+        c.HTCondorSessionSpawner.condor_q = "/opt/condor/bin/condor_q"
+        """,
+    ).tag(config=True)
+    condor_rm = Unicode(
+        "/usr/bin/condor_rm",
+        help="""Full path of condor_rm (removes the job, run as the user).
+
+        c.HTCondorSessionSpawner.condor_rm = "/opt/condor/bin/condor_rm"
+        """,
+    ).tag(config=True)
+    request_cpus = Integer(
+        1,
+        help="""CPUs (cores) each HTCondor session requests.
+
+        c.HTCondorSessionSpawner.request_cpus = 2
+        """,
+    ).tag(config=True)
+    request_memory_mb = Integer(
+        4096,
+        help="""Memory in MiB each HTCondor session requests.
+
+        c.HTCondorSessionSpawner.request_memory_mb = 8192
+        """,
+    ).tag(config=True)
 
     def submit_description(self, options: dict[str, Any], log_dir: str) -> str:
         # The description is line-based and the script is not: it travels base64-encoded.

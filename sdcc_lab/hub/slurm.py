@@ -33,19 +33,43 @@ class SlurmSessionSpawner(BatchSessionSpawner):
 
     session_scheduler = "slurm"
 
-    sbatch = Unicode("/usr/bin/sbatch", help="Full path of sbatch.").tag(config=True)
-    squeue = Unicode("/usr/bin/squeue", help="Full path of squeue.").tag(config=True)
-    scancel = Unicode("/usr/bin/scancel", help="Full path of scancel.").tag(config=True)
+    sbatch = Unicode(
+        "/usr/bin/sbatch",
+        help="""Full path of sbatch (submits the session's job, run as the user).
+
+        c.SlurmSessionSpawner.sbatch = "/opt/slurm/bin/sbatch"
+        """,
+    ).tag(config=True)
+    squeue = Unicode(
+        "/usr/bin/squeue",
+        help="""Full path of squeue (follows the job, run as the hub).
+
+        c.SlurmSessionSpawner.squeue = "/opt/slurm/bin/squeue"
+        """,
+    ).tag(config=True)
+    scancel = Unicode(
+        "/usr/bin/scancel",
+        help="""Full path of scancel (cancels the job, run as the user).
+
+        c.SlurmSessionSpawner.scancel = "/opt/slurm/bin/scancel"
+        """,
+    ).tag(config=True)
 
     extra_sbatch_args = List(
         Unicode(),
-        help="""Site arguments added to every sbatch, e.g. ["--mem-per-cpu=4G", "--cpus-per-task=2"].
-        Admin-written: never built from user input.""",
+        help="""Site arguments added to every sbatch (admin-written: never built from user input).
+
+        c.SlurmSessionSpawner.extra_sbatch_args = ["--mem-per-cpu=4G", "--cpus-per-task=2"]
+        """,
     ).tag(config=True)
 
-    gpu_gres_name = Unicode("gpu", help="GRES name of GPUs (``--gres=gpu[:type]:N``).").tag(
-        config=True
-    )
+    gpu_gres_name = Unicode(
+        "gpu",
+        help="""GRES name of GPUs in ``--gres=NAME[:type]:N``.
+
+        c.SlurmSessionSpawner.gpu_gres_name = "nvgpu"
+        """,
+    ).tag(config=True)
 
     export_environment = Bool(
         True,
@@ -53,7 +77,10 @@ class SlurmSessionSpawner(BatchSessionSpawner):
         to the job by name (``--export=NAME,…``: those and Slurm's own, nothing else of
         sbatch's environment). Secrets are never among them: the API token reaches the job
         through its token file. False: ``--export=NONE``, and the site's environment setup
-        must provide them.""",
+        must provide them.
+
+        c.SlurmSessionSpawner.export_environment = False
+        """,
     ).tag(config=True)
 
     def sbatch_args(

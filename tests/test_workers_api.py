@@ -203,3 +203,14 @@ async def test_unreadable_squeue_is_503(jp_fetch: Any, fakes: Path) -> None:
     (fakes / "queue.json").write_text("not json")
     code, body = await status_of(jp_fetch)
     assert code == 503 and "cannot read squeue's answer" in body["message"]
+
+
+async def test_a_failed_squeue_is_not_kept(jp_fetch: Any, fakes: Path) -> None:
+    """Slurm back after a failure: the next GET asks again, within the cache period."""
+    (fakes / "squeue.fail").touch()
+    code, _ = await status_of(jp_fetch)
+    assert code == 503
+    (fakes / "squeue.fail").unlink()
+    code, body = await status_of(jp_fetch)
+    assert code == 200 and len(body["workers"]) == 2
+    assert len(calls(fakes, "squeue")) == 2

@@ -28,7 +28,9 @@ from typing import Any
 _STRING_SPECIAL = re.compile(rb'["\\]')
 _NOT_SPACE = re.compile(rb"[^ \t\r\n]")
 _LITERAL_CHARS = re.compile(rb"[A-Za-z0-9.+\-]+")
-_LITERAL = re.compile(rb"^(?:true|false|null|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)$")
+_LITERAL = re.compile(
+    rb"^(?:true|false|null|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)$"
+)
 # A run of scalars (strings, numbers, true/false/null), each followed by a
 # comma: the bulk of a notebook (lines of source and output, plotted numbers),
 # checked in one regex call instead of one loop turn per value. Each value in
@@ -64,7 +66,9 @@ def kernelspec_of(metadata: dict[str, Any] | None) -> dict[str, str] | None:
     kernel = (metadata or {}).get("kernelspec")
     if not isinstance(kernel, dict):
         return None
-    return {k: v for k in ("name", "display_name", "language") if isinstance(v := kernel.get(k), str)}
+    return {
+        k: v for k in ("name", "display_name", "language") if isinstance(v := kernel.get(k), str)
+    }
 
 
 class InvalidNotebook(ValueError):
@@ -172,8 +176,11 @@ class NotebookStream:
             c = chunk[j : j + 1]
             if c in b'"{}[]:,':
                 self._end_literal()
-            if c in _SCALAR_START and not self._literal and len(self._stack) >= 3 and (
-                self._stack[-1][0] == b"[" and self._stack[-1][1] in ("value", "value_or_end")
+            if (
+                c in _SCALAR_START
+                and not self._literal
+                and len(self._stack) >= 3
+                and (self._stack[-1][0] == b"[" and self._stack[-1][1] in ("value", "value_or_end"))
             ):
                 run = _SCALARS_WITH_COMMAS.match(chunk, j)
                 if run is not None:
@@ -239,7 +246,12 @@ class NotebookStream:
                 i = lm.end()
                 if i < n:
                     self._end_literal()
-        if self._meta_buf is not None and self._stack and len(self._stack) >= 2 and self._in_metadata():
+        if (
+            self._meta_buf is not None
+            and self._stack
+            and len(self._stack) >= 2
+            and self._in_metadata()
+        ):
             self._grab_meta(chunk, meta_from, n)
         out.append(chunk[copied:])
         return b"".join(out) if len(out) > 1 else out[0]

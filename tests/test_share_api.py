@@ -46,7 +46,11 @@ def jp_server_config(share_service: RunningService, tmp_path: Path) -> dict[str,
 def write_notebook(root: Path, path: str, source: str = "print(1)") -> Path:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     target = root / path
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(target))
@@ -76,7 +80,9 @@ async def share(fetch: Fetch, path: str, **extra: Any) -> dict[str, Any]:
 
 
 # --- POST shares ----------------------------------------------------------------------
-async def test_share_creates_a_link_with_the_environment(jp_fetch: Fetch, jp_root_dir: Path) -> None:
+async def test_share_creates_a_link_with_the_environment(
+    jp_fetch: Fetch, jp_root_dir: Path
+) -> None:
     write_notebook(jp_root_dir, "analysis.ipynb")
     data = await share(jp_fetch, "analysis.ipynb", expires_in=3600)
     assert set(data) == {"id", "url", "token", "path", "expires_at", "environment"}
@@ -84,7 +90,10 @@ async def test_share_creates_a_link_with_the_environment(jp_fetch: Fetch, jp_roo
     assert data["url"].endswith("/services/share/open#" + data["token"])
     assert data["expires_at"].endswith("Z")
     assert data["environment"]["kernelspec"] == {
-        "name": "python3", "display_name": "Python 3", "language": "python"}
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     assert data["environment"]["scheduler"] == "local"
 
 
@@ -175,7 +184,9 @@ async def test_service_down_is_503_with_a_message(
 
 
 # --- DELETE shares/{id} ------------------------------------------------------------------
-async def test_delete_errors(jp_fetch: Fetch, share_service: RunningService, jp_root_dir: Path) -> None:
+async def test_delete_errors(
+    jp_fetch: Fetch, share_service: RunningService, jp_root_dir: Path
+) -> None:
     code, _ = await call(jp_fetch, "DELETE", "shares", "not-an-id!")
     assert code == 400
     code, _ = await call(jp_fetch, "DELETE", "shares", "0123456789abcdef")
@@ -185,16 +196,25 @@ async def test_delete_errors(jp_fetch: Fetch, share_service: RunningService, jp_
     code, _ = await call(jp_fetch, "DELETE", "shares", bob["id"])
     assert code == 403
     # an admin may revoke it
-    r = await AsyncHTTPClient().fetch(share_service.api("shares/" + bob["id"]), method="DELETE",
-                                      headers={"Authorization": "token admin-token"})
+    r = await AsyncHTTPClient().fetch(
+        share_service.api("shares/" + bob["id"]),
+        method="DELETE",
+        headers={"Authorization": "token admin-token"},
+    )
     assert r.code == 204
 
 
-async def service_share(svc: RunningService, token: str, root: Path, name: str, **query: Any) -> dict[str, Any]:
+async def service_share(
+    svc: RunningService, token: str, root: Path, name: str, **query: Any
+) -> dict[str, Any]:
     path = write_notebook(root, name)
     q = urllib.parse.urlencode({"path": name, **query})
-    r = await AsyncHTTPClient().fetch(svc.api("shares?" + q), method="POST", body=path.read_bytes(),
-                                      headers={"Authorization": f"token {token}"})
+    r = await AsyncHTTPClient().fetch(
+        svc.api("shares?" + q),
+        method="POST",
+        body=path.read_bytes(),
+        headers={"Authorization": f"token {token}"},
+    )
     return dict(json.loads(r.body))
 
 
@@ -202,17 +222,25 @@ async def service_share(svc: RunningService, token: str, root: Path, name: str, 
 async def test_import_preview_names_owner_file_and_mismatches(
     jp_fetch: Fetch, share_service: RunningService, jp_root_dir: Path
 ) -> None:
-    env = {"scheduler": "slurm", "options": {"partition": "gpu", "account": "tier3"},
-           "kernelspec": {"name": "julia-1.9", "display_name": "Julia 1.9", "language": "julia"}}
-    bob = await service_share(share_service, "bob-token", jp_root_dir / "bobs", "x.ipynb",
-                              environment=json.dumps(env))
+    env = {
+        "scheduler": "slurm",
+        "options": {"partition": "gpu", "account": "tier3"},
+        "kernelspec": {"name": "julia-1.9", "display_name": "Julia 1.9", "language": "julia"},
+    }
+    bob = await service_share(
+        share_service, "bob-token", jp_root_dir / "bobs", "x.ipynb", environment=json.dumps(env)
+    )
     code, data = await call(jp_fetch, "POST", "imports", "preview", body={"link": bob["token"]})
     assert code == 200
     assert data["owner"] == "bob" and data["source_path"] == "x.ipynb"
     text = " | ".join(data["mismatches"])
     assert "Julia 1.9" in text and "scheduler: slurm" in text and "partition: gpu" in text
     assert "account" not in text  # an account of one's own is not a mismatch
-    assert not list((jp_root_dir / "shared").glob("**/*.ipynb")) if (jp_root_dir / "shared").exists() else True
+    assert (
+        not list((jp_root_dir / "shared").glob("**/*.ipynb"))
+        if (jp_root_dir / "shared").exists()
+        else True
+    )
 
 
 async def test_import_created_unchanged_refreshed_copied(
@@ -232,7 +260,11 @@ async def test_import_created_unchanged_refreshed_copied(
 
     await push(share_service, "bob-token", jp_root_dir / "bobs/x.ipynb", "x.ipynb", "print(2)")
     code, refreshed = await call(jp_fetch, "POST", "imports", body={"link": link})
-    assert (code, refreshed["action"], refreshed["path"]) == (201, "refreshed", "shared/bob/x.ipynb")
+    assert (code, refreshed["action"], refreshed["path"]) == (
+        201,
+        "refreshed",
+        "shared/bob/x.ipynb",
+    )
     assert "print(2)" in copy.read_text()
 
     # The recipient edits the copy; the next version lands beside it.
@@ -248,9 +280,12 @@ async def test_import_created_unchanged_refreshed_copied(
 
 async def push(svc: RunningService, token: str, path: Path, name: str, source: str) -> None:
     write_notebook(path.parent, path.name, source)
-    r = await AsyncHTTPClient().fetch(svc.api("snapshots?" + urllib.parse.urlencode({"path": name})),
-                                      method="PUT", body=path.read_bytes(),
-                                      headers={"Authorization": f"token {token}"})
+    r = await AsyncHTTPClient().fetch(
+        svc.api("snapshots?" + urllib.parse.urlencode({"path": name})),
+        method="PUT",
+        body=path.read_bytes(),  # noqa: ASYNC240 (a small test file)
+        headers={"Authorization": f"token {token}"},
+    )
     assert r.code == 200
 
 
@@ -260,8 +295,9 @@ async def test_concurrent_imports_write_one_file(
     import asyncio
 
     bob = await service_share(share_service, "bob-token", jp_root_dir / "bobs", "c.ipynb")
-    results = await asyncio.gather(*[
-        call(jp_fetch, "POST", "imports", body={"link": bob["url"]}) for _ in range(5)])
+    results = await asyncio.gather(
+        *[call(jp_fetch, "POST", "imports", body={"link": bob["url"]}) for _ in range(5)]
+    )
     actions = sorted(r[1]["action"] for r in results)
     assert actions == ["created", "unchanged", "unchanged", "unchanged", "unchanged"]
     files = sorted(p.name for p in (jp_root_dir / "shared/bob").iterdir())
@@ -300,7 +336,9 @@ async def test_import_refuses_a_tampered_or_foreign_token(
 async def test_expired_link_is_410(
     jp_fetch: Fetch, share_service: RunningService, jp_root_dir: Path, clock: MovableClock
 ) -> None:
-    bob = await service_share(share_service, "bob-token", jp_root_dir / "bobs", "e.ipynb", expires_in=60)
+    bob = await service_share(
+        share_service, "bob-token", jp_root_dir / "bobs", "e.ipynb", expires_in=60
+    )
     clock.advance(59)
     code, data = await call(jp_fetch, "POST", "imports", body={"link": bob["url"]})
     assert code == 201, data  # a second before its end, the link still opens
@@ -310,26 +348,45 @@ async def test_expired_link_is_410(
 
 
 async def test_share_requires_authentication(jp_fetch: Fetch) -> None:
-    for method, part in (("GET", "shares"), ("POST", "shares"), ("POST", "imports"),
-                         ("DELETE", "shares/0123")):
+    for method, part in (
+        ("GET", "shares"),
+        ("POST", "shares"),
+        ("POST", "imports"),
+        ("DELETE", "shares/0123"),
+    ):
         with pytest.raises(HTTPClientError) as e:
-            await jp_fetch("sdcc-lab", "api", *part.split("/"), method=method,
-                           body="{}" if method == "POST" else None, headers={"Authorization": ""})
+            await jp_fetch(
+                "sdcc-lab",
+                "api",
+                *part.split("/"),
+                method=method,
+                body="{}" if method == "POST" else None,
+                headers={"Authorization": ""},
+            )
         assert e.value.code == 403
 
 
-async def test_admins_list_and_revoke_every_share(share_service: RunningService, jp_root_dir: Path) -> None:
+async def test_admins_list_and_revoke_every_share(
+    share_service: RunningService, jp_root_dir: Path
+) -> None:
     bob = await service_share(share_service, "bob-token", jp_root_dir / "bobs", "adm.ipynb")
     client = AsyncHTTPClient()
     with pytest.raises(HTTPClientError) as e:
-        await client.fetch(share_service.api("shares?all=1"), headers={"Authorization": "token alice-token"})
+        await client.fetch(
+            share_service.api("shares?all=1"), headers={"Authorization": "token alice-token"}
+        )
     assert e.value.code == 403
-    r = await client.fetch(share_service.api("shares?all=1"), headers={"Authorization": "token admin-token"})
+    r = await client.fetch(
+        share_service.api("shares?all=1"), headers={"Authorization": "token admin-token"}
+    )
     assert bob["id"] in [s["id"] for s in json.loads(r.body)["shares"]]
     # Not the owner's token: alice cannot revoke bob's link.
     with pytest.raises(HTTPClientError) as e:
-        await client.fetch(share_service.api("shares/" + bob["id"]), method="DELETE",
-                           headers={"Authorization": "token alice-token"})
+        await client.fetch(
+            share_service.api("shares/" + bob["id"]),
+            method="DELETE",
+            headers={"Authorization": "token alice-token"},
+        )
     assert e.value.code == 403
 
 
@@ -352,8 +409,13 @@ async def test_a_failed_push_never_fails_the_save(
     share_service.server.stop()
     nb = json.loads((jp_root_dir / "saved.ipynb").read_text())
     nb["cells"][0]["source"] = "saved while the service is down"
-    r = await jp_fetch("api", "contents", "saved.ipynb", method="PUT",
-                       body=json.dumps({"type": "notebook", "format": "json", "content": nb}))
+    r = await jp_fetch(
+        "api",
+        "contents",
+        "saved.ipynb",
+        method="PUT",
+        body=json.dumps({"type": "notebook", "format": "json", "content": nb}),
+    )
     assert r.code == 200
     assert "saved while the service is down" in (jp_root_dir / "saved.ipynb").read_text()
 
@@ -367,8 +429,13 @@ async def test_a_save_pushes_the_new_version(
     created = await share(jp_fetch, "pushed.ipynb")
     nb = json.loads((jp_root_dir / "pushed.ipynb").read_text())
     nb["cells"][0]["source"] = "v2"
-    await jp_fetch("api", "contents", "pushed.ipynb", method="PUT",
-                   body=json.dumps({"type": "notebook", "format": "json", "content": nb}))
+    await jp_fetch(
+        "api",
+        "contents",
+        "pushed.ipynb",
+        method="PUT",
+        body=json.dumps({"type": "notebook", "format": "json", "content": nb}),
+    )
     deadline = asyncio.get_running_loop().time() + 10
     while True:
         record = share_service_record(share_service, created["id"])
@@ -392,8 +459,13 @@ async def test_import_over_the_recipients_limit_is_413_and_writes_nothing(
 ) -> None:
     bob = await service_share(share_service, "bob-token", jp_root_dir / "bobs", "huge.ipynb")
     write_notebook(jp_root_dir / "bobs", "huge.ipynb", "x = '" + "y" * 120_000 + "'")
-    await push(share_service, "bob-token", jp_root_dir / "bobs/huge.ipynb", "huge.ipynb",
-               "x = '" + "y" * 120_000 + "'")
+    await push(
+        share_service,
+        "bob-token",
+        jp_root_dir / "bobs/huge.ipynb",
+        "huge.ipynb",
+        "x = '" + "y" * 120_000 + "'",
+    )
     jp_serverapp.web_app.settings["sdcc_lab_shares"].client.max_notebook_size = 100_000
     code, data = await call(jp_fetch, "POST", "imports", body={"link": bob["url"]})
     assert code == 413 and "limit of 97.7 KB" in data["message"]
@@ -402,12 +474,22 @@ async def test_import_over_the_recipients_limit_is_413_and_writes_nothing(
 
 
 # --- the service's one error shape ----------------------------------------------------
-async def service_error(svc: RunningService, method: str, path: str, body: str | None = None,
-                        token: str | None = "alice-token") -> tuple[int, str, bytes]:
+async def service_error(
+    svc: RunningService,
+    method: str,
+    path: str,
+    body: str | None = None,
+    token: str | None = "alice-token",
+) -> tuple[int, str, bytes]:
     headers = {"Authorization": f"token {token}"} if token else {}
     with pytest.raises(HTTPClientError) as e:
-        await AsyncHTTPClient().fetch(svc.url + path, method=method, body=body, headers=headers,
-                                      allow_nonstandard_methods=True)
+        await AsyncHTTPClient().fetch(
+            svc.url + path,
+            method=method,
+            body=body,
+            headers=headers,
+            allow_nonstandard_methods=True,
+        )
     assert e.value.response is not None
     return e.value.code, e.value.response.headers.get("Content-Type", ""), e.value.response.body
 
@@ -416,7 +498,14 @@ async def test_the_services_api_errors_are_json_messages(share_service: RunningS
     """Every refusal of the service's API, its own or tornado's, is ``{"message"}`` with its status."""
     cases = [
         ("POST", "api/peek", "{}", None, 403, "the share service's API takes a hub API token"),
-        ("POST", "api/peek", "{}", "forged-token", 403, "the share service's API takes a hub API token"),
+        (
+            "POST",
+            "api/peek",
+            "{}",
+            "forged-token",
+            403,
+            "the share service's API takes a hub API token",
+        ),
         ("POST", "api/peek", "not json", "alice-token", 400, "the request body is not JSON"),
         ("POST", "api/peek", '{"token": "x"}', "alice-token", 403, "This share link is not valid"),
         ("PATCH", "api/peek", "{}", "alice-token", 405, "Method Not Allowed"),
@@ -424,10 +513,18 @@ async def test_the_services_api_errors_are_json_messages(share_service: RunningS
     for method, path, body, token, status, message in cases:
         code, kind, raw = await service_error(share_service, method, path, body, token)
         assert (code, kind) == (status, "application/json"), (path, code, raw)
-        assert set(json.loads(raw)) == {"message"} and json.loads(raw)["message"].startswith(message), raw
+        assert set(json.loads(raw)) == {"message"} and json.loads(raw)["message"].startswith(
+            message
+        ), raw
 
 
-async def test_the_services_pages_show_the_same_message_as_a_page(share_service: RunningService) -> None:
-    code, kind, raw = await service_error(share_service, "GET", "open?next=https://evil.example/", token=None)
+async def test_the_services_pages_show_the_same_message_as_a_page(
+    share_service: RunningService,
+) -> None:
+    code, kind, raw = await service_error(
+        share_service, "GET", "open?next=https://evil.example/", token=None
+    )
     assert (code, kind) == (400, "text/html; charset=utf-8")
-    assert "&#x27;next&#x27; must be a path below /hub/user-redirect/ on this hub" in raw.decode(), raw
+    assert (
+        "&#x27;next&#x27; must be a path below /hub/user-redirect/ on this hub" in raw.decode()
+    ), raw

@@ -51,8 +51,9 @@ def open_link(client: HubClient, link: str, next_url: str | None = None) -> requ
     """What the link page's script does: GET the page (browsers never send the
     fragment), then POST the fragment's token with the service's ``_xsrf``."""
     parts = urllib.parse.urlsplit(link)
-    page = client.session.get(parts._replace(fragment="").geturl(),
-                              params={"next": next_url} if next_url else None)
+    page = client.session.get(
+        parts._replace(fragment="").geturl(), params={"next": next_url} if next_url else None
+    )
     assert page.status_code == 200, page.text
     login = re.search(r'data-login="([^"]+)"', page.text)
     if login:  # not yet logged in to the service: the script goes through the hub's OAuth
@@ -65,8 +66,11 @@ def open_link(client: HubClient, link: str, next_url: str | None = None) -> requ
     body: dict[str, str] = {"token": token}
     if next_url:
         body["next"] = next_url
-    return client.session.post(urllib.parse.urljoin(page.url, html.unescape(api.group(1))), json=body,
-                               headers={"X-XSRFToken": html.unescape(xsrf.group(1))})
+    return client.session.post(
+        urllib.parse.urljoin(page.url, html.unescape(api.group(1))),
+        json=body,
+        headers={"X-XSRFToken": html.unescape(xsrf.group(1))},
+    )
 
 
 def import_link(client: HubClient, link: str) -> requests.Response:
@@ -122,9 +126,14 @@ def test_the_whole_story(alice: HubClient, bob: HubClient) -> None:
     # "Start a matching session": the hub's spawn page with the link's options
     spawn = urllib.parse.urlsplit(first.json()["spawn_url"])
     assert spawn.path == "/hub/spawn/bob"
-    assert urllib.parse.parse_qs(spawn.query) == {"opt-local": ["true"], "opt-environment": ["default"]}
+    assert urllib.parse.parse_qs(spawn.query) == {
+        "opt-local": ["true"],
+        "opt-environment": ["default"],
+    }
     assert cell_sources(bob, "shared/alice/analysis.ipynb") == ["x = 1", "print(x)"]
-    meta = bob.server_api("GET", "api/contents/shared/alice/analysis.ipynb").json()["content"]["metadata"]
+    meta = bob.server_api("GET", "api/contents/shared/alice/analysis.ipynb").json()["content"][
+        "metadata"
+    ]
     assert meta["sdcc_lab_share"]["owner"] == "alice"
     assert meta["sdcc_lab_share"]["path"] == "analysis.ipynb"
     assert meta["sdcc_lab_share"]["id"] == created["id"]
@@ -139,7 +148,10 @@ def test_the_whole_story(alice: HubClient, bob: HubClient) -> None:
     before = link_version(bob, created["url"])
     save_notebook(alice, "analysis.ipynb", "x = 3", "print(x)")
     # bob's edit makes any import a copy: wait for alice's push, not for a "copied" answer
-    wait_for(lambda: link_version(bob, created["url"]) > before, "alice's new version to reach the service")
+    wait_for(
+        lambda: link_version(bob, created["url"]) > before,
+        "alice's new version to reach the service",
+    )
     copied = import_link(bob, created["url"]).json()
     assert copied["action"] == "copied", copied
     assert copied["path"] == "shared/alice/analysis-1.ipynb"
@@ -169,7 +181,10 @@ def test_a_renamed_notebook_keeps_its_link(alice: HubClient, bob: HubClient) -> 
     save_notebook(alice, "after.ipynb", "v2 after the rename")
     imported = import_until(bob, created["url"], "created")
     deadline = time.monotonic() + 15
-    while cell_sources(bob, imported["path"]) != ["v2 after the rename"] and time.monotonic() < deadline:
+    while (
+        cell_sources(bob, imported["path"]) != ["v2 after the rename"]
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.5)
         import_link(bob, created["url"])
     assert cell_sources(bob, imported["path"]) == ["v2 after the rename"]
@@ -198,15 +213,19 @@ def test_a_tampered_token_answers_403_and_starts_nothing(alice: HubClient, bob: 
     assert r.status_code == 403, r.text
     r = bob.server_api("POST", "sdcc-lab/api/imports/preview", json={"link": forged})
     assert r.status_code == 403, r.text
-    for link in (alice.url.rstrip("/") + SHARE_PREFIX + "open#" + forged,
-                 alice.url.rstrip("/") + SHARE_PREFIX + "open/" + forged):
+    for link in (
+        alice.url.rstrip("/") + SHARE_PREFIX + "open#" + forged,
+        alice.url.rstrip("/") + SHARE_PREFIX + "open/" + forged,
+    ):
         details = open_link(bob, link)
         assert details.status_code == 403
         assert "not valid" in details.json()["message"]
         assert "user-redirect" not in details.text  # no way onward
 
 
-def test_bob_cannot_list_or_revoke_alices_shares(alice: HubClient, bob: HubClient, demo_portal: Portal) -> None:
+def test_bob_cannot_list_or_revoke_alices_shares(
+    alice: HubClient, bob: HubClient, demo_portal: Portal
+) -> None:
     save_notebook(alice, "private.ipynb", "mine")
     created = share(alice, "private.ipynb")
     listing = bob.server_api("GET", "sdcc-lab/api/shares").json()["shares"]
@@ -221,11 +240,15 @@ def test_bob_cannot_list_or_revoke_alices_shares(alice: HubClient, bob: HubClien
     assert api.status_code == 403
     # With a token of his own, straight to the service: still only bob.
     token = bob.hub_api("POST", "users/bob/tokens", json={"note": "share test"}).json()["token"]
-    r = requests.get(demo_portal.url.rstrip("/") + SHARE_PREFIX + "api/shares?all=1",
-                     headers={"Authorization": f"token {token}"})
+    r = requests.get(
+        demo_portal.url.rstrip("/") + SHARE_PREFIX + "api/shares?all=1",
+        headers={"Authorization": f"token {token}"},
+    )
     assert r.status_code == 403
-    r = requests.delete(demo_portal.url.rstrip("/") + SHARE_PREFIX + f"api/shares/{created['id']}",
-                        headers={"Authorization": f"token {token}"})
+    r = requests.delete(
+        demo_portal.url.rstrip("/") + SHARE_PREFIX + f"api/shares/{created['id']}",
+        headers={"Authorization": f"token {token}"},
+    )
     assert r.status_code == 403
     assert import_link(bob, created["url"]).status_code == 201  # the link still works
 
@@ -246,9 +269,16 @@ def test_html_in_a_file_name_is_text_on_the_service_page(alice: HubClient, bob: 
 
 @pytest.mark.parametrize(
     "next_url",
-    ["https://evil.example/", "//evil.example/x", "/hub/login", "/hub/user-redirect/../../evil",
-     "javascript:alert(1)", "/hub/user-redirect/lab\\@evil.example",
-     "/hub/user-redirect/lab/%2e%2e/%2e%2e/user/mallory/lab", "/hub/user-redirect/%2e%2e/mallory/"],
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/hub/login",
+        "/hub/user-redirect/../../evil",
+        "javascript:alert(1)",
+        "/hub/user-redirect/lab\\@evil.example",
+        "/hub/user-redirect/lab/%2e%2e/%2e%2e/user/mallory/lab",
+        "/hub/user-redirect/%2e%2e/mallory/",
+    ],
 )
 def test_next_must_stay_on_the_hub(alice: HubClient, bob: HubClient, next_url: str) -> None:
     save_notebook(alice, "nexttest.ipynb", "n")
@@ -259,14 +289,18 @@ def test_next_must_stay_on_the_hub(alice: HubClient, bob: HubClient, next_url: s
     landed = urllib.parse.urlsplit(page.url)
     assert landed.netloc == urllib.parse.urlsplit(alice.url).netloc
     assert landed.path == SHARE_PREFIX + "open"
-    assert not page.history or all(r.status_code != 302 or "evil" not in r.headers.get("Location", "")
-                                   for r in page.history)
+    assert not page.history or all(
+        r.status_code != 302 or "evil" not in r.headers.get("Location", "") for r in page.history
+    )
     assert "sdcc-share" not in page.text
     # nor through the page's POST
     xsrf = re.search(r'data-xsrf="([^"]+)"', bob.session.get(page_url).text)
     assert xsrf
-    r = bob.session.post(page_url, json={"token": created["token"], "next": next_url},
-                         headers={"X-XSRFToken": html.unescape(xsrf.group(1))})
+    r = bob.session.post(
+        page_url,
+        json={"token": created["token"], "next": next_url},
+        headers={"X-XSRFToken": html.unescape(xsrf.group(1))},
+    )
     assert r.status_code == 400 and "continue_url" not in r.json()
 
 
@@ -275,7 +309,10 @@ def test_a_next_on_the_hub_is_kept(alice: HubClient, bob: HubClient) -> None:
     created = share(alice, "nextok.ipynb")
     details = open_link(bob, created["url"], "/hub/user-redirect/lab/tree/shared")
     assert details.status_code == 200
-    assert details.json()["continue_url"] == "/hub/user-redirect/lab/tree/shared#sdcc-share=" + created["token"]
+    assert (
+        details.json()["continue_url"]
+        == "/hub/user-redirect/lab/tree/shared#sdcc-share=" + created["token"]
+    )
 
 
 def test_the_link_page_is_static_and_needs_the_services_xsrf(
@@ -307,7 +344,9 @@ def test_the_link_page_is_static_and_needs_the_services_xsrf(
     assert r.status_code == 403 and "continue_url" not in r.text
 
 
-def test_links_of_old_still_open_and_import(alice: HubClient, bob: HubClient, demo_portal: Portal) -> None:
+def test_links_of_old_still_open_and_import(
+    alice: HubClient, bob: HubClient, demo_portal: Portal
+) -> None:
     """Links made before the fragment form: the page still opens them, and JupyterLab's
     "Import from a share link…" takes every form (the portal makes only the new one)."""
     save_notebook(alice, "oldlink.ipynb", "old")
@@ -317,8 +356,13 @@ def test_links_of_old_still_open_and_import(alice: HubClient, bob: HubClient, de
     details = open_link(bob, old_path)
     assert details.status_code == 200 and details.json()["name"] == "oldlink.ipynb"
     assert details.json()["continue_url"].endswith("#sdcc-share=" + created["token"])
-    forms = [old_path, base + "/hub/user-redirect/lab?sdcc-share=" + created["token"],
-             base + "/hub/user-redirect/lab#sdcc-share=" + created["token"], created["url"], created["token"]]
+    forms = [
+        old_path,
+        base + "/hub/user-redirect/lab?sdcc-share=" + created["token"],
+        base + "/hub/user-redirect/lab#sdcc-share=" + created["token"],
+        created["url"],
+        created["token"],
+    ]
     first = import_link(bob, forms[0])
     assert first.status_code == 201, first.text
     for link in forms[1:]:
@@ -326,18 +370,25 @@ def test_links_of_old_still_open_and_import(alice: HubClient, bob: HubClient, de
         assert r.status_code == 200 and r.json()["action"] == "unchanged", (link, r.text)
 
 
-def test_state_changes_need_xsrf_from_a_browser(alice: HubClient, bob: HubClient, demo_portal: Portal) -> None:
+def test_state_changes_need_xsrf_from_a_browser(
+    alice: HubClient, bob: HubClient, demo_portal: Portal
+) -> None:
     save_notebook(alice, "xsrf.ipynb", "x")
     created = share(alice, "xsrf.ipynb")
     server = demo_portal.url.rstrip("/") + "/user/bob/sdcc-lab/api/"
     # bob's browser session (cookies) without the X-XSRFToken header
     r = bob.session.post(server + "imports", json={"link": created["url"]}, allow_redirects=False)
     assert r.status_code == 403
-    r = bob.session.post(demo_portal.url.rstrip("/") + "/user/alice/sdcc-lab/api/shares",
-                         json={"path": "xsrf.ipynb"}, allow_redirects=False)
+    r = bob.session.post(
+        demo_portal.url.rstrip("/") + "/user/alice/sdcc-lab/api/shares",
+        json={"path": "xsrf.ipynb"},
+        allow_redirects=False,
+    )
     assert r.status_code in (302, 403)
-    a = alice.session.delete(demo_portal.url.rstrip("/") + f"/user/alice/sdcc-lab/api/shares/{created['id']}",
-                             allow_redirects=False)
+    a = alice.session.delete(
+        demo_portal.url.rstrip("/") + f"/user/alice/sdcc-lab/api/shares/{created['id']}",
+        allow_redirects=False,
+    )
     assert a.status_code == 403
     # The service's revoke form needs its _xsrf too.
     home = alice.session.get(demo_portal.url.rstrip("/") + SHARE_PREFIX)
@@ -346,11 +397,17 @@ def test_state_changes_need_xsrf_from_a_browser(alice: HubClient, bob: HubClient
     r = alice.session.post(revoke, data={"next": SHARE_PREFIX}, allow_redirects=False)
     assert r.status_code == 403
     assert import_link(bob, created["url"]).status_code == 201  # still live
-    r = alice.session.post(revoke, data={"next": "https://evil.example/",
-                                         "_xsrf": alice.xsrf(SHARE_PREFIX)}, allow_redirects=False)
+    r = alice.session.post(
+        revoke,
+        data={"next": "https://evil.example/", "_xsrf": alice.xsrf(SHARE_PREFIX)},
+        allow_redirects=False,
+    )
     assert r.status_code == 400
-    r = alice.session.post(revoke, data={"next": SHARE_PREFIX, "_xsrf": alice.xsrf(SHARE_PREFIX)},
-                           allow_redirects=False)
+    r = alice.session.post(
+        revoke,
+        data={"next": SHARE_PREFIX, "_xsrf": alice.xsrf(SHARE_PREFIX)},
+        allow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["Location"] == SHARE_PREFIX
     assert import_link(bob, created["url"]).status_code == 410
 
@@ -378,7 +435,10 @@ def test_the_link_works_when_alices_server_is_gone(alice: HubClient, bob: HubCli
     created = share(alice, "lasting.ipynb")
     alice.stop_server()
     deadline = time.monotonic() + 60
-    while alice.hub_api("GET", "users/alice").json().get("servers", {}).get("") and time.monotonic() < deadline:
+    while (
+        alice.hub_api("GET", "users/alice").json().get("servers", {}).get("")
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.5)
     r = import_link(bob, created["url"])
     assert r.status_code == 201, r.text
@@ -395,7 +455,10 @@ def test_a_matching_session_is_offered_never_started(alice: HubClient, bob: HubC
     spawn_url = preview.json()["spawn_url"]
     bob.stop_server()
     deadline = time.monotonic() + 60
-    while bob.hub_api("GET", "users/bob").json().get("servers", {}).get("") and time.monotonic() < deadline:
+    while (
+        bob.hub_api("GET", "users/bob").json().get("servers", {}).get("")
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.5)
     page = bob.session.get(bob.url.rstrip("/") + spawn_url)
     assert page.status_code == 200, page.text

@@ -12,12 +12,16 @@ from typing import Any
 import nbformat
 import pytest
 
-from sdcc_lab.server.imports import ImportRecord, free_name, notebook_name, safe_segment
 from sdcc_lab.nbstream import InvalidNotebook, NotebookStream
+from sdcc_lab.server.imports import ImportRecord, free_name, notebook_name, safe_segment
 from sdcc_lab.share.tokens import ShareSigner, TokenClaims, TokenError
 
-CLAIMS = TokenClaims("0123abcd", "alice", "dir/analysis.ipynb",
-                     {"scheduler": "slurm", "options": {"partition": "gpu"}})
+CLAIMS = TokenClaims(
+    "0123abcd",
+    "alice",
+    "dir/analysis.ipynb",
+    {"scheduler": "slurm", "options": {"partition": "gpu"}},
+)
 
 
 def test_token_round_trip() -> None:
@@ -30,7 +34,7 @@ def test_tampered_token_is_refused(position: int) -> None:
     signer = ShareSigner(["k1"])
     token = signer.sign(CLAIMS)
     i = position % len(token)
-    flipped = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
+    flipped = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
     with pytest.raises(TokenError):
         signer.verify(flipped)
 
@@ -68,16 +72,23 @@ def test_a_signer_needs_a_key() -> None:
 # --- naming and collisions -------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("analysis.ipynb", "analysis.ipynb"), ("a/b/c.ipynb", "c.ipynb"), ("..", "notebook.ipynb"),
-     (".hidden.ipynb", "hidden.ipynb"), ("noext", "noext.ipynb"),
-     ("Résumé 日本.ipynb", "Résumé 日本.ipynb")],
+    [
+        ("analysis.ipynb", "analysis.ipynb"),
+        ("a/b/c.ipynb", "c.ipynb"),
+        ("..", "notebook.ipynb"),
+        (".hidden.ipynb", "hidden.ipynb"),
+        ("noext", "noext.ipynb"),
+        ("Résumé 日本.ipynb", "Résumé 日本.ipynb"),
+    ],
 )
 def test_notebook_name(value: str, expected: str) -> None:
     assert notebook_name(value) == expected
 
 
-@pytest.mark.parametrize(("owner", "expected"), [("alice", "alice"), ("../x", "_x"), ("a/b", "a_b"),
-                                                  ("", "unknown"), ("..", "unknown")])
+@pytest.mark.parametrize(
+    ("owner", "expected"),
+    [("alice", "alice"), ("../x", "_x"), ("a/b", "a_b"), ("", "unknown"), ("..", "unknown")],
+)
 def test_owner_folder_is_one_safe_segment(owner: str, expected: str) -> None:
     assert safe_segment(owner, "unknown") == expected
 
@@ -102,11 +113,12 @@ def test_import_decisions(tmp_path: Path) -> None:
     target = folder / "analysis.ipynb"
     target.write_text("v1")
     from sdcc_lab.server.imports import file_sha256
+
     record.remember(target, share(1), file_sha256(target))
     record.save()
     record = ImportRecord(tmp_path / "imports.json")  # survives a restart
     assert record.decide(folder, "analysis.ipynb", share(1)).action == "unchanged"
-    assert record.decide(folder, "analysis.ipynb", share(2)) .action == "refreshed"
+    assert record.decide(folder, "analysis.ipynb", share(2)).action == "refreshed"
 
     target.write_text("v1 + my edits")
     d = record.decide(folder, "analysis.ipynb", share(2))
@@ -125,7 +137,11 @@ def test_import_decisions(tmp_path: Path) -> None:
 def notebook_bytes(source: str = "print(1)") -> bytes:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return nbformat.writes(nb).encode()
 
 
@@ -133,7 +149,7 @@ def notebook_bytes(source: str = "print(1)") -> bytes:
 def test_stream_adds_provenance_and_keeps_the_cells(chunk: int) -> None:
     raw = notebook_bytes('print("a \\" b")')
     stream = NotebookStream(inject=("sdcc_lab_share", {"id": "x"}))
-    out = b"".join(stream.feed(raw[i:i + chunk]) for i in range(0, len(raw), chunk))
+    out = b"".join(stream.feed(raw[i : i + chunk]) for i in range(0, len(raw), chunk))
     stream.close()
     nb = json.loads(out)
     assert nb["metadata"]["sdcc_lab_share"] == {"id": "x"}
@@ -144,11 +160,19 @@ def test_stream_adds_provenance_and_keeps_the_cells(chunk: int) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [b"", b"[]", b"not json", b'{"cells": [1 2], "metadata": {}, "nbformat": 4}',
-     b'{"cells": [], "metadata": {}, "nbformat": 4', b'{"cells": [], "metadata": {}, "nbformat": 3}',
-     b'{"cells": [], "nbformat": 4}', b'{"cells": {}, "metadata": {}, "nbformat": 4}',
-     b'{"cells": [], "metadata": {},, "nbformat": 4}', b'{"cells": [], "metadata": {}, "nbformat": 4} {}',
-     b'{"cells": [tru], "metadata": {}, "nbformat": 4}'],
+    [
+        b"",
+        b"[]",
+        b"not json",
+        b'{"cells": [1 2], "metadata": {}, "nbformat": 4}',
+        b'{"cells": [], "metadata": {}, "nbformat": 4',
+        b'{"cells": [], "metadata": {}, "nbformat": 3}',
+        b'{"cells": [], "nbformat": 4}',
+        b'{"cells": {}, "metadata": {}, "nbformat": 4}',
+        b'{"cells": [], "metadata": {},, "nbformat": 4}',
+        b'{"cells": [], "metadata": {}, "nbformat": 4} {}',
+        b'{"cells": [tru], "metadata": {}, "nbformat": 4}',
+    ],
 )
 def test_stream_refuses_what_is_not_a_notebook(bad: bytes) -> None:
     stream = NotebookStream()
@@ -157,7 +181,9 @@ def test_stream_refuses_what_is_not_a_notebook(bad: bytes) -> None:
         stream.close()
 
 
-@pytest.mark.parametrize(("n", "text"), [(100 * 1024 * 1024, "100 MB"), (1536, "1.5 KB"), (10, "10 bytes")])
+@pytest.mark.parametrize(
+    ("n", "text"), [(100 * 1024 * 1024, "100 MB"), (1536, "1.5 KB"), (10, "10 bytes")]
+)
 def test_limits_are_named_in_messages(n: int, text: str) -> None:
     from sdcc_lab.nbstream import too_big
 
@@ -179,14 +205,23 @@ def test_limit_defaults() -> None:
 def test_stream_fast_path_for_runs_of_strings_keeps_every_byte(chunk: int) -> None:
     text = ['line \\"quoted\\" é ✓\n', "tab\there\n", "back\\\\slash\n", "\\u00e9 end\n"] * 20
     nb = {
-        "cells": [{"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {},
-                   "source": ["a = 1\n", "b = 2\n"],
-                   "outputs": [{"output_type": "stream", "name": "stdout", "text": text}]}],
-        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": 1,
+                "id": "a",
+                "metadata": {},
+                "source": ["a = 1\n", "b = 2\n"],
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": text}],
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     raw = json.dumps(nb, indent=1, ensure_ascii=False).encode()
     stream = NotebookStream(inject=("k", 1))
-    out = b"".join(stream.feed(raw[i:i + chunk]) for i in range(0, len(raw), chunk))
+    out = b"".join(stream.feed(raw[i : i + chunk]) for i in range(0, len(raw), chunk))
     stream.close()
     assert json.loads(out)["cells"] == json.loads(raw)["cells"]
     broken = raw.replace(b'"a = 1\\n",', b'"a = 1\\n" "b"', 1)
@@ -194,17 +229,19 @@ def test_stream_fast_path_for_runs_of_strings_keeps_every_byte(chunk: int) -> No
     with pytest.raises(InvalidNotebook):
         bad = NotebookStream()
         for i in range(0, len(broken), chunk):
-            bad.feed(broken[i:i + chunk])
+            bad.feed(broken[i : i + chunk])
         bad.close()
 
 
 # --- nesting depth, runs of values, the store's shared snapshots ------------------------------------
 def nested(depth: int) -> bytes:
     """A notebook whose one output's data nests ``depth`` levels in all (the top object is 1)."""
-    head = (b'{"cells": [{"cell_type": "code", "metadata": {}, "source": "", "execution_count": 1, '
-            b'"outputs": [{"output_type": "execute_result", "execution_count": 1, "metadata": {}, '
-            b'"data": {"application/json": ')
-    tail = b"}}]}], \"metadata\": {}, \"nbformat\": 4, \"nbformat_minor\": 5}"
+    head = (
+        b'{"cells": [{"cell_type": "code", "metadata": {}, "source": "", "execution_count": 1, '
+        b'"outputs": [{"output_type": "execute_result", "execution_count": 1, "metadata": {}, '
+        b'"data": {"application/json": '
+    )
+    tail = b'}}]}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
     inner = depth - 6  # top, cells, cell, outputs, output, data
     return head + b"[" * inner + b"]" * inner + tail
 
@@ -216,14 +253,14 @@ def test_the_stream_accepts_the_limit_and_refuses_one_level_more(chunk: int) -> 
     ok = NotebookStream()
     raw = nested(DEFAULT_MAX_DEPTH)
     for i in range(0, len(raw), chunk):
-        ok.feed(raw[i:i + chunk])
+        ok.feed(raw[i : i + chunk])
     ok.close()
     assert not ok.too_deep
     deep = NotebookStream()
     raw = nested(DEFAULT_MAX_DEPTH + 1)
     with pytest.raises(NotebookTooDeep, match=f"deeper than {DEFAULT_MAX_DEPTH} levels"):
         for i in range(0, len(raw), chunk):
-            deep.feed(raw[i:i + chunk])
+            deep.feed(raw[i : i + chunk])
     assert deep.too_deep
     assert NotebookStream(max_depth=200).feed(nested(150))  # a site may allow more
 
@@ -240,13 +277,25 @@ def test_a_bracket_bomb_stops_at_the_limit_not_at_the_end() -> None:
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 11, 4096])
 @pytest.mark.parametrize(
     ("values", "valid"),
-    [(b"1, 22, -3.5e+7, 0, true, false, null, \"s\", [1, 2], {\"k\": 0.25}, 9", True),
-     (b"1,2,3,", False), (b"01, 2", False), (b"1.e5, 2", False), (b"1, 2 3", False), (b"tru, 1", False),
-     (b"nulll, 1", False), (b"-, 1", False), (b"1,,2", False), (b"\"a\" \"b\", 1", False)],
+    [
+        (b'1, 22, -3.5e+7, 0, true, false, null, "s", [1, 2], {"k": 0.25}, 9', True),
+        (b"1,2,3,", False),
+        (b"01, 2", False),
+        (b"1.e5, 2", False),
+        (b"1, 2 3", False),
+        (b"tru, 1", False),
+        (b"nulll, 1", False),
+        (b"-, 1", False),
+        (b"1,,2", False),
+        (b'"a" "b", 1', False),
+    ],
 )
 def test_runs_of_values_are_checked_like_any_value(chunk: int, values: bytes, valid: bool) -> None:
-    raw = (b'{"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "source": [' + values
-           + b']}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    raw = (
+        b'{"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "source": ['
+        + values
+        + b']}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    )
     try:
         json.loads(raw)
         assert valid
@@ -254,13 +303,13 @@ def test_runs_of_values_are_checked_like_any_value(chunk: int, values: bytes, va
         assert not valid
     stream = NotebookStream()
     if valid:
-        out = b"".join(stream.feed(raw[i:i + chunk]) for i in range(0, len(raw), chunk))
+        out = b"".join(stream.feed(raw[i : i + chunk]) for i in range(0, len(raw), chunk))
         stream.close()
         assert out == raw
     else:
         with pytest.raises(InvalidNotebook):
             for i in range(0, len(raw), chunk):
-                stream.feed(raw[i:i + chunk])
+                stream.feed(raw[i : i + chunk])
             stream.close()
 
 
@@ -287,7 +336,10 @@ def test_every_setting_of_the_service_and_its_client_says_how_to_set_it() -> Non
     assert "max_live_shares" in configurable and "keys_file" in configurable
     assert "clock" in own and "clock" not in configurable  # tests move it; sites cannot
     for name, trait in configurable.items():
-        example = (f"c.ShareService.{name} = ", f"--ShareService.{name}=")  # config_file: command line
+        example = (
+            f"c.ShareService.{name} = ",
+            f"--ShareService.{name}=",
+        )  # config_file: command line
         assert any(e in (trait.help or "") for e in example), name
     for name, trait in ShareClient.class_own_traits(config=True).items():
         assert f"c.ShareClient.{name} = " in (trait.help or ""), name
@@ -357,9 +409,12 @@ def test_an_older_store_gets_the_snapshot_key(tmp_path: Path) -> None:
     con.execute(
         "CREATE TABLE sdcc_lab_shares (id VARCHAR(32) PRIMARY KEY, owner VARCHAR(255), path TEXT, "
         "environment TEXT, created DATETIME, expires DATETIME, revoked DATETIME, opens INTEGER, "
-        "last_opened DATETIME, version INTEGER, snapshot_size INTEGER, has_snapshot BOOLEAN)")
-    con.execute("INSERT INTO sdcc_lab_shares VALUES ('0123abcd', 'alice', 'old.ipynb', '{}', "
-                "'2026-01-01 00:00:00', '2999-01-01 00:00:00', NULL, 0, NULL, 1, 3, 1)")
+        "last_opened DATETIME, version INTEGER, snapshot_size INTEGER, has_snapshot BOOLEAN)"
+    )
+    con.execute(
+        "INSERT INTO sdcc_lab_shares VALUES ('0123abcd', 'alice', 'old.ipynb', '{}', "
+        "'2026-01-01 00:00:00', '2999-01-01 00:00:00', NULL, 0, NULL, 1, 3, 1)"
+    )
     con.commit()
     con.close()
     (tmp_path / "snapshots").mkdir()
@@ -415,14 +470,23 @@ def _modules_after_import(module: str) -> set[str]:
 
 def test_the_server_extension_does_not_import_the_share_service() -> None:
     """The single-user server's share code and the service share only neutral modules."""
-    for module in ("sdcc_lab.server.shares", "sdcc_lab.server.imports", "sdcc_lab.server.share_sync"):
+    for module in (
+        "sdcc_lab.server.shares",
+        "sdcc_lab.server.imports",
+        "sdcc_lab.server.share_sync",
+    ):
         loaded = _modules_after_import(module)
         assert not {m for m in loaded if m.startswith("sdcc_lab.share")}, (module, sorted(loaded))
 
 
 def test_the_share_handlers_do_not_import_the_application() -> None:
     """The application imports the handlers; the handlers never import it back (no circle)."""
-    for module in ("sdcc_lab.share.base", "sdcc_lab.share.api", "sdcc_lab.share.web", "sdcc_lab.share.handlers"):
+    for module in (
+        "sdcc_lab.share.base",
+        "sdcc_lab.share.api",
+        "sdcc_lab.share.web",
+        "sdcc_lab.share.handlers",
+    ):
         assert "sdcc_lab.share.app" not in _modules_after_import(module), module
 
 
@@ -430,10 +494,19 @@ def test_the_share_handlers_do_not_import_the_application() -> None:
 def test_kernelspec_of_keeps_the_text_facts_of_the_kernel() -> None:
     from sdcc_lab.nbstream import kernelspec_of
 
-    assert kernelspec_of({"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                         "language": "python", "env": {"X": "1"}}}) == {
-        "name": "python3", "display_name": "Python 3", "language": "python"}
-    assert kernelspec_of({"kernelspec": {"name": "julia", "display_name": None}}) == {"name": "julia"}
+    assert kernelspec_of(
+        {
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3",
+                "language": "python",
+                "env": {"X": "1"},
+            }
+        }
+    ) == {"name": "python3", "display_name": "Python 3", "language": "python"}
+    assert kernelspec_of({"kernelspec": {"name": "julia", "display_name": None}}) == {
+        "name": "julia"
+    }
     assert kernelspec_of({"kernelspec": "python3"}) is None
     assert kernelspec_of({}) is None and kernelspec_of(None) is None
 
@@ -443,8 +516,11 @@ def test_a_links_page_names_the_session_with_jupyterlabs_words() -> None:
     from sdcc_lab.share.pages import environment_pairs
 
     table = json.loads((Path(__file__).parents[1] / "sdcc_lab" / "labels.json").read_text())
-    env = {"scheduler": "slurm", "kernelspec": {"name": "python3", "display_name": "Python 3"},
-           "options": {"runtime": 30, "partition": "gpu", "local": False, "zeta": "z", "qos": ""}}
+    env = {
+        "scheduler": "slurm",
+        "kernelspec": {"name": "python3", "display_name": "Python 3"},
+        "options": {"runtime": 30, "partition": "gpu", "local": False, "zeta": "z", "qos": ""},
+    }
     assert environment_pairs(env) == [
         ("Kernel", "Python 3"),
         ("Where", table["schedulers"]["slurm"]),

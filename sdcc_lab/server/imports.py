@@ -115,7 +115,10 @@ class ImportRecord:
             if target.parent == folder and target.exists():
                 known = self.data["imports"].get(candidate) or {}
                 if known.get("sha256") == file_sha256(target):
-                    same = known.get("share") == share["id"] and known.get("version") == share["version"]
+                    same = (
+                        known.get("share") == share["id"]
+                        and known.get("version") == share["version"]
+                    )
                     return Decision("unchanged" if same else "refreshed", target.name)
                 return Decision("copied", free_name(folder, name))
             if target.parent == folder:
@@ -127,12 +130,14 @@ class ImportRecord:
     def remember(self, target: Path, share: dict[str, Any], sha256: str) -> None:
         key = str(target)
         self.data["imports"][key] = {
-            "share": share["id"], "owner": share["owner"], "source_path": share["path"],
-            "version": share["version"], "sha256": sha256,
+            "share": share["id"],
+            "owner": share["owner"],
+            "source_path": share["path"],
+            "version": share["version"],
+            "sha256": sha256,
         }
         self.data["latest"]["share:" + share["id"]] = key
         self.data["latest"][self.source_key(share["owner"], share["path"])] = key
-
 
 
 class Download:

@@ -54,7 +54,9 @@ class Shares:
         return path in self.live_paths
 
     # --- post-save hook and renames -----------------------------------------------
-    def post_save(self, model: dict[str, Any], os_path: str, contents_manager: Any, **_: Any) -> None:
+    def post_save(
+        self, model: dict[str, Any], os_path: str, contents_manager: Any, **_: Any
+    ) -> None:
         """Registered with the contents manager; never fails (or slows) a save."""
         path = (model or {}).get("path") or ""
         if model.get("type") == "notebook" or path.endswith(".ipynb"):
@@ -79,11 +81,14 @@ class Shares:
             finally:
                 self._pushing.pop(path, None)
         except Exception as e:  # noqa: BLE001 (logged, never raised into the save)
-            self.log.warning("sdcc_lab: the snapshot of shared %s was not updated: %s", path,
-                             getattr(e, "log_message", None) or e)
+            self.log.warning(
+                "sdcc_lab: the snapshot of shared %s was not updated: %s",
+                path,
+                getattr(e, "log_message", None) or e,
+            )
 
     async def push(self, path: str, os_path: Path) -> None:
-        size = os_path.stat().st_size
+        size = os_path.stat().st_size  # noqa: ASYNC240 (one stat)
         if size > self.client.max_notebook_size:
             raise ValueError(f"{path}: {too_big(self.client.max_notebook_size)}")
         await self.client.call("PUT", "api/snapshots", query={"path": path}, upload=os_path)
@@ -101,7 +106,7 @@ class Shares:
         # Follow at once here, so that a save right after the rename finds the new path.
         for p in affected:
             self.live_paths.discard(p)
-            self.live_paths.add(new + p[len(old):])
+            self.live_paths.add(new + p[len(old) :])
         task = asyncio.ensure_future(self._rename_remote(old, new))
         self._renames.add(task)
         task.add_done_callback(self._renames.discard)
@@ -112,7 +117,9 @@ class Shares:
             await self.client.call("POST", "api/renames", json_body={"from": old, "to": new})
             await self.refresh_live_paths()
         except ShareServiceError as e:
-            self.log.warning("sdcc_lab: shares of %s did not follow its rename: %s", old, e.log_message)
+            self.log.warning(
+                "sdcc_lab: shares of %s did not follow its rename: %s", old, e.log_message
+            )
 
 
 def setup_shares(server_app: Any) -> Shares:

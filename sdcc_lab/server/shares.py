@@ -9,13 +9,14 @@ and compares a link's environment with this session.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from jupyter_server.auth.decorator import authorized
@@ -46,7 +47,7 @@ def parse_link(link: Any) -> str:
     if not isinstance(link, str) or not link.strip() or len(link) > 16384:
         raise web.HTTPError(400, "'link' must be a share link")
     link = link.strip()
-    token = link
+    token: str = link
     if any(ch in link for ch in "/?#"):
         parts = urlsplit(link)
         in_fragment = parse_qs(parts.fragment).get(SHARE_PARAM)
@@ -69,7 +70,7 @@ def parse_link(link: Any) -> str:
 class ShareAPIHandler(SDCCAPIHandler):
     @property
     def shares(self) -> Shares:
-        return self.settings["sdcc_lab_shares"]
+        return cast(Shares, self.settings["sdcc_lab_shares"])
 
     @property
     def client(self) -> ShareClient:
@@ -98,7 +99,7 @@ class ShareAPIHandler(SDCCAPIHandler):
             raise web.HTTPError(400, "'path' must be relative to the server's root")
         if any(seg in ("..", ".") for seg in path.split("/")):
             raise web.HTTPError(400, "'path' must not contain '..' or '.'")
-        cm = self.contents_manager
+        cm: Any = self.contents_manager  # jupyter_server leaves these untyped
         if await ensure_async(cm.dir_exists(path)):
             raise web.HTTPError(400, f"{path} is a folder, not a notebook")
         if not path.endswith(".ipynb"):
@@ -109,15 +110,13 @@ class ShareAPIHandler(SDCCAPIHandler):
         if get_os_path is None:
             raise web.HTTPError(400, "sharing needs a file-based contents manager")
         os_path = Path(get_os_path(path))
-        real = Path(os.path.realpath(os_path))
+        real = Path(os.path.realpath(os_path))  # noqa: ASYNC240 (a local path, no I/O wait)
         if not real.is_relative_to(self.root()):
             raise web.HTTPError(403, f"{path} leads outside the server's root")
         return path, real
 
     def environment(self, metadata: dict[str, Any] | None) -> dict[str, Any]:
-        identity = self.session_identity
-        env: dict[str, Any] = {"scheduler": identity.get("scheduler"),
-                               "options": dict(identity.get("options") or {})}
+        env = self.sdcc_session.identity()  # the server's one Session: scheduler, options
         kernel = kernelspec_of(metadata)
         if kernel is not None:
             env["kernelspec"] = kernel
@@ -133,15 +132,19 @@ class ShareAPIHandler(SDCCAPIHandler):
                     f"kernel {kernel.get('display_name') or kernel['name']} ({kernel['name']}) "
                     "is not available on your server"
                 )
-        mine = self.session_identity
-        if env.get("scheduler") and env.get("scheduler") != mine.get("scheduler"):
-            found.append(f"scheduler: {env.get('scheduler')} in the link, {mine.get('scheduler')} in your session")
+        mine = self.sdcc_session
+        if env.get("scheduler") and env.get("scheduler") != mine.scheduler:
+            found.append(
+                f"scheduler: {env.get('scheduler')} in the link, {mine.scheduler} in your session"
+            )
         theirs_opts = env.get("options") or {}
-        my_opts = mine.get("options") or {}
+        my_opts = mine.options
         for key in self.client.compared_options:
             theirs, ours = theirs_opts.get(key), my_opts.get(key)
             if theirs not in (None, "") and theirs != ours:
-                found.append(f"{key}: {theirs} in the link, {ours if ours not in (None, '') else 'none'} in your session")
+                found.append(
+                    f"{key}: {theirs} in the link, {ours if ours not in (None, '') else 'none'} in your session"
+                )
         return found
 
     def spawn_url(self, env: dict[str, Any]) -> str | None:
@@ -174,7 +177,9 @@ class SharesHandler(ShareAPIHandler):
     async def post(self) -> None:
         body = self.json_body()
         expires_in = body.get("expires_in")
-        if expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0):
+        if expires_in is not None and (
+            isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0
+        ):
             raise web.HTTPError(400, "'expires_in' must be a positive number of seconds")
         path, os_path = await self.notebook_file(body.get("path"))
         size = os_path.stat().st_size
@@ -189,19 +194,26 @@ class SharesHandler(ShareAPIHandler):
         share = json.loads(r.body)
         self.shares.live_paths.add(path)
         self.set_status(201)
-        self.finish({k: share[k] for k in ("id", "url", "token", "path", "expires_at", "environment")})
+        self.finish(
+            {k: share[k] for k in ("id", "url", "token", "path", "expires_at", "environment")}
+        )
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
         shares, limits = await self.shares.refresh_live_paths()
-        self.finish({
-            "shares": [
-                {k: s.get(k) for k in ("id", "path", "url", "created_at", "expires_at", "opens")}
-                for s in shares
-            ],
-            "max_expires_in": limits.get("max_expires_in"),
-        })
+        self.finish(
+            {
+                "shares": [
+                    {
+                        k: s.get(k)
+                        for k in ("id", "path", "url", "created_at", "expires_at", "opens")
+                    }
+                    for s in shares
+                ],
+                "max_expires_in": limits.get("max_expires_in"),
+            }
+        )
 
 
 class ShareHandler(ShareAPIHandler):
@@ -213,10 +225,10 @@ class ShareHandler(ShareAPIHandler):
         if not SHARE_ID_RE.match(share_id):
             raise web.HTTPError(400, "not a share id")
         await self.client.call("DELETE", f"api/shares/{share_id}")
-        try:
+        with contextlib.suppress(
+            ShareServiceError
+        ):  # the revoke is done; the list catches up later
             await self.shares.refresh_live_paths()
-        except ShareServiceError:
-            pass
         self.set_status(204)
         self.finish()
 
@@ -231,13 +243,23 @@ class ImportPreviewHandler(ShareAPIHandler):
         r = await self.client.call("POST", "api/peek", json_body={"token": token})
         share = json.loads(r.body)
         env = share.get("environment") or {}
-        self.finish({
-            "owner": share["owner"], "source_path": share["path"], "name": notebook_name(share["path"]),
-            "expires_at": share["expires_at"], "environment": env, "version": share.get("version"),
-            "mismatches": await self.mismatches(env), "spawn_url": self.spawn_url(env),
-            "hub_home_url": url_path_join(os.environ.get("JUPYTERHUB_BASE_URL", "/"), "hub/home")
-            if os.environ.get("JUPYTERHUB_USER") else None,
-        })
+        self.finish(
+            {
+                "owner": share["owner"],
+                "source_path": share["path"],
+                "name": notebook_name(share["path"]),
+                "expires_at": share["expires_at"],
+                "environment": env,
+                "version": share.get("version"),
+                "mismatches": await self.mismatches(env),
+                "spawn_url": self.spawn_url(env),
+                "hub_home_url": url_path_join(
+                    os.environ.get("JUPYTERHUB_BASE_URL", "/"), "hub/home"
+                )
+                if os.environ.get("JUPYTERHUB_USER")
+                else None,
+            }
+        )
 
 
 class ImportsHandler(ShareAPIHandler):
@@ -248,13 +270,15 @@ class ImportsHandler(ShareAPIHandler):
     async def post(self) -> None:
         token = parse_link(self.json_body().get("link"))
         # What it is first: a clear 403/410, and 413 before anything is downloaded.
-        peek = json.loads((await self.client.call("POST", "api/peek", json_body={"token": token})).body)
+        peek = json.loads(
+            (await self.client.call("POST", "api/peek", json_body={"token": token})).body
+        )
         if int(peek.get("size") or 0) > self.client.max_notebook_size:
             raise web.HTTPError(413, too_big(self.client.max_notebook_size))
         root = self.root()
         base = root / self.client.import_dir
         base.mkdir(parents=True, exist_ok=True)
-        if not Path(os.path.realpath(base)).is_relative_to(root):
+        if not Path(os.path.realpath(base)).is_relative_to(root):  # noqa: ASYNC240 (a local path)
             raise web.HTTPError(403, f"{self.client.import_dir} leads outside the server's root")
         fd, part_name = tempfile.mkstemp(prefix=".sdcc-import-", suffix=".part", dir=base)
         part_path = Path(part_name)
@@ -263,8 +287,11 @@ class ImportsHandler(ShareAPIHandler):
                 download = Download(part, self.client.max_notebook_size)
                 try:
                     await self.client.call(
-                        "POST", "api/fetch", json_body={"token": token},
-                        streaming_callback=download.on_chunk, header_callback=download.on_header,
+                        "POST",
+                        "api/fetch",
+                        json_body={"token": token},
+                        streaming_callback=download.on_chunk,
+                        header_callback=download.on_header,
                     )
                 except ShareServiceError as e:
                     try:
@@ -283,31 +310,44 @@ class ImportsHandler(ShareAPIHandler):
                     raise InvalidNotebook(download.problem)
                 download.stream.close()
             except InvalidNotebook as e:
-                raise web.HTTPError(502, f"the share service sent an invalid notebook: {e}") from None
+                raise web.HTTPError(
+                    502, f"the share service sent an invalid notebook: {e}"
+                ) from None
             share = download.share
             result = await self.place(base, part_path, share, download.sha.hexdigest())
         finally:
-            part_path.unlink(missing_ok=True)
+            part_path.unlink(missing_ok=True)  # noqa: ASYNC240 (one unlink)
         env = share.get("environment") or {}
         rel = result[1].relative_to(root).as_posix()
         self.set_status(200 if result[0] == "unchanged" else 201)
-        self.finish({
-            "path": rel, "action": result[0], "owner": share["owner"], "source_path": share["path"],
-            "environment": env, "mismatches": await self.mismatches(env),
-            "version": share.get("version"), "spawn_url": self.spawn_url(env),
-        })
+        self.finish(
+            {
+                "path": rel,
+                "action": result[0],
+                "owner": share["owner"],
+                "source_path": share["path"],
+                "environment": env,
+                "mismatches": await self.mismatches(env),
+                "version": share.get("version"),
+                "spawn_url": self.spawn_url(env),
+            }
+        )
 
-    async def place(self, base: Path, part: Path, share: dict[str, Any], sha256: str) -> tuple[str, Path]:
+    async def place(
+        self, base: Path, part: Path, share: dict[str, Any], sha256: str
+    ) -> tuple[str, Path]:
         """Decide where the copy goes and move it there (one import at a time)."""
         folder = base / safe_segment(str(share["owner"]), "unknown")
         name = notebook_name(str(share["path"]))
         try:
             async with self.shares.import_lock:
                 folder.mkdir(parents=True, exist_ok=True)
-                if not Path(os.path.realpath(folder)).is_relative_to(self.root()):
+                if not Path(os.path.realpath(folder)).is_relative_to(self.root()):  # noqa: ASYNC240 (a local path)
                     raise web.HTTPError(403, "the import folder leads outside the server's root")
                 record = ImportRecord(Path(self.client.record_file))
-                decision = await IOLoop.current().run_in_executor(None, record.decide, folder, name, share)
+                decision = await IOLoop.current().run_in_executor(
+                    None, record.decide, folder, name, share
+                )
                 target = folder / decision.name
                 if decision.action != "unchanged":
                     os.chmod(part, 0o644 & ~umask())
@@ -318,11 +358,16 @@ class ImportsHandler(ShareAPIHandler):
         except (OSError, UnicodeError) as e:
             # A name this file system refuses (names are made to fit 255 UTF-8 bytes,
             # but not every file system takes those): a clear 400, nothing written.
-            if isinstance(e, OSError) and e.errno not in (errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL):
+            if isinstance(e, OSError) and e.errno not in (
+                errno.ENAMETOOLONG,
+                errno.EILSEQ,
+                errno.EINVAL,
+            ):
                 raise
             raise web.HTTPError(
-                400, f"the copy cannot be named {name!r} on this server's file system; "
-                "ask the sender to rename the notebook"
+                400,
+                f"the copy cannot be named {name!r} on this server's file system; "
+                "ask the sender to rename the notebook",
             ) from None
 
 

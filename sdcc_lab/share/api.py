@@ -11,14 +11,21 @@ import asyncio
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tornado import web
 from tornado.iostream import StreamClosedError
 
+from ..nbstream import (
+    InvalidNotebook,
+    NotebookStream,
+    NotebookTooDeep,
+    human_size,
+    kernelspec_of,
+    too_big,
+)
 from .base import CHUNK, SHARE_HEADER, ShareBase
 from .limits import Upload, UploadGate
-from ..nbstream import InvalidNotebook, NotebookStream, NotebookTooDeep, human_size, kernelspec_of, too_big
 from .store import LimitReached
 
 
@@ -69,7 +76,7 @@ class NotebookUpload(APIBase):
 
     @property
     def gate(self) -> UploadGate:
-        return self.settings["share_uploads"]
+        return cast(UploadGate, self.settings["share_uploads"])
 
     async def prepare(self) -> None:
         await super().prepare()
@@ -83,14 +90,17 @@ class NotebookUpload(APIBase):
         user = self.user_name
         if self.gate.in_flight(user) >= service.max_concurrent_uploads:
             raise web.HTTPError(
-                429, f"you already have {service.max_concurrent_uploads} uploads in progress to the "
-                "share service; try again when they have finished"
+                429,
+                f"you already have {service.max_concurrent_uploads} uploads in progress to the "
+                "share service; try again when they have finished",
             )
         # The upload replaces this file's snapshot: only the other files' count.
         used, others = self.store.snapshot_bytes(user, except_path=self.upload_path)
         headroom = service.max_snapshot_bytes_per_user - others - self.gate.reserved(user)
         if length is not None and int(length) > headroom:
-            raise web.HTTPError(413, self.quota_message(int(length), used + self.gate.reserved(user)))
+            raise web.HTTPError(
+                413, self.quota_message(int(length), used + self.gate.reserved(user))
+            )
         reserved = int(length) if length is not None else max(0, min(headroom, limit))
         # Bodies without a length are counted and refused past the limit (the
         # connection is cut past twice the limit).
@@ -132,7 +142,8 @@ class NotebookUpload(APIBase):
             return
         loop = asyncio.get_running_loop()
         self._busy = loop.run_in_executor(
-            self.settings["share_executor"], self._check_and_write, self._fh, chunk)
+            self.settings["share_executor"], self._check_and_write, self._fh, chunk
+        )
         try:
             await self._busy
         except NotebookTooDeep as e:
@@ -169,7 +180,9 @@ class NotebookUpload(APIBase):
         return web.HTTPError(413, self.quota_message(self._size, e.used))
 
     def live_links_message(self) -> str:
-        return f"you already have {self.service.max_live_shares} live share links; revoke some first"
+        return (
+            f"you already have {self.service.max_live_shares} live share links; revoke some first"
+        )
 
     def on_finish(self) -> None:
         if self._upload is not None:
@@ -223,11 +236,13 @@ class SharesAPI(NotebookUpload):
         if everyone and not self.is_admin():
             raise web.HTTPError(403, "only admins may list every share")
         shares = self.store.list(None if everyone else self.user_name)
-        self.finish({
-            "shares": [self.share_model(s) for s in shares],
-            "max_expires_in": self.service.max_expires_in,
-            "default_expires_in": self.service.default_expires_in,
-        })
+        self.finish(
+            {
+                "shares": [self.share_model(s) for s in shares],
+                "max_expires_in": self.service.max_expires_in,
+                "default_expires_in": self.service.default_expires_in,
+            }
+        )
 
     async def post(self) -> None:
         path = self.upload_path
@@ -253,8 +268,12 @@ class SharesAPI(NotebookUpload):
         self._part = part  # removed in on_finish unless committed
         try:
             share = self.store.create(
-                self.user_name, path, environment, self.service.lifetime(expires_in),
-                snapshot=(part, size), max_live=self.service.max_live_shares,
+                self.user_name,
+                path,
+                environment,
+                self.service.lifetime(expires_in),
+                snapshot=(part, size),
+                max_live=self.service.max_live_shares,
                 quota=self.service.max_snapshot_bytes_per_user,
             )
         except LimitReached as e:
@@ -292,7 +311,12 @@ class SnapshotAPI(NotebookUpload):
         self._part = part  # removed in on_finish unless committed
         try:
             versions = self.store.commit_snapshot(
-                self.user_name, self.upload_path, part, size, quota=self.service.max_snapshot_bytes_per_user)
+                self.user_name,
+                self.upload_path,
+                part,
+                size,
+                quota=self.service.max_snapshot_bytes_per_user,
+            )
         except LimitReached as e:
             raise self.limit_error(e) from None
         self._part = None

@@ -170,7 +170,9 @@ class ShareService(Application, ShareSettings):
     def make_app(self, hub_auth: Any = None) -> web.Application:
         prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/share/")
         if hub_auth is None:
-            hub_auth = HubOAuth(api_token=os.environ.get("JUPYTERHUB_API_TOKEN", ""), cache_max_age=60)
+            hub_auth = HubOAuth(
+                api_token=os.environ.get("JUPYTERHUB_API_TOKEN", ""), cache_max_age=60
+            )
         Path(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         store = ShareStore(self.db_url, self.snapshot_dir, clock=self.clock)
         return web.Application(
@@ -181,7 +183,9 @@ class ShareService(Application, ShareSettings):
             share_signer=ShareSigner(self.load_keys()),
             share_prefix=prefix,
             share_uploads=UploadGate(),
-            share_executor=ThreadPoolExecutor(self.check_threads, thread_name_prefix="share-upload"),
+            share_executor=ThreadPoolExecutor(
+                self.check_threads, thread_name_prefix="share-upload"
+            ),
             hub_auth=hub_auth,
             hub_prefix=os.environ.get("JUPYTERHUB_BASE_URL", "/").rstrip("/") + "/hub/",
         )

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from http import HTTPStatus
+from typing import Any, cast
 
 from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
-from tornado import httputil, web
+from tornado import web
 
 from . import pages
 from .settings import ShareSettings
@@ -33,27 +34,30 @@ def error_message(status_code: int, exc_info: Any = None) -> str:
     exc = exc_info[1] if exc_info else None
     if isinstance(exc, web.HTTPError) and exc.log_message:
         return exc.log_message % exc.args if exc.args else exc.log_message
-    return httputil.responses.get(status_code, "Unknown error")
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return "Unknown error"
 
 
-class ShareBase(HubOAuthenticated, web.RequestHandler):
+class ShareBase(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  # JupyterHub is untyped
     """Authentication (async, in ``prepare``) and access to the service's parts."""
 
     @property
     def service(self) -> ShareSettings:
-        return self.settings["share_service"]
+        return cast(ShareSettings, self.settings["share_service"])
 
     @property
     def store(self) -> ShareStore:
-        return self.settings["share_store"]
+        return cast(ShareStore, self.settings["share_store"])
 
     @property
     def signer(self) -> ShareSigner:
-        return self.settings["share_signer"]
+        return cast(ShareSigner, self.settings["share_signer"])
 
     @property
     def prefix(self) -> str:
-        return self.settings["share_prefix"]
+        return str(self.settings["share_prefix"])
 
     @property
     def hub_auth(self) -> Any:
@@ -115,9 +119,17 @@ class ShareBase(HubOAuthenticated, web.RequestHandler):
     def share_model(self, share: ShareInfo, token: str | None = None) -> dict[str, Any]:
         token = token or self.token_for(share)
         return {
-            "id": share.id, "owner": share.owner, "path": share.path, "name": share.name,
-            "url": self.url_for(token), "token": token, "environment": share.environment,
-            "created_at": iso(share.created), "expires_at": iso(share.expires),
-            "opens": share.opens, "last_opened_at": iso(share.last_opened),
-            "version": share.version, "size": share.snapshot_size,
+            "id": share.id,
+            "owner": share.owner,
+            "path": share.path,
+            "name": share.name,
+            "url": self.url_for(token),
+            "token": token,
+            "environment": share.environment,
+            "created_at": iso(share.created),
+            "expires_at": iso(share.expires),
+            "opens": share.opens,
+            "last_opened_at": iso(share.last_opened),
+            "version": share.version,
+            "size": share.snapshot_size,
         }

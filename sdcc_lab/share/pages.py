@@ -182,8 +182,11 @@ OPEN_PAGE_CSP = (
 )
 
 
-def open_page(api: str, xsrf: str, next_url: str, login_url: str | None, user: str, hub_home: str) -> str:
+def open_page(
+    api: str, xsrf: str, next_url: str, login_url: str | None, user: str, hub_home: str
+) -> str:
     """The link page: static (no share data, never the token); its script fills it in."""
+
     def attr(value: str) -> str:
         return escape(value, quote=True)
 
@@ -195,7 +198,7 @@ def open_page(api: str, xsrf: str, next_url: str, login_url: str | None, user: s
         # Shown as long as no script runs (a <noscript> would not show where a
         # browser only blocks scripts); the script replaces it at once.
         "<p class='problem'>Opening a share link needs JavaScript: the link's key is "
-        "the part of the address after \"#\", which your browser keeps to itself and never "
+        'the part of the address after "#", which your browser keeps to itself and never '
         "sends to a server. Turn JavaScript on for this site, or paste the whole link into "
         "JupyterLab (File → Import from a share link…).</p></div>"
         f"<script>{_OPEN_SCRIPT}</script>",
@@ -217,6 +220,8 @@ def shares_page(shares: list[ShareInfo], xsrf: str, prefix: str, admin: bool) ->
             f"<input type='hidden' name='next' value='{escape(prefix, quote=True)}'>"
             "<button class='button' type='submit'>Revoke</button></form></td></tr>"
         )
-    head = ("<th>Owner</th>" if admin else "") + "<th>Notebook</th><th>Expires</th><th>Opens</th><th></th>"
+    head = (
+        "<th>Owner</th>" if admin else ""
+    ) + "<th>Notebook</th><th>Expires</th><th>Opens</th><th></th>"
     title = "All live share links" if admin else "My share links"
     return page(title, f"<table><tr>{head}</tr>{''.join(rows)}</table>")

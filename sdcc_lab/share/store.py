@@ -122,8 +122,20 @@ class ShareInfo:
 
     @classmethod
     def of(cls, r: ShareRecord) -> ShareInfo:
-        return cls(r.id, r.owner, r.path, r.env(), r.created, r.expires, r.revoked, r.opens,
-                   r.last_opened, r.version, r.snapshot_size, r.key)
+        return cls(
+            r.id,
+            r.owner,
+            r.path,
+            r.env(),
+            r.created,
+            r.expires,
+            r.revoked,
+            r.opens,
+            r.last_opened,
+            r.version,
+            r.snapshot_size,
+            r.key,
+        )
 
     @property
     def name(self) -> str:
@@ -148,7 +160,9 @@ class ShareStore:
     one they move instead of waiting for a link to expire.
     """
 
-    def __init__(self, db_url: str, snapshot_dir: str | Path, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, db_url: str, snapshot_dir: str | Path, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.clock = clock
         self.engine: Engine = create_engine(db_url, future=True)
         Base.metadata.create_all(self.engine)
@@ -162,7 +176,11 @@ class ShareStore:
         columns = {c["name"] for c in inspect(self.engine).get_columns(ShareRecord.__tablename__)}
         if "snapshot_key" not in columns:
             with self.engine.begin() as conn:
-                conn.execute(text(f"ALTER TABLE {ShareRecord.__tablename__} ADD COLUMN snapshot_key VARCHAR(32)"))
+                conn.execute(
+                    text(
+                        f"ALTER TABLE {ShareRecord.__tablename__} ADD COLUMN snapshot_key VARCHAR(32)"
+                    )
+                )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -195,10 +213,19 @@ class ShareStore:
             group = [r for r in live if r.path == path]
             key = group[0].key if group else secrets.token_hex(8)
             record = ShareRecord(
-                id=secrets.token_hex(8), owner=owner, path=path,
-                environment=json.dumps(environment, sort_keys=True), created=now,
-                expires=now + lifetime, revoked=None, opens=0, last_opened=None, version=0,
-                snapshot_size=0, has_snapshot=False, snapshot_key=key,
+                id=secrets.token_hex(8),
+                owner=owner,
+                path=path,
+                environment=json.dumps(environment, sort_keys=True),
+                created=now,
+                expires=now + lifetime,
+                revoked=None,
+                opens=0,
+                last_opened=None,
+                version=0,
+                snapshot_size=0,
+                has_snapshot=False,
+                snapshot_key=key,
             )
             s.add(record)
             if snapshot is not None:
@@ -261,7 +288,7 @@ class ShareStore:
                 if r.path == old:
                     r.path = new
                 elif r.path.startswith(old.rstrip("/") + "/"):
-                    r.path = new.rstrip("/") + r.path[len(old.rstrip("/")):]
+                    r.path = new.rstrip("/") + r.path[len(old.rstrip("/")) :]
                 else:
                     continue
                 changed += 1
@@ -280,8 +307,9 @@ class ShareStore:
         """A fresh temporary file name in the snapshot folder (same file system: atomic rename)."""
         return self.snapshot_dir / f".upload.{secrets.token_hex(8)}.part"
 
-    def commit_snapshot(self, owner: str, path: str, part: Path, size: int,
-                        quota: int | None = None) -> dict[str, int]:
+    def commit_snapshot(
+        self, owner: str, path: str, part: Path, size: int, quota: int | None = None
+    ) -> dict[str, int]:
         """A new version of ``owner``'s ``path`` for all its live links: {share id: version}.
 
         Empty when no link of that file lives (the part file is removed);
@@ -302,13 +330,24 @@ class ShareStore:
         return versions
 
     def _live(self, s: Session, owner: str, now: datetime, for_update: bool = False) -> Records:
-        q = (select(ShareRecord)
-             .where(ShareRecord.owner == owner, ShareRecord.revoked.is_(None), ShareRecord.expires > now)
-             .order_by(ShareRecord.created))
+        q = (
+            select(ShareRecord)
+            .where(
+                ShareRecord.owner == owner, ShareRecord.revoked.is_(None), ShareRecord.expires > now
+            )
+            .order_by(ShareRecord.created)
+        )
         return list(s.scalars(q.with_for_update() if for_update else q))
 
-    def _replace_snapshot(self, s: Session, live: Records, group: Records, key: str,
-                          snapshot: tuple[Path, int], quota: int | None) -> None:
+    def _replace_snapshot(
+        self,
+        s: Session,
+        live: Records,
+        group: Records,
+        key: str,
+        snapshot: tuple[Path, int],
+        quota: int | None,
+    ) -> None:
         """Check the quota, move the part file into place, and count a new version for ``group``."""
         part, size = snapshot
         if quota is not None:
@@ -331,12 +370,15 @@ class ShareStore:
             return
         with self.session() as s:
             q = select(ShareRecord.snapshot_key, ShareRecord.id).where(
-                ShareRecord.revoked.is_(None), ShareRecord.expires > self.clock())
+                ShareRecord.revoked.is_(None), ShareRecord.expires > self.clock()
+            )
             used = {key or share_id for key, share_id in s.execute(q)}
         for key in keys - used:
             self.snapshot_file(key).unlink(missing_ok=True)
 
-    def purge_dead(self, keep: timedelta = timedelta(days=30), stale_parts: float = 24 * 3600) -> int:
+    def purge_dead(
+        self, keep: timedelta = timedelta(days=30), stale_parts: float = 24 * 3600
+    ) -> int:
         """Drop snapshots no live link shows, records dead for longer than ``keep``, and
         part files of uploads that ended without cleaning up (older than ``stale_parts`` s)."""
         now = self.clock()
@@ -353,7 +395,9 @@ class ShareStore:
         for f in self.snapshot_dir.iterdir():
             try:
                 unused = f.suffix == ".ipynb" and f.stem not in live_keys
-                stale = f.name.startswith(".upload.") and f.stat().st_mtime < time.time() - stale_parts
+                stale = (
+                    f.name.startswith(".upload.") and f.stat().st_mtime < time.time() - stale_parts
+                )
                 if unused or stale:
                     f.unlink()
             except FileNotFoundError:  # an upload finished or cleaned up meanwhile

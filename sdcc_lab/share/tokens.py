@@ -60,7 +60,9 @@ class ShareSigner:
             raise TokenError("the share link's content is not valid")
         try:
             claims = TokenClaims(
-                id=str(data["i"]), owner=str(data["o"]), path=str(data["p"]),
+                id=str(data["i"]),
+                owner=str(data["o"]),
+                path=str(data["p"]),
                 environment=dict(data.get("e") or {}),
             )
         except (KeyError, TypeError, ValueError) as e:

@@ -63,16 +63,23 @@ def safe_next(value: str, allowed_prefix: str) -> str | None:
     return value
 
 
-_TITLES = {403: "This link cannot be opened", 410: "This link no longer works",
-           400: "Bad request", 404: "Not found"}
+_TITLES = {
+    403: "This link cannot be opened",
+    410: "This link no longer works",
+    400: "Bad request",
+    404: "Not found",
+}
 
 
 class PageBase(ShareBase):
     def finish_error(self, status_code: int, message: str) -> None:
         """A page a browser shows: the same message, in HTML."""
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(pages.problem_page(_TITLES.get(status_code, "Error"), message,
-                                       self.settings["hub_prefix"] + "home"))
+        self.finish(
+            pages.problem_page(
+                _TITLES.get(status_code, "Error"), message, self.settings["hub_prefix"] + "home"
+            )
+        )
 
 
 class LinkPage(PageBase):
@@ -113,11 +120,16 @@ class LinkPage(PageBase):
         self.set_header("Cache-Control", "no-store")
         self.set_header("Referrer-Policy", "no-referrer")
         self.set_header("Content-Security-Policy", pages.OPEN_PAGE_CSP)
-        self.finish(pages.open_page(
-            api=self.prefix + "open", xsrf=self.xsrf_token.decode(), next_url=next_arg,
-            login_url=login, user=self.user_name if self.current_user else "",
-            hub_home=self.settings["hub_prefix"] + "home",
-        ))
+        self.finish(
+            pages.open_page(
+                api=self.prefix + "open",
+                xsrf=self.xsrf_token.decode(),
+                next_url=next_arg,
+                login_url=login,
+                user=self.user_name if self.current_user else "",
+                hub_home=self.settings["hub_prefix"] + "home",
+            )
+        )
 
     @web.authenticated
     async def post(self, legacy_token: str | None = None) -> None:
@@ -137,12 +149,16 @@ class LinkPage(PageBase):
         target = self.continue_target(next_arg)
         _, share = self.open_share(token)
         self.set_header("Cache-Control", "no-store")
-        self.finish({
-            "owner": share.owner, "name": visible_text(share.name),
-            "expires_at": iso(share.expires), "expires": pages.when(share.expires),
-            "environment": pages.environment_pairs(share.environment),
-            "continue_url": f"{target}#sdcc-share={token}",
-        })
+        self.finish(
+            {
+                "owner": share.owner,
+                "name": visible_text(share.name),
+                "expires_at": iso(share.expires),
+                "expires": pages.when(share.expires),
+                "environment": pages.environment_pairs(share.environment),
+                "continue_url": f"{target}#sdcc-share={token}",
+            }
+        )
 
 
 class SharesPage(PageBase):
@@ -175,7 +191,7 @@ class RevokeForm(PageBase):
         self.redirect(target, status=303)
 
 
-class OAuthCallback(HubOAuthCallbackHandler):
+class OAuthCallback(HubOAuthCallbackHandler):  # type: ignore[misc]  # JupyterHub is untyped
     """The hub's OAuth callback, with the service's own ``HubOAuth``."""
 
     @property

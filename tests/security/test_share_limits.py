@@ -58,9 +58,11 @@ def notebook_bytes(source: str = "print(1)") -> bytes:
 
 
 # A notebook with one output, its JSON data between HEAD and TAIL.
-HEAD = (b'{"cells": [{"cell_type": "code", "execution_count": 1, "id": "deep", "metadata": {}, '
-        b'"source": "x", "outputs": [{"output_type": "execute_result", "execution_count": 1, '
-        b'"metadata": {}, "data": {"application/json": ')
+HEAD = (
+    b'{"cells": [{"cell_type": "code", "execution_count": 1, "id": "deep", "metadata": {}, '
+    b'"source": "x", "outputs": [{"output_type": "execute_result", "execution_count": 1, '
+    b'"metadata": {}, "data": {"application/json": '
+)
 TAIL = b'}}]}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 
 
@@ -116,11 +118,17 @@ def rows(svc: RunningService) -> int:
     return len(svc.store.list(None, live_only=False))
 
 
-async def post_share(svc: RunningService, token: str, path: str, body: bytes, **query: Any) -> tuple[int, Any]:
+async def post_share(
+    svc: RunningService, token: str, path: str, body: bytes, **query: Any
+) -> tuple[int, Any]:
     q = urllib.parse.urlencode({"path": path, **query})
     try:
-        r = await AsyncHTTPClient().fetch(svc.api("shares?" + q), method="POST", body=body,
-                                          headers={"Authorization": f"token {token}"})
+        r = await AsyncHTTPClient().fetch(
+            svc.api("shares?" + q),
+            method="POST",
+            body=body,
+            headers={"Authorization": f"token {token}"},
+        )
     except HTTPClientError as e:
         assert e.response is not None
         return e.code, json.loads(e.response.body)
@@ -130,8 +138,12 @@ async def post_share(svc: RunningService, token: str, path: str, body: bytes, **
 async def put_snapshot(svc: RunningService, token: str, path: str, body: bytes) -> tuple[int, Any]:
     q = urllib.parse.urlencode({"path": path})
     try:
-        r = await AsyncHTTPClient().fetch(svc.api("snapshots?" + q), method="PUT", body=body,
-                                          headers={"Authorization": f"token {token}"})
+        r = await AsyncHTTPClient().fetch(
+            svc.api("snapshots?" + q),
+            method="PUT",
+            body=body,
+            headers={"Authorization": f"token {token}"},
+        )
     except HTTPClientError as e:
         assert e.response is not None
         return e.code, json.loads(e.response.body)
@@ -145,14 +157,25 @@ class RawUpload:
         self.reader, self.writer = reader, writer
 
     @classmethod
-    async def start(cls, svc: RunningService, token: str, path: str, length: int,
-                    first: bytes = b"", method: str = "POST", endpoint: str = "shares") -> RawUpload:
-        url = urllib.parse.urlsplit(svc.api(endpoint + "?" + urllib.parse.urlencode({"path": path})))
+    async def start(
+        cls,
+        svc: RunningService,
+        token: str,
+        path: str,
+        length: int,
+        first: bytes = b"",
+        method: str = "POST",
+        endpoint: str = "shares",
+    ) -> RawUpload:
+        url = urllib.parse.urlsplit(
+            svc.api(endpoint + "?" + urllib.parse.urlencode({"path": path}))
+        )
         reader, writer = await asyncio.open_connection(url.hostname, url.port)
         writer.write(
             f"{method} {url.path}?{url.query} HTTP/1.1\r\nHost: {url.netloc}\r\n"
             f"Authorization: token {token}\r\nContent-Type: application/x-ipynb+json\r\n"
-            f"Content-Length: {length}\r\n\r\n".encode() + first
+            f"Content-Length: {length}\r\n\r\n".encode()
+            + first
         )
         await writer.drain()
         return cls(reader, writer)
@@ -165,7 +188,9 @@ class RawUpload:
         try:
             return await asyncio.wait_for(self._response(), timeout)
         except asyncio.TimeoutError:
-            pytest.fail(f"no answer within {timeout} s: the service waits for the body before refusing")
+            pytest.fail(
+                f"no answer within {timeout} s: the service waits for the body before refusing"
+            )
 
     async def _response(self) -> tuple[int, Any]:
         status = int((await self.reader.readline()).split()[1])
@@ -236,18 +261,22 @@ async def test_the_quota_holds_for_bodies_without_a_length_and_for_new_versions(
 
     async def chunked(write: Callable[[bytes], Awaitable[None]]) -> None:
         for i in range(0, len(body), 4096):
-            await write(body[i:i + 4096])
+            await write(body[i : i + 4096])
 
     q = urllib.parse.urlencode({"path": "c.ipynb"})
     with pytest.raises(HTTPClientError) as e:
-        await AsyncHTTPClient().fetch(share_service.api("shares?" + q), method="POST",
-                                      body_producer=chunked,
-                                      headers={"Authorization": "token alice-token"})
+        await AsyncHTTPClient().fetch(
+            share_service.api("shares?" + q),
+            method="POST",
+            body_producer=chunked,
+            headers={"Authorization": "token alice-token"},
+        )
     assert e.value.code == 413 and e.value.response is not None
     assert "quota" in json.loads(e.value.response.body)["message"]
     # A new version of a.ipynb twice as big would not fit either; the old one stays.
-    code, data = await put_snapshot(share_service, "alice-token", "a.ipynb",
-                                    notebook_bytes("x = '" + "y" * 40_000 + "'"))
+    code, data = await put_snapshot(
+        share_service, "alice-token", "a.ipynb", notebook_bytes("x = '" + "y" * 40_000 + "'")
+    )
     assert code == 413 and "quota" in data["message"]
     assert snapshot_files(share_service) == files and rows(share_service) == count
     assert {n: (share_service.store.snapshot_dir / n).read_bytes() for n in files} == stored
@@ -260,8 +289,11 @@ async def test_concurrent_uploads_are_capped_per_user(
     body = notebook_bytes()
     count = rows(share_service)
     for name in ("h1.ipynb", "h2.ipynb"):  # two uploads in flight, half sent
-        uploads.append(await RawUpload.start(share_service, "alice-token", name, len(body),
-                                             body[: len(body) // 2]))
+        uploads.append(
+            await RawUpload.start(
+                share_service, "alice-token", name, len(body), body[: len(body) // 2]
+            )
+        )
     await asyncio.sleep(0.3)
     in_flight = snapshot_files(share_service)
     third = await RawUpload.start(share_service, "alice-token", "h3.ipynb", len(body))
@@ -273,14 +305,16 @@ async def test_concurrent_uploads_are_capped_per_user(
     code, _ = await post_share(share_service, "bob-token", "b.ipynb", body)
     assert code == 201
     for upload in uploads[:2]:
-        await upload.send(body[len(body) // 2:])
+        await upload.send(body[len(body) // 2 :])
         code, _ = await upload.response()
         assert code == 201
     code, _ = await post_share(share_service, "alice-token", "h3.ipynb", body)
     assert code == 201  # the slots are free again
     # A client that goes away frees its slot too.
     for name in ("g1.ipynb", "g2.ipynb"):
-        uploads.append(await RawUpload.start(share_service, "alice-token", name, len(body), body[:100]))
+        uploads.append(
+            await RawUpload.start(share_service, "alice-token", name, len(body), body[:100])
+        )
     await asyncio.sleep(0.3)
     uploads[-1].close()
     deadline = time.monotonic() + 10
@@ -290,7 +324,9 @@ async def test_concurrent_uploads_are_capped_per_user(
             break
         await asyncio.sleep(0.2)
     assert code == 201, data
-    assert len([f for f in snapshot_files(share_service) if f.endswith(".part")]) == 1  # g1's, in flight
+    assert (
+        len([f for f in snapshot_files(share_service) if f.endswith(".part")]) == 1
+    )  # g1's, in flight
 
 
 async def test_a_server_sharing_past_the_quota_gets_the_quota_message(
@@ -302,7 +338,9 @@ async def test_a_server_sharing_past_the_quota_gets_the_quota_message(
     share_service.service.max_snapshot_bytes_per_user = MiB
     (jp_root_dir / "large.ipynb").write_bytes(notebook_bytes("x = '" + "y" * 12 * MiB + "'"))
     with pytest.raises(HTTPClientError) as e:
-        await jp_fetch("sdcc-lab", "api", "shares", method="POST", body=json.dumps({"path": "large.ipynb"}))
+        await jp_fetch(
+            "sdcc-lab", "api", "shares", method="POST", body=json.dumps({"path": "large.ipynb"})
+        )
     assert e.value.code == 413 and e.value.response is not None
     message = json.loads(e.value.response.body)["message"]
     assert "quota of 1 MB" in message and "use 0 bytes" in message, message
@@ -325,9 +363,12 @@ async def test_links_of_one_file_share_one_snapshot(share_service: RunningServic
 
     async def fetch(link: dict[str, Any]) -> tuple[int, bytes]:
         try:
-            r = await AsyncHTTPClient().fetch(svc.api("fetch"), method="POST",
-                                              body=json.dumps({"token": link["token"]}),
-                                              headers={"Authorization": "token bob-token"})
+            r = await AsyncHTTPClient().fetch(
+                svc.api("fetch"),
+                method="POST",
+                body=json.dumps({"token": link["token"]}),
+                headers={"Authorization": "token bob-token"},
+            )
         except HTTPClientError as e:
             return e.code, b""
         return r.code, r.body
@@ -337,8 +378,11 @@ async def test_links_of_one_file_share_one_snapshot(share_service: RunningServic
         assert code == 200 and b'"v2"' in body
     # Revoking one link keeps the snapshot for the others; the last one takes it.
     for i, link in enumerate(links):
-        r = await AsyncHTTPClient().fetch(svc.api("shares/" + link["id"]), method="DELETE",
-                                          headers={"Authorization": "token alice-token"})
+        r = await AsyncHTTPClient().fetch(
+            svc.api("shares/" + link["id"]),
+            method="DELETE",
+            headers={"Authorization": "token alice-token"},
+        )
         assert r.code == 204
         left = [f for f in snapshot_files(svc) if f.endswith(".ipynb")]
         if i < len(links) - 1:
@@ -354,29 +398,39 @@ async def test_the_purge_drops_a_shared_snapshot_with_its_last_link(
 ) -> None:
     svc = share_service
     for lifetime in (60, 180):
-        code, _ = await post_share(svc, "alice-token", "brief.ipynb", notebook_bytes(), expires_in=lifetime)
+        code, _ = await post_share(
+            svc, "alice-token", "brief.ipynb", notebook_bytes(), expires_in=lifetime
+        )
         assert code == 201
     assert len([f for f in snapshot_files(svc) if f.endswith(".ipynb")]) == 1
     clock.advance(60)
     svc.store.purge_dead()
-    assert len([f for f in snapshot_files(svc) if f.endswith(".ipynb")]) == 1  # one link still lives
+    assert (
+        len([f for f in snapshot_files(svc) if f.endswith(".ipynb")]) == 1
+    )  # one link still lives
     clock.advance(120)
     svc.store.purge_dead()
     assert [f for f in snapshot_files(svc) if f.endswith(".ipynb")] == []
 
 
 # --- nesting depth: sender, service, recipient ----------------------------------------------------
-async def test_the_service_refuses_a_notebook_nested_too_deep(share_service: RunningService) -> None:
+async def test_the_service_refuses_a_notebook_nested_too_deep(
+    share_service: RunningService,
+) -> None:
     files, count = snapshot_files(share_service), rows(share_service)
     code, data = await post_share(share_service, "alice-token", "deep.ipynb", deep_notebook(20_000))
     assert code == 400 and "deep" in data["message"], data
     assert snapshot_files(share_service) == files and rows(share_service) == count
 
 
-async def test_sharing_a_notebook_nested_too_deep_is_refused(jp_fetch: Fetch, jp_root_dir: Path) -> None:
+async def test_sharing_a_notebook_nested_too_deep_is_refused(
+    jp_fetch: Fetch, jp_root_dir: Path
+) -> None:
     (jp_root_dir / "deep.ipynb").write_bytes(deep_notebook(20_000))
     with pytest.raises(HTTPClientError) as e:
-        await jp_fetch("sdcc-lab", "api", "shares", method="POST", body=json.dumps({"path": "deep.ipynb"}))
+        await jp_fetch(
+            "sdcc-lab", "api", "shares", method="POST", body=json.dumps({"path": "deep.ipynb"})
+        )
     assert e.value.code == 400 and e.value.response is not None
     assert "deep" in json.loads(e.value.response.body)["message"]
 
@@ -390,10 +444,12 @@ async def test_importing_a_notebook_nested_too_deep_is_refused_and_writes_nothin
     code, bob = await post_share(share_service, "bob-token", "deep.ipynb", deep_notebook(20_000))
     assert code == 201, bob
     with pytest.raises(HTTPClientError) as e:
-        await jp_fetch("sdcc-lab", "api", "imports", method="POST", body=json.dumps({"link": bob["url"]}))
+        await jp_fetch(
+            "sdcc-lab", "api", "imports", method="POST", body=json.dumps({"link": bob["url"]})
+        )
     assert e.value.code == 422 and e.value.response is not None
     assert "deep" in json.loads(e.value.response.body)["message"]
-    assert [p for p in jp_root_dir.rglob("*") if p.is_file()] == []
+    assert [p for p in jp_root_dir.rglob("*") if p.is_file()] == []  # noqa: ASYNC240
 
 
 # --- the nesting bomb against the real service of a real hub ----------------------------------------
@@ -438,7 +494,12 @@ def test_a_nesting_bomb_is_refused_without_stalling_or_growing_the_service(
     alice, bob = user_token(demo_portal, "alice"), user_token(demo_portal, "bob")
     bob_url = f"http://{service.netloc}{prefix}api/shares"
     for token in (alice, bob):  # the service has asked the hub about both tokens
-        assert requests.get(bob_url, headers={"Authorization": f"token {token}"}, timeout=30).status_code == 200
+        assert (
+            requests.get(
+                bob_url, headers={"Authorization": f"token {token}"}, timeout=30
+            ).status_code
+            == 200
+        )
 
     body, refused = BOMBS[bomb]
     sent_some, bob_answered = threading.Event(), threading.Event()
@@ -454,7 +515,7 @@ def test_a_nesting_bomb_is_refused_without_stalling_or_growing_the_service(
             f"Content-Length: {len(body)}\r\n\r\n".encode()
         )
         for i in range(0, len(body) - 1, 65536):
-            sock.sendall(body[i:min(i + 65536, len(body) - 1)])
+            sock.sendall(body[i : min(i + 65536, len(body) - 1)])
             if i >= MiB:
                 sent_some.set()
         bob_answered.wait(60)
@@ -492,6 +553,9 @@ def test_a_nesting_bomb_is_refused_without_stalling_or_growing_the_service(
         assert 400 <= status < 500 and "deep" in json.loads(text)["message"], text
     else:
         assert status == 201, text
-        r = requests.delete(f"http://{service.netloc}{prefix}api/shares/{json.loads(text)['id']}",
-                            headers={"Authorization": f"token {alice}"}, timeout=30)
+        r = requests.delete(
+            f"http://{service.netloc}{prefix}api/shares/{json.loads(text)['id']}",
+            headers={"Authorization": f"token {alice}"},
+            timeout=30,
+        )
         assert r.status_code == 204

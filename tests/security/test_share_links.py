@@ -75,7 +75,10 @@ REDIRECT = "/hub/user-redirect/"
         "/hub/user-redirect/\uff0e\uff0e/\uff0e\uff0e/user/mallory/",
         "/hub/user-redirect/lab\u2215..\u2215user",
         # the classics
-        "https://evil.example/", "//evil.example/x", "/hub/login", "javascript:alert(1)",
+        "https://evil.example/",
+        "//evil.example/x",
+        "/hub/login",
+        "javascript:alert(1)",
         "/hub/user-redirect/../../evil",
     ],
 )
@@ -104,8 +107,9 @@ def test_safe_next_for_the_service_prefix() -> None:
 
 # --- (b) imported names -------------------------------------------------------------------------
 def _visible(name: str) -> bool:
-    return not any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
-                   for ch in name)
+    return not any(
+        unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") for ch in name
+    )
 
 
 @pytest.mark.parametrize(
@@ -113,7 +117,10 @@ def _visible(name: str) -> bool:
     [
         ("report\u202egnp.ipynb", "reportgnp.ipynb"),  # right-to-left override
         ("\u2066a\u2069b\u202ac\u202c.ipynb", "abc.ipynb"),  # isolates, embeddings
-        ("a\u200bb\u200cc\u200dd\u200ee\u200ff\ufeff.ipynb", "abcdef.ipynb"),  # zero-width, marks, BOM
+        (
+            "a\u200bb\u200cc\u200dd\u200ee\u200ff\ufeff.ipynb",
+            "abcdef.ipynb",
+        ),  # zero-width, marks, BOM
         ("a\u00adb\u2060c\u061cd.ipynb", "abcd.ipynb"),  # soft hyphen, word joiner, ALM (Cf)
         ("a\x85b\x9bc.ipynb", "abc.ipynb"),  # C1 controls
         ("a\u2028b\u2029c.ipynb", "abc.ipynb"),  # line and paragraph separators
@@ -126,7 +133,9 @@ def test_imported_names_lose_invisible_characters(source: str, expected: str) ->
     assert _visible(name)
 
 
-@pytest.mark.parametrize("source", [".hidden.ipynb", "..x.ipynb", "...ipynb", ". .ipynb", "\u202e.x.ipynb"])
+@pytest.mark.parametrize(
+    "source", [".hidden.ipynb", "..x.ipynb", "...ipynb", ". .ipynb", "\u202e.x.ipynb"]
+)
 def test_imported_names_are_never_hidden(source: str) -> None:
     name = notebook_name(source)
     assert not name.startswith("."), name
@@ -135,15 +144,22 @@ def test_imported_names_are_never_hidden(source: str) -> None:
 
 @pytest.mark.parametrize(
     "source",
-    ["a" * 300 + ".ipynb", "\u00e9" * 200 + ".ipynb", "\U0001f600" * 100 + ".ipynb",
-     "x" * 252, "\u65e5" * 90 + ".ipynb"],
+    [
+        "a" * 300 + ".ipynb",
+        "\u00e9" * 200 + ".ipynb",
+        "\U0001f600" * 100 + ".ipynb",
+        "x" * 252,
+        "\u65e5" * 90 + ".ipynb",
+    ],
 )
-def test_imported_names_fit_in_255_bytes_with_room_for_numbering(source: str, tmp_path: Path) -> None:
+def test_imported_names_fit_in_255_bytes_with_room_for_numbering(
+    source: str, tmp_path: Path
+) -> None:
     name = notebook_name(source)
     assert name.endswith(".ipynb")
     assert len(name.encode()) <= 255
     (tmp_path / name).write_text("x")  # the file system takes it
-    for n in range(1, 12):
+    for _ in range(1, 12):
         numbered = free_name(tmp_path, name)
         assert numbered.endswith(".ipynb") and len(numbered.encode()) <= 255, numbered
         (tmp_path / numbered).write_text("x")
@@ -180,15 +196,19 @@ async def _service_share(service: RunningService, path: str) -> str:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("print('long')")]
     r = await AsyncHTTPClient().fetch(
-        service.api("shares?" + urllib.parse.urlencode({"path": path})), method="POST",
-        headers={"Authorization": "token alice-token"}, body=nbformat.writes(nb).encode(),
+        service.api("shares?" + urllib.parse.urlencode({"path": path})),
+        method="POST",
+        headers={"Authorization": "token alice-token"},
+        body=nbformat.writes(nb).encode(),
     )
     return str(json.loads(r.body)["token"])
 
 
 async def _import(jp_fetch: Fetch, token: str) -> tuple[int, dict[str, Any]]:
     try:
-        r = await jp_fetch("sdcc-lab", "api", "imports", method="POST", body=json.dumps({"link": token}))
+        r = await jp_fetch(
+            "sdcc-lab", "api", "imports", method="POST", body=json.dumps({"link": token})
+        )
         return r.code, json.loads(r.body)
     except HTTPClientError as e:
         assert e.response is not None
@@ -197,8 +217,12 @@ async def _import(jp_fetch: Fetch, token: str) -> tuple[int, dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "path",
-    ["\u00e9" * 200 + ".ipynb", "x" * 252, "dir/" + "\U0001f600" * 70 + ".ipynb",
-     "\u202e" * 300 + "a.ipynb"],
+    [
+        "\u00e9" * 200 + ".ipynb",
+        "x" * 252,
+        "dir/" + "\U0001f600" * 70 + ".ipynb",
+        "\u202e" * 300 + "a.ipynb",
+    ],
 )
 async def test_importing_a_share_with_a_long_name_is_never_a_500(
     jp_fetch: Fetch, jp_root_dir: Path, share_service: RunningService, path: str
@@ -220,7 +244,10 @@ async def test_importing_a_share_with_a_long_name_is_never_a_500(
 
 
 async def test_a_name_the_file_system_refuses_is_a_clear_400(
-    jp_fetch: Fetch, jp_root_dir: Path, share_service: RunningService, monkeypatch: pytest.MonkeyPatch
+    jp_fetch: Fetch,
+    jp_root_dir: Path,
+    share_service: RunningService,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Should a name still not fit (another file system's limits), the answer is a 400
     that says so, and nothing is left behind."""
@@ -235,8 +262,10 @@ async def _service_snapshot(service: RunningService, path: str) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("print('version 2')")]
     await AsyncHTTPClient().fetch(
-        service.api("snapshots?" + urllib.parse.urlencode({"path": path})), method="PUT",
-        headers={"Authorization": "token alice-token"}, body=nbformat.writes(nb).encode(),
+        service.api("snapshots?" + urllib.parse.urlencode({"path": path})),
+        method="PUT",
+        headers={"Authorization": "token alice-token"},
+        body=nbformat.writes(nb).encode(),
     )
 
 
@@ -263,8 +292,11 @@ def _open_like_a_browser(client: HubClient, link: str) -> str:
     xsrf = re.search(r'data-xsrf="([^"]+)"', page.text)
     assert xsrf is not None
     token = urllib.parse.urlsplit(link).fragment  # what the page's script reads
-    r = client.session.post(urllib.parse.urljoin(page.url, html.unescape(api.group(1))),
-                            json={"token": token}, headers={"X-XSRFToken": html.unescape(xsrf.group(1))})
+    r = client.session.post(
+        urllib.parse.urljoin(page.url, html.unescape(api.group(1))),
+        json={"token": token},
+        headers={"X-XSRFToken": html.unescape(xsrf.group(1))},
+    )
     assert r.status_code == 200, r.text
     return urllib.parse.urljoin(page.url, r.json()["continue_url"])
 
@@ -296,8 +328,9 @@ def test_share_tokens_never_reach_the_logs(start_demo: Callable[..., Portal]) ->
     assert r.status_code == 200, r.text
     portal.stop()
     log = portal.log_path.read_bytes()[before:].decode(errors="replace")
-    assert "GET /services/share/" in log or "/hub/user-redirect" in log or "302" in log, \
+    assert "GET /services/share/" in log or "/hub/user-redirect" in log or "302" in log, (
         "the log has no request lines: this probe would prove nothing"
+    )
     signature = token.rsplit(".", 1)[-1]
     leaked = [line for line in log.splitlines() if token in line or signature in line]
     assert not leaked, "\n".join(leaked)

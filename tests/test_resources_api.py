@@ -3,17 +3,20 @@
 A fake ``scontrol`` (a script that counts its calls and prints the recorded
 22.05 ``scontrol show job -o`` line, made RUNNING with a chosen time limit)
 stands in for the controller here; tests/test_resources_slurm.py uses the real
-test cluster.
+test cluster. Periods pass on an injected clock, never by sleeping.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +24,34 @@ import pytest
 from traitlets.config import Config
 
 from sdcc_lab.resources.collector import ResourcesCollector
+from sdcc_lab.resources.facts import Facts
+from sdcc_lab.session import SESSION_ENV, resolve_session
 
 RECORDED = (
-    Path(__file__).parent / "fixtures/slurm/scontrol_show_job_oneline/slurm-22.05-or-earlier_completed_job.txt"
+    Path(__file__).parent
+    / "fixtures/slurm/scontrol_show_job_oneline/slurm-22.05-or-earlier_completed_job.txt"
 )
 KEYS = {
-    "scheduler", "job", "allocation", "time", "usage", "updated_at", "scheduler_checked_at", "problems", "debug",
+    "scheduler",
+    "job",
+    "allocation",
+    "time",
+    "usage",
+    "updated_at",
+    "scheduler_checked_at",
+    "problems",
 }
 
 
-def fake_scontrol(tmp_path: Path, limit_minutes: int = 30, mode: str = "ok") -> tuple[list[str], Path, Path]:
+def fake_scontrol(
+    tmp_path: Path, limit_minutes: int = 30, mode: str = "ok"
+) -> tuple[list[str], Path, Path]:
     """A counting scontrol; returns (command, calls file, state file)."""
     calls = tmp_path / "calls"
     state = tmp_path / "state.json"
-    start = datetime.now().replace(microsecond=0) - timedelta(minutes=5)  # scontrol prints local time
+    start = datetime.now().replace(microsecond=0) - timedelta(
+        minutes=5
+    )  # scontrol prints local time
     state.write_text(json.dumps({"limit": limit_minutes, "start": start.isoformat(), "mode": mode}))
     script = tmp_path / "scontrol"
     script.write_text(
@@ -71,20 +88,45 @@ def ncalls(calls: Path) -> int:
 
 
 SLURM_ENV = {"SLURM_JOB_ID": "4321", "SLURM_CPUS_ON_NODE": "2", "SLURM_MEM_PER_NODE": "4096"}
+IDENTITY = json.dumps({"scheduler": "slurm", "options": {"environment": "python-3.11"}})
 
 
-def collector(tmp_path: Path, env: dict[str, str] | None = None, **traits: Any) -> tuple[ResourcesCollector, Path, Path]:
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def make(
+    env: dict[str, str], clock: Clock | None = None, config: Config | None = None, **kw: Any
+) -> ResourcesCollector:
+    """A collector for a server with this environment (its Session resolved from it)."""
+    return ResourcesCollector(
+        session=resolve_session(env, user="alice"),
+        environ=env,
+        clock=clock or Clock(),
+        config=config or Config(),
+        **kw,
+    )
+
+
+def collector(
+    tmp_path: Path, env: dict[str, str] | None = None, clock: Clock | None = None, **traits: Any
+) -> tuple[ResourcesCollector, Path, Path]:
     cmd, calls, state = fake_scontrol(tmp_path, mode=traits.pop("mode", "ok"))
     c = Config()
     c.ResourcesCollector.scontrol_command = cmd
     for k, v in traits.items():
         setattr(c.ResourcesCollector, k, v)
-    col = ResourcesCollector(
-        identity={"scheduler": "slurm", "options": {"environment": "python-3.11"}},
-        environ=SLURM_ENV if env is None else env,
-        config=c,
-    )
-    return col, calls, state
+    environ = {**(SLURM_ENV if env is None else env), SESSION_ENV: IDENTITY}
+    return make(environ, clock, c), calls, state
 
 
 async def test_slurm_snapshot_from_env_and_one_query(tmp_path: Path) -> None:
@@ -94,53 +136,83 @@ async def test_slurm_snapshot_from_env_and_one_query(tmp_path: Path) -> None:
     assert set(data) == KEYS
     assert data["scheduler"] == "slurm"
     assert data["job"] == {
-        "id": "4321", "partition": "gpu", "account": "tier3", "qos": "normal", "nodes": "node01",
+        "id": "4321",
+        "partition": "gpu",
+        "account": "tier3",
+        "qos": "normal",
+        "nodes": "node01",
         "environment": "python-3.11",
     }
     assert data["allocation"]["cpus"] == 1.0  # the scheduler's NumCPUs wins over the env's
     assert data["time"]["limit_seconds"] == 1800
     assert 24 * 60 <= data["time"]["remaining_seconds"] <= 25 * 60
+    assert data["problems"] == []
     assert ncalls(calls) == 1
     assert calls.read_text().split() == ["show", "job", "-o", "4321"]
 
 
 async def test_many_polls_and_tabs_cost_one_query_per_period(tmp_path: Path) -> None:
-    col, calls, state = collector(tmp_path, recheck_interval=1.0)
+    clock = Clock()
+    col, calls, state = collector(tmp_path, clock=clock, recheck_interval=300.0)
     await col.start()
-    # 40 "tabs" at once, then 20 rounds: one call at start, none more within the period
+    first_check = (await col.snapshot())["scheduler_checked_at"]
+    # 40 "tabs" at once, then 20 polls 10 s apart: one call at start, none more within the period
     await asyncio.gather(*(col.snapshot() for _ in range(40)))
     for _ in range(20):
-        await col.snapshot()
+        clock.advance(10)
+        assert (await col.snapshot())["scheduler_checked_at"] == first_check
     assert ncalls(calls) == 1
-    # the admin extends the job; after the period the next poll shows the new end
+    # the admin extends the job; after the period the next polls show the new end
     st = json.loads(state.read_text())
     st["limit"] = 90
     state.write_text(json.dumps(st))
-    await asyncio.sleep(1.05)
+    clock.advance(100)
     results = await asyncio.gather(*(col.snapshot() for _ in range(10)))
     assert ncalls(calls) == 2  # single-flight: ten concurrent polls, one query
     assert all(r["time"]["limit_seconds"] == 90 * 60 for r in results)
-    assert col.scheduler_calls == 2
+    assert results[0]["scheduler_checked_at"] > first_check
 
 
 @pytest.mark.parametrize("mode", ["fail", "garbage"])
 async def test_failing_scheduler_gives_env_values_and_nulls(tmp_path: Path, mode: str) -> None:
-    col, calls, _ = collector(tmp_path, mode=mode, recheck_interval=3600.0)
+    clock = Clock()
+    col, calls, _ = collector(tmp_path, clock=clock, mode=mode, recheck_interval=3600.0)
     data = await col.snapshot()
     assert data["job"]["id"] == "4321" and data["job"]["partition"] is None
     assert data["allocation"]["memory_bytes"] == 4096 << 20
-    assert data["time"] == {"start": None, "end": None, "limit_seconds": None, "remaining_seconds": None}
+    assert data["time"] == {
+        "start": None,
+        "end": None,
+        "limit_seconds": None,
+        "remaining_seconds": None,
+    }
     assert data["problems"] and "scontrol" in data["problems"][0]
-    await col.snapshot()
+    clock.advance(3599)
+    assert (await col.snapshot())["problems"] == data["problems"]
     assert ncalls(calls) == 1  # a failure is not retried at every poll
+    clock.advance(2)
+    await col.snapshot()
+    assert ncalls(calls) == 2  # but once the period is over
+
+
+async def test_failed_recheck_keeps_the_last_answer(tmp_path: Path) -> None:
+    clock = Clock()
+    col, calls, state = collector(tmp_path, clock=clock, recheck_interval=300.0)
+    assert (await col.snapshot())["time"]["limit_seconds"] == 1800
+    st = json.loads(state.read_text())
+    st["mode"] = "fail"
+    state.write_text(json.dumps(st))
+    clock.advance(301)
+    data = await col.snapshot()
+    assert ncalls(calls) == 2
+    assert data["time"]["limit_seconds"] == 1800 and data["job"]["partition"] == "gpu"
+    assert "Unable to contact slurm controller" in data["problems"][0]
 
 
 async def test_scheduler_timeout(tmp_path: Path) -> None:
     col, _, _ = collector(tmp_path, mode="hang", scheduler_timeout=0.5)
-    t0 = time.monotonic()
     data = await col.snapshot()
-    assert time.monotonic() - t0 < 5
-    assert data["time"]["end"] is None and "did not answer" in data["problems"][0]
+    assert data["time"]["end"] is None and "did not answer within 0.5 s" in data["problems"][0]
 
 
 async def test_missing_scontrol(tmp_path: Path) -> None:
@@ -150,43 +222,129 @@ async def test_missing_scontrol(tmp_path: Path) -> None:
 
 
 async def test_local_session_has_no_wall_time() -> None:
-    col = ResourcesCollector(identity={"scheduler": "local", "options": {}}, environ={"MEM_LIMIT": "1073741824"})
+    col = make({"MEM_LIMIT": "1073741824"})
     data = await col.snapshot()
     assert data["scheduler"] == "local"
-    assert data["time"] == {"start": None, "end": None, "limit_seconds": None, "remaining_seconds": None}
+    assert data["time"] == {
+        "start": None,
+        "end": None,
+        "limit_seconds": None,
+        "remaining_seconds": None,
+    }
     assert data["allocation"]["memory_bytes"] == 1 << 30
     assert "jupyterhub" in data["allocation"]["limits_from"]
-    assert data["usage"]["memory_bytes"] > 0 and data["debug"]["scheduler_calls"] == 0
+    assert data["scheduler_checked_at"] is None  # no scheduler was asked
     assert data["job"]["nodes"]  # the host name
 
 
+async def test_local_identity_ignores_a_slurm_job_around_it(tmp_path: Path) -> None:
+    """The session's rule: the identity says local, so SLURM_JOB_ID is not this session's job."""
+    cmd, calls, _ = fake_scontrol(tmp_path)
+    c = Config()
+    c.ResourcesCollector.scontrol_command = cmd
+    env = {**SLURM_ENV, SESSION_ENV: json.dumps({"scheduler": "local", "options": {}})}
+    data = await make(env, config=c).snapshot()
+    assert data["scheduler"] == "local" and data["job"]["id"] is None
+    assert ncalls(calls) == 0
+    assert any("not this session's" in p for p in data["problems"])
+
+
 async def test_usage_is_cached_across_tabs() -> None:
+    clock = Clock()
     c = Config()
     c.ResourcesCollector.usage_cache_seconds = 60.0
-    col = ResourcesCollector(environ={}, config=c)
+    col = make({}, clock, c)
+    reads = 0
+    sample = col.usage_sampler.sample
+
+    def counted(location: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return sample(location)
+
+    col.usage_sampler.sample = counted  # type: ignore[method-assign]
     await asyncio.gather(*(col.snapshot() for _ in range(10)))
-    assert col.usage_reads == 1
+    assert reads == 1
     await col.snapshot(usage=False)
-    assert col.usage_reads == 1
+    clock.advance(59)
+    await col.snapshot()
+    assert reads == 1
+    clock.advance(2)
+    await col.snapshot()
+    assert reads == 2
 
 
-async def test_cpu_percent_after_start() -> None:
-    col = ResourcesCollector(environ={})
-    await col.start()
-    await asyncio.sleep(1.1)
-    data = await col.snapshot()
-    assert isinstance(data["usage"]["cpu_percent"], float) and data["usage"]["cpu_percent"] >= 0
+@pytest.fixture
+def busy_child() -> Iterator[subprocess.Popen[str]]:
+    """A child of this process that holds 200 MiB of touched memory, then spins on a CPU."""
+    code = (
+        "import sys\nheld = bytearray(200 << 20)\nfor i in range(0, len(held), 4096): held[i] = 1\n"
+        "print('ready', flush=True)\nwhile True: pass\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        yield child
+    finally:
+        child.kill()
+        child.wait()
 
 
-async def test_test_end_in_is_honoured() -> None:
+def cpu_seconds_of(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_cpu(pid: int, seconds: float) -> None:
+    """Wait for the event "the process has used ``seconds`` more of CPU" (not for time to pass)."""
+    target = cpu_seconds_of(pid) + seconds
+    while cpu_seconds_of(pid) < target:
+        time.sleep(0.05)
+
+
+async def test_busy_child_shows_in_cpu_and_memory(
+    tmp_path: Path, busy_child: subprocess.Popen[str]
+) -> None:
+    """What a user checks: a kernel spinning on a CPU and holding 200 MiB shows in the panel."""
+    clock = Clock()
     c = Config()
-    c.ResourcesCollector.test_end_in = 600.0
-    col = ResourcesCollector(environ={}, config=c)
+    c.ResourcesCollector.cgroup_root = str(tmp_path)  # no cgroup here: the process tree is measured
+    col = make({}, clock, c)
+    await col.start()
+    wait_for_cpu(busy_child.pid, 1.0)
+    clock.advance(2.0)  # on the collector's clock, those CPU seconds took 2 s
     data = await col.snapshot()
+    usage = data["usage"]
+    assert usage["measured_from"] == "processes"
+    assert usage["cpu_percent"] >= 50.0  # at least the child's 1 s of CPU in 2 s
+    busy_child.kill()
+    busy_child.wait()
+    clock.advance(2.0)
+    after = (await col.snapshot())["usage"]
+    assert (
+        195 << 20 <= usage["memory_bytes"] - after["memory_bytes"] <= 260 << 20
+    )  # the child's 200 MiB
+
+
+async def test_an_injected_query_gives_a_local_session_an_end() -> None:
+    """How the browser tests get a near end on a local session: a query object, not a product setting."""
+
+    class FixedEnd:
+        async def fetch(self) -> Facts:
+            start = datetime.now(timezone.utc)
+            return Facts(start=start, end=start + timedelta(seconds=600), limit_seconds=600)
+
+    col = make({})
+    await col.start()
+    assert (await col.snapshot())["time"]["end"] is None
+    col.use_query(FixedEnd())  # what ui-tests/sdcc_lab_fixed_end.py does
+    data = await col.snapshot()
+    assert data["scheduler"] == "local" and data["time"]["limit_seconds"] == 600
     assert 595 <= data["time"]["remaining_seconds"] <= 600
 
 
 # --------------------------------------------------------------------------- over HTTP
+
 
 async def test_endpoint_local(jp_fetch: Any) -> None:
     r = await jp_fetch("sdcc-lab", "api", "resources")
@@ -222,22 +380,29 @@ async def test_htcondor_session_from_recorded_ads() -> None:
     env = {
         "BATCH_SYSTEM": "HTCondor",
         "_CONDOR_JOB_AD": str(fixtures / "condor_q_long_held_job_htcondor-9.9.0.txt"),
-        "_CONDOR_MACHINE_AD": str(fixtures / "machine_ad_slot1_from_condor_status_long_htcondor-8.9.12.ad"),
+        "_CONDOR_MACHINE_AD": str(
+            fixtures / "machine_ad_slot1_from_condor_status_long_htcondor-8.9.12.ad"
+        ),
         "CUDA_VISIBLE_DEVICES": "",
     }
-    col = ResourcesCollector(identity={"scheduler": "htcondor", "options": {}}, environ=env)
+    col = make({**env, SESSION_ENV: json.dumps({"scheduler": "htcondor", "options": {}})})
     data = await col.snapshot()
     assert data["scheduler"] == "htcondor"
     assert data["job"]["id"] == "15872426.5189" and data["job"]["partition"] is None
-    assert data["allocation"] == {"cpus": 4.0, "memory_bytes": 16384 << 20, "gpus": 0, "limits_from": "htcondor"}
+    assert data["allocation"] == {
+        "cpus": 4.0,
+        "memory_bytes": 16384 << 20,
+        "gpus": 0,
+        "limits_from": "htcondor",
+    }
     assert data["time"]["limit_seconds"] == 1209600
     assert data["time"]["start"] == "2022-05-25T19:28:49Z"
     assert data["time"]["remaining_seconds"] < 0  # a 2022 job: its end has passed, and it says so
-    assert data["debug"]["scheduler_calls"] == 0  # HTCondor: no daemon is asked
+    assert data["scheduler_checked_at"] is None  # HTCondor: no daemon is asked
 
 
 async def test_htcondor_ads_missing() -> None:
-    col = ResourcesCollector(environ={"_CONDOR_JOB_AD": "/nonexistent/.job.ad"})
+    col = make({"_CONDOR_JOB_AD": "/nonexistent/.job.ad"})
     data = await col.snapshot()
     assert data["scheduler"] == "htcondor" and data["job"]["id"] is None
     assert data["allocation"]["cpus"] is None and data["time"]["end"] is None

@@ -153,7 +153,30 @@ class CgroupReader:
             self._read_v1(paths, info)
         else:
             info.problems.append("no cgroup with memory or CPU accounting for this process")
+        info.memory_bytes, info.cpu_usage_seconds = self.read_usage(info)
         return info
+
+    @staticmethod
+    def read_usage(info: CgroupInfo) -> tuple[int | None, float | None]:
+        """(memory bytes, CPU seconds) of the cgroups :meth:`read` found: two small files.
+
+        The limits and the cgroups holding them change seldom; a poll reads
+        only these two numbers. ``(None, None)`` where no limit applies.
+        """
+        memory: int | None = None
+        cpu: float | None = None
+        if info.version == 2:
+            if info.memory_cgroup is not None:
+                memory = _int(_read(Path(info.memory_cgroup) / "memory.current"))
+            if info.cpu_cgroup is not None:
+                cpu = _v2_usage(_read(Path(info.cpu_cgroup) / "cpu.stat"))
+        elif info.version == 1:
+            if info.memory_cgroup is not None:
+                memory = _int(_read(Path(info.memory_cgroup) / "memory.usage_in_bytes"))
+            if info.cpu_cgroup is not None:
+                raw = _int(_read(Path(info.cpu_cgroup) / "cpuacct.usage"))
+                cpu = raw / 1e9 if raw is not None else None
+        return memory, cpu
 
     # -- v2 --------------------------------------------------------------------
     def _read_v2(self, mount: Path, path: str, info: CgroupInfo) -> None:
@@ -164,7 +187,9 @@ class CgroupReader:
         for d in chain:
             raw = _read(d / "memory.max")
             value = None if raw is None or raw.strip() == "max" else _int(raw)
-            if value is not None and (info.memory_limit_bytes is None or value < info.memory_limit_bytes):
+            if value is not None and (
+                info.memory_limit_bytes is None or value < info.memory_limit_bytes
+            ):
                 info.memory_limit_bytes, info.memory_cgroup = value, str(d)
             cpus = _v2_cpu_max(_read(d / "cpu.max"))
             if cpus is not None and (info.cpu_limit is None or cpus < info.cpu_limit):
@@ -182,10 +207,6 @@ class CgroupReader:
         ):
             cpuset_dir = self._cpuset_owner_v2(chain)
             info.cpu_limit, info.cpu_cgroup = float(cpuset), str(cpuset_dir)
-        if info.memory_cgroup is not None:
-            info.memory_bytes = _int(_read(Path(info.memory_cgroup) / "memory.current"))
-        if info.cpu_cgroup is not None:
-            info.cpu_usage_seconds = _v2_usage(_read(Path(info.cpu_cgroup) / "cpu.stat"))
 
     @staticmethod
     def _cpuset_owner_v2(chain: list[Path]) -> Path:
@@ -204,12 +225,12 @@ class CgroupReader:
         if "memory" in paths and mem_mount is not None:
             for d in _chain(mem_mount, paths["memory"]):
                 value = _int(_read(d / "memory.limit_in_bytes"))
-                if value is not None and value < _V1_UNLIMITED and (
-                    info.memory_limit_bytes is None or value < info.memory_limit_bytes
+                if (
+                    value is not None
+                    and value < _V1_UNLIMITED
+                    and (info.memory_limit_bytes is None or value < info.memory_limit_bytes)
                 ):
                     info.memory_limit_bytes, info.memory_cgroup = value, str(d)
-            if info.memory_cgroup is not None:
-                info.memory_bytes = _int(_read(Path(info.memory_cgroup) / "memory.usage_in_bytes"))
         cpu_mount = self._v1_mount("cpu")
         cpu_path = paths.get("cpu")
         cpu_dir: Path | None = None
@@ -226,11 +247,22 @@ class CgroupReader:
             chain = _chain(cpuset_mount, paths["cpuset"])
             if chain and chain[0] != cpuset_mount:
                 leaf = chain[0]
-                n = parse_cpuset(_read(leaf / "cpuset.effective_cpus") or _read(leaf / "cpuset.cpus") or "")
-                host = parse_cpuset(
-                    _read(cpuset_mount / "cpuset.effective_cpus") or _read(cpuset_mount / "cpuset.cpus") or ""
-                ) or os.cpu_count()
-                if n is not None and (host is None or n < host) and (info.cpu_limit is None or n < info.cpu_limit):
+                n = parse_cpuset(
+                    _read(leaf / "cpuset.effective_cpus") or _read(leaf / "cpuset.cpus") or ""
+                )
+                host = (
+                    parse_cpuset(
+                        _read(cpuset_mount / "cpuset.effective_cpus")
+                        or _read(cpuset_mount / "cpuset.cpus")
+                        or ""
+                    )
+                    or os.cpu_count()
+                )
+                if (
+                    n is not None
+                    and (host is None or n < host)
+                    and (info.cpu_limit is None or n < info.cpu_limit)
+                ):
                     info.cpu_limit, cpu_dir = float(n), None
         if info.cpu_limit is None:
             return
@@ -247,8 +279,6 @@ class CgroupReader:
             target = None
         if target is not None:
             info.cpu_cgroup = str(target)
-            raw = _int(_read(target / "cpuacct.usage"))
-            info.cpu_usage_seconds = raw / 1e9 if raw is not None else None
 
 
 def _v2_cpu_max(text: str | None) -> float | None:

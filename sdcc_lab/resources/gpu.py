@@ -32,7 +32,7 @@ class NVMLReader:
             self.problem = "no GPU visible to this session"
             return
         try:
-            import pynvml  # type: ignore[import-not-found]
+            import pynvml  # type: ignore[import-not-found,unused-ignore]  # optional (sdcc_lab[gpu])
 
             pynvml.nvmlInit()
             self._nvml = pynvml
@@ -59,8 +59,11 @@ class NVMLReader:
         out: list[dict[str, Any]] = []
         for device in self.devices:
             entry: dict[str, Any] = {
-                "id": device, "name": None, "utilization_percent": None,
-                "memory_bytes": None, "memory_total_bytes": None,
+                "id": device,
+                "name": None,
+                "utilization_percent": None,
+                "memory_bytes": None,
+                "memory_total_bytes": None,
             }
             try:
                 h = self._handle(device)

@@ -2,9 +2,8 @@
 
 JupyterHub passes the spawner's ``mem_limit`` (bytes) and ``cpu_limit`` (CPUs)
 as ``MEM_LIMIT`` and ``CPU_LIMIT``; whether they are enforced depends on the
-spawner, so cgroup limits, when tighter, win (the collector merges them).
-The process tree usage helper lives here too: it is what a session without a
-cgroup of its own measures.
+spawner, so cgroup limits, when tighter, win (:mod:`.merge` decides). The host's
+facts are read once, when the collector starts.
 """
 
 from __future__ import annotations
@@ -61,28 +60,3 @@ def host_facts() -> Facts:
         memory_bytes=memory,
         limits_from="host",
     )
-
-
-class ProcessTree:
-    """Memory and CPU time of this server and all its descendants (the kernels)."""
-
-    def __init__(self, pid: int | None = None) -> None:
-        self.root = psutil.Process(pid)
-
-    def sample(self) -> tuple[int, float]:
-        """(resident bytes, cumulative CPU seconds) over the tree; vanished processes skipped."""
-        rss, cpu = 0, 0.0
-        procs = [self.root]
-        try:
-            procs += self.root.children(recursive=True)
-        except psutil.Error:
-            pass
-        for p in procs:
-            try:
-                with p.oneshot():
-                    rss += p.memory_info().rss
-                    t = p.cpu_times()
-                    cpu += t.user + t.system
-            except psutil.Error:
-                continue
-        return rss, cpu

@@ -17,7 +17,9 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ..resources.collector import ResourcesCollector, empty_snapshot
+from ..resources.collector import ResourcesCollector
+from ..resources.model import empty_answer
+from ..session import SETTINGS_KEY
 from .handlers import API_PREFIX, SDCCAPIHandler
 
 
@@ -31,13 +33,15 @@ class ResourcesHandler(SDCCAPIHandler):
         usage = self.get_query_argument("usage", "1") not in ("0", "false", "no")
         data: dict[str, Any]
         if collector is None:
-            data = empty_snapshot(None, "the resources collector is not running")
+            data = empty_answer(None, "the resources collector is not running")
         else:
             try:
                 data = await collector.snapshot(usage=usage)
             except Exception as e:  # noqa: BLE001 - a failing source must not fail the endpoint
                 collector.log_once(f"sdcc_lab resources: snapshot failed: {e!r}")
-                data = empty_snapshot(collector.scheduler, f"reading the resources failed: {e}")
+                data = empty_answer(
+                    collector.session.scheduler, f"reading the resources failed: {e}"
+                )
         self.set_header("Cache-Control", "no-store")
         self.finish(data)
 
@@ -51,7 +55,7 @@ def setup_resources(server_app: Any) -> ResourcesCollector:
     from tornado.ioloop import IOLoop
 
     collector = ResourcesCollector(
-        identity=server_app.web_app.settings["sdcc_lab_session"].identity(),
+        session=server_app.web_app.settings[SETTINGS_KEY],
         parent=server_app,
         log=server_app.log,
     )

@@ -43,7 +43,8 @@ def listener(argv_tail: list[str], user: str | None = None) -> Iterator[int]:
     port = free_port()
     code = ("import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1',int(sys.argv[1])));"
             "s.listen(); print('up', flush=True); time.sleep(120)")
-    process = subprocess.Popen([sys.executable, "-c", code, str(port), *argv_tail],
+    # Debian's Python: another user may not read this checkout's venv (CI's clone is private).
+    process = subprocess.Popen(["/usr/bin/python3", "-c", code, str(port), *argv_tail],
                                stdout=subprocess.PIPE, user=user)
     try:
         assert process.stdout and process.stdout.readline() == b"up\n"

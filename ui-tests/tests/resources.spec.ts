@@ -1,8 +1,8 @@
 /**
  * The Session resources panel in JupyterLab (project `lab`).
  *
- * The UI-test server sets a TEST-ONLY end 90 minutes after it started
- * (ResourcesCollector.test_end_in in jupyter_server_test_config.py); the
+ * The UI-test server's session ends 90 minutes after it started (the
+ * TEST-ONLY server extension ui-tests/sdcc_lab_fixed_end.py); the
  * tests move the warning and auto-save thresholds above that through mocked
  * settings. JupyterLab's own auto-save is off, so only ours can save.
  */
@@ -64,16 +64,17 @@ test.describe('Session resources', () => {
     await page.sidebar.openTab('sdcc-lab-resources');
     const panel = page.getByRole('region', { name: 'Session resources' });
     await expect(panel).toBeVisible();
-    await expect(panel).toContainText('Local session');
+    await expect(panel).toContainText('Local session on the hub node');
     const timer = panel.getByRole('timer', { name: 'Time remaining' });
     await expect(timer).toHaveText(/\d+:\d\d:\d\d left/);
     const first = countdownSeconds(await timer.innerText());
     expect(first).toBeGreaterThan(60 * 60);
     expect(first).toBeLessThanOrEqual(90 * 60);
-    await page.waitForTimeout(2500);
-    const second = countdownSeconds(await timer.innerText());
-    expect(first - second).toBeGreaterThanOrEqual(1);
-    expect(first - second).toBeLessThanOrEqual(4);
+    // It counts down (the next second shows), and stays on the same end.
+    await expect
+      .poll(async () => countdownSeconds(await timer.innerText()))
+      .toBeLessThan(first);
+    expect(countdownSeconds(await timer.innerText())).toBeGreaterThan(60 * 60);
     // memory of the session against the host's memory, as an accessible bar
     const memory = panel.getByRole('progressbar', { name: 'Memory' });
     await expect(memory).toHaveAttribute('aria-valuenow', /^\d+$/);
@@ -163,7 +164,17 @@ test.describe('Session resources', () => {
       tmpPath
     }) => {
       await dirtyNotebook(page, 'untouched.ipynb', 'print("not saved")');
-      await page.waitForTimeout(12000);
+      // Each second of the countdown runs the end-of-job check (which warns
+      // and auto-saves when enabled); auto-save runs at most every 10 s. Once
+      // the status bar has counted 12 s down with the notebook dirty, our
+      // savers had their turn.
+      const status = page.locator('.jp-sdcc-RemainingTimeButton');
+      const start = countdownSeconds(await status.innerText());
+      await expect
+        .poll(async () => countdownSeconds(await status.innerText()), {
+          timeout: 30000
+        })
+        .toBeLessThanOrEqual(start - 12);
       await expect(page.locator('.jp-mod-current.jp-mod-dirty')).toHaveCount(1);
       expect(
         await savedSource(page, `${tmpPath}/untouched.ipynb`)

@@ -97,25 +97,14 @@ class Server:
             self.proc.kill()
 
 
-def start_server(name: str, folder: Path, job_id: str, config: str) -> Server:
-    d = folder / name
-    d.mkdir()
-    calls = d / "calls"
-    calls.touch()
-    wrapper = d / "scontrol"
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec /usr/bin/scontrol "$@"\n')
-    wrapper.chmod(0o755)
+def launch(name: str, d: Path, config: str, env: dict[str, str]) -> Server:
+    """A jupyter server on a free port in folder ``d``, once it answers ``api/status``."""
     cfg = d / "config.py"
     cfg.write_text(
         "c.ServerApp.jpserver_extensions = {'sdcc_lab': True, 'jupyter_resource_usage': True}\n"
-        f"c.ResourcesCollector.scontrol_command = [{str(wrapper)!r}]\n" + config
+        + config
     )
     port, token = free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "SLURM_JOB_ID": job_id,
-        "SDCC_LAB_SESSION": json.dumps({"scheduler": "slurm", "options": {}}),
-    }
     proc = subprocess.Popen(
         [
             str(BIN / "jupyter"),
@@ -133,7 +122,7 @@ def start_server(name: str, folder: Path, job_id: str, config: str) -> Server:
         stderr=subprocess.STDOUT,
         env=env,
     )
-    server = Server(name, proc, f"http://127.0.0.1:{port}/", token, calls)
+    server = Server(name, proc, f"http://127.0.0.1:{port}/", token, d / "calls")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -142,6 +131,25 @@ def start_server(name: str, folder: Path, job_id: str, config: str) -> Server:
         except requests.RequestException:
             time.sleep(0.3)
     raise RuntimeError(f"{name} did not start:\n{(d / 'log').read_text()[-2000:]}")
+
+
+def start_server(name: str, folder: Path, job_id: str, config: str) -> Server:
+    """A server of Slurm job ``job_id`` whose scontrol counts its calls."""
+    d = folder / name
+    d.mkdir()
+    calls = d / "calls"
+    calls.touch()
+    wrapper = d / "scontrol"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec /usr/bin/scontrol "$@"\n')
+    wrapper.chmod(0o755)
+    env = {
+        **os.environ,
+        "SLURM_JOB_ID": job_id,
+        "SDCC_LAB_SESSION": json.dumps({"scheduler": "slurm", "options": {}}),
+    }
+    return launch(
+        name, d, f"c.ResourcesCollector.scontrol_command = [{str(wrapper)!r}]\n" + config, env
+    )
 
 
 def idle_rate(server: Server, seconds: float = 8.0) -> float:
@@ -220,40 +228,10 @@ def start_local_server(folder: Path) -> Server:
     """One server of a local session (no scheduler), both panels' extensions on."""
     d = folder / "local"
     d.mkdir()
-    cfg = d / "config.py"
-    cfg.write_text(
-        "c.ServerApp.jpserver_extensions = {'sdcc_lab': True, 'jupyter_resource_usage': True}\n"
-    )
-    port, token = free_port(), secrets.token_hex(16)
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "_CONDOR_", "SDCC_LAB_"))
     }
-    proc = subprocess.Popen(
-        [
-            str(BIN / "jupyter"),
-            "server",
-            f"--config={cfg}",
-            "--ServerApp.ip=127.0.0.1",
-            f"--port={port}",
-            f"--IdentityProvider.token={token}",
-            "--allow-root",
-            f"--ServerApp.root_dir={d}",
-            "--ServerApp.open_browser=False",
-            "--log-level=WARN",
-        ],
-        stdout=(d / "log").open("wb"),
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    server = Server("local", proc, f"http://127.0.0.1:{port}/", token, d / "calls")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            server.get("api/status")
-            return server
-        except requests.RequestException:
-            time.sleep(0.3)
-    raise RuntimeError(f"the local server did not start:\n{(d / 'log').read_text()[-2000:]}")
+    return launch("local", d, "", env)
 
 
 async def _execute(server: Server, kernel_id: str, code: str) -> None:

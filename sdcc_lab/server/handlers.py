@@ -8,8 +8,6 @@ errors as JSON ``{"message": ...}``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
@@ -31,11 +29,6 @@ class SDCCAPIHandler(APIHandler):
         """The server's one Session, resolved when the extension loaded."""
         session: Session = self.settings[SETTINGS_KEY]
         return session
-
-    @property
-    def session_identity(self) -> dict[str, Any]:
-        """``{"scheduler", "options"}`` of the session (a share link's environment)."""
-        return self.sdcc_session.identity()
 
 
 class InfoHandler(SDCCAPIHandler):

@@ -12,8 +12,7 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from traitlets import Integer, Set, Unicode, default, validate
-from traitlets.config import Configurable
+from traitlets import HasTraits, Integer, Set, Unicode, default, validate
 
 from ..nbstream import DEFAULT_MAX_DEPTH
 
@@ -21,8 +20,12 @@ DAY = 24 * 3600
 MB = 1024 * 1024
 
 
-class ShareSettings(Configurable):
-    """The share service's limits and site facts (set them as ``c.ShareService.…``)."""
+class ShareSettings(HasTraits):
+    """The share service's limits and site facts (set them as ``c.ShareService.…``).
+
+    Plain ``HasTraits``, not ``Configurable``: its traits are configured only as
+    the application's (``c.ShareService``), so there is one section, not two.
+    """
 
     max_expires_in = Integer(
         7 * DAY,

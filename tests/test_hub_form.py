@@ -329,3 +329,43 @@ def test_on_a_real_hub_the_sites_hook_runs_links_start_nothing_and_each_spawn_va
     alice.start_server(local=True)
     assert accepted_count(site_portal, "alice") == 2
     stopped(alice)
+
+
+# --- the admin guide's hook snippets work as written ------------------------------------------
+
+
+def admin_guide_hooks() -> dict[str, Any]:
+    """Run the python blocks of the guide's hooks section as one jupyterhub_config.py."""
+    guide = (Path(__file__).parents[1] / "docs" / "admin-guide.md").read_text()
+    section = guide.split("### Your site's own rules: hooks", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 4, "the guide's hook snippets changed: update this test"
+    namespace: dict[str, Any] = {"c": Config()}
+    exec("\n".join(blocks), namespace)  # the admin's own configuration, as the hub runs it
+    return namespace
+
+
+def test_the_admin_guides_hook_snippets_do_what_it_says() -> None:
+    guide = admin_guide_hooks()
+    config: Config = guide["c"]
+    base = {
+        "local": False,
+        "partition": "gpu",
+        "account": "tier3",
+        "qos": "gpu-qos",
+        "gpus": 1,
+        "runtime": 30,
+        "environment": "default",
+    }
+    placed = FormSpawner(config=config, user=SimpleNamespace(name="alice"))
+    assert placed.child_class_for({**base, "gpu": "any"}) is guide["GPUSlurmSpawner"]
+    assert placed.child_class_for({**base, "gpu": "none"}).__name__ == "SlurmSessionSpawner"
+
+    spawner = make_spawner(config)
+    assert posted(spawner, {"quick": ["1"]}) == {"local": True}
+    page = asyncio.run(spawner.get_options_form())
+    assert page.startswith('<div class="alert alert-info">Maintenance')
+    assert 'id="sdcc-spawn-form"' in page
+
+    derived = config.JupyterHub.spawner_class(user=SimpleNamespace(name="alice"))
+    assert derived.options_from_form is guide["quick_start"]

@@ -185,6 +185,16 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
+def running_session(tmp_path: Path, fakes: Fakes) -> tuple[Spawner, Path]:
+    """A session whose job runs on node7 and whose server reported port 54321."""
+    spawner = make(tmp_path, fakes)
+    spawner.report_port = 54321
+    fakes.squeue_answers("RUNNING None node7")
+    run(spawner.start())
+    [token_file] = token_files(tmp_path)
+    return spawner, token_file
+
+
 def test_a_session_starts_pending_then_running_with_the_reported_port(
     tmp_path: Path, fakes: Fakes
 ) -> None:
@@ -332,11 +342,7 @@ def test_an_option_that_is_not_a_slurm_name_submits_nothing(tmp_path: Path, fake
 def test_a_restarted_hub_reconnects_from_the_state_and_stop_cancels(
     tmp_path: Path, fakes: Fakes
 ) -> None:
-    first = make(tmp_path, fakes)
-    first.report_port = 54321
-    fakes.squeue_answers("RUNNING None node7")
-    run(first.start())
-    [token_file] = token_files(tmp_path)
+    first, token_file = running_session(tmp_path, fakes)
     state = first.get_state()
     assert state["token_file"] == str(token_file)
 
@@ -352,11 +358,7 @@ def test_a_restarted_hub_reconnects_from_the_state_and_stop_cancels(
 def test_a_job_that_ended_while_the_hub_was_away_is_found_ended(
     tmp_path: Path, fakes: Fakes
 ) -> None:
-    first = make(tmp_path, fakes)
-    first.report_port = 54321
-    fakes.squeue_answers("RUNNING None node7")
-    run(first.start())
-    [token_file] = token_files(tmp_path)
+    first, token_file = running_session(tmp_path, fakes)
 
     again = make(tmp_path, fakes)
     again.load_state(first.get_state())
@@ -372,11 +374,7 @@ def test_a_job_that_ended_while_the_hub_was_away_is_found_ended(
 def test_a_scheduler_that_gives_no_answer_is_not_the_job_ending(
     tmp_path: Path, fakes: Fakes, answer: str, error: type[Exception]
 ) -> None:
-    first = make(tmp_path, fakes)
-    first.report_port = 54321
-    fakes.squeue_answers("RUNNING None node7")
-    run(first.start())
-    [token_file] = token_files(tmp_path)
+    first, token_file = running_session(tmp_path, fakes)
     fakes.squeue_answers(answer)
     with pytest.raises(error):
         run(first.job_status())

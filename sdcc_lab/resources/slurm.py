@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
 from ..scheduler.commands import run_command, run_command_blocking
-from ..scheduler.errors import SchedulerError, SchedulerUnparseable
+from ..scheduler.errors import SchedulerUnparseable
 from ..scheduler.slurm import SlurmParseError, parse_scontrol_job
 from .facts import Facts
 
@@ -93,10 +93,6 @@ def slurm_from_env(environ: Mapping[str, str]) -> Facts:
         limits_from="slurm" if job_id else None,
         problems=tuple(problems),
     )
-
-
-# Kept for the callers that still import it; new code catches SchedulerError.
-SchedulerQueryError = SchedulerError
 
 
 class SlurmQuery:

@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -234,7 +235,7 @@ async def test_local_session_has_no_wall_time() -> None:
     assert data["allocation"]["memory_bytes"] == 1 << 30
     assert "jupyterhub" in data["allocation"]["limits_from"]
     assert data["scheduler_checked_at"] is None  # no scheduler was asked
-    assert data["job"]["nodes"]  # the host name
+    assert data["job"]["nodes"] == socket.gethostname()
 
 
 async def test_local_identity_ignores_a_slurm_job_around_it(tmp_path: Path) -> None:

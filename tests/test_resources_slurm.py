@@ -192,7 +192,9 @@ def test_the_job_sees_its_limits(job_server: JobServer) -> None:
     end = datetime.fromisoformat(data["time"]["end"].replace("Z", "+00:00"))
     assert abs((end - job.end_time).total_seconds()) <= 1
     assert 0 < data["time"]["remaining_seconds"] <= 600
-    assert data["usage"]["memory_bytes"] > 0 and data["usage"]["measured_from"] == "processes"
+    # the job's jupyter server, a Python process: tens of MB resident, and less than the job's 1 GiB
+    assert 20 << 20 < data["usage"]["memory_bytes"] < 1 << 30
+    assert data["usage"]["measured_from"] == "processes"
 
 
 def test_extended_time_limit_shows_within_the_recheck_period(job_server: JobServer) -> None:

@@ -48,3 +48,8 @@ export async function requestAPI<T>(
   }
   return data as T;
 }
+
+/** The words of a failed call a user reads: the server's message, or the error's. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -6,6 +6,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { errorText } from '../api';
 import { fetchResources } from './api';
 import { clockSkew, remainingSeconds } from './format';
 import { HIDDEN_REFRESH_MS, IResources } from './types';
@@ -136,7 +137,7 @@ export class ResourcesModel implements IDisposable {
       this._data = data;
       this._error = null;
     } catch (error) {
-      this._error = error instanceof Error ? error.message : String(error);
+      this._error = errorText(error);
       this._changed.emit();
       throw error; // the Poll backs off
     }

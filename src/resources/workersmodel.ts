@@ -6,6 +6,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { errorText } from '../api';
 import { cancelWorkers, listWorkers } from './api';
 import { IWorkerJob } from './types';
 
@@ -75,7 +76,7 @@ export class WorkersModel implements IDisposable {
     try {
       await this._cancel(id);
     } catch (error) {
-      refused = error instanceof Error ? error.message : String(error);
+      refused = errorText(error);
     } finally {
       this._cancelling.delete(key);
     }
@@ -110,7 +111,7 @@ export class WorkersModel implements IDisposable {
       this._workers = await this._list();
       this._error = null;
     } catch (error) {
-      this._error = error instanceof Error ? error.message : String(error);
+      this._error = errorText(error);
       this._changed.emit();
       throw error;
     }

@@ -9,15 +9,12 @@ import {
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
+import { errorText } from '../api';
 import { CommandIDs } from '../tokens';
 import { showSessionDialog } from './dialog';
 import { SessionModel } from './model';
 
 const PLUGIN_ID = 'sdcc-lab:plugin';
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 export const sessionPlugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,

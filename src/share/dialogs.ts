@@ -13,6 +13,7 @@ import {
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
+import { errorText } from '../api';
 import { gridTable, labelTable } from '../table';
 import {
   absoluteLink,
@@ -36,10 +37,6 @@ function el<K extends keyof HTMLElementTagNameMap>(
     node.className = className;
   }
   return node;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Pure helpers of the share UI (no JupyterLab application: unit-tested with jest).
  */
-import { APIError } from '../api';
+import { APIError, errorText } from '../api';
 import { LABELS } from '../labels';
 import { ITrans } from '../tokens';
 import { describeSession } from '../session/format';
@@ -162,5 +162,5 @@ export function errorMessage(error: unknown, trans: ITrans): string {
     }
     return error.message;
   }
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }

@@ -20,7 +20,7 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.utils import ensure_async, url_path_join
+from jupyter_server.utils import ApiPath, ensure_async, to_os_path, url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
 
@@ -106,10 +106,9 @@ class ShareAPIHandler(SDCCAPIHandler):
             raise web.HTTPError(400, "only notebooks (.ipynb) can be shared")
         if not await ensure_async(cm.file_exists(path)) or await ensure_async(cm.is_hidden(path)):
             raise web.HTTPError(404, f"no notebook at {path}")
-        get_os_path = getattr(cm, "_get_os_path", None)
-        if get_os_path is None:
-            raise web.HTTPError(400, "sharing needs a file-based contents manager")
-        os_path = Path(get_os_path(path))
+        # The public way from an API path to a file (the checks above ruled out
+        # ".." and absolute paths); the real path must stay inside the root.
+        os_path = to_os_path(ApiPath(path), str(self.root()))
         real = Path(os.path.realpath(os_path))  # noqa: ASYNC240 (a local path, no I/O wait)
         if not real.is_relative_to(self.root()):
             raise web.HTTPError(403, f"{path} leads outside the server's root")

@@ -72,6 +72,7 @@ class NotebookUpload(APIBase):
     _upload: Upload | None = None
     _busy: asyncio.Future[None] | None = None
     _gone = False  # the request ended (answered, or the client went away)
+    _body_read = False  # set by get/post/put: tornado calls them once the whole body is in
     new_link = False  # a new link (POST shares) rather than a new version
 
     @property
@@ -114,6 +115,14 @@ class NotebookUpload(APIBase):
         self._upload = self.gate.enter(user, reserved, self.new_link)
         self._part = self.store.new_part_file()
         self._fh = open(self._part, "wb")  # noqa: SIM115, ASYNC230 (closed in finish_upload / on_finish)
+
+    def finish_error(self, status_code: int, message: str) -> None:
+        if not self._body_read:
+            # Refused before the body was read: tornado ends the connection after this
+            # answer. Say so, or a proxy that keeps connections alive sends its next
+            # request into the closed one (and answers it 503).
+            self.set_header("Connection", "close")
+        super().finish_error(status_code, message)
 
     def check_before_body(self) -> None:
         """Refusals of a subclass that need no body (raise ``web.HTTPError``)."""
@@ -232,6 +241,7 @@ class SharesAPI(NotebookUpload):
             await APIBase.prepare(self)
 
     async def get(self) -> None:
+        self._body_read = True
         everyone = self.get_argument("all", "") == "1"
         if everyone and not self.is_admin():
             raise web.HTTPError(403, "only admins may list every share")
@@ -245,6 +255,7 @@ class SharesAPI(NotebookUpload):
         )
 
     async def post(self) -> None:
+        self._body_read = True
         path = self.upload_path
         raw_expiry = self.get_argument("expires_in", "")
         try:
@@ -307,6 +318,7 @@ class SnapshotAPI(NotebookUpload):
             raise web.HTTPError(404, "no live share of this file")
 
     async def put(self) -> None:
+        self._body_read = True
         part, size, _ = self.finish_upload()
         self._part = part  # removed in on_finish unless committed
         try:

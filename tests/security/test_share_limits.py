@@ -571,3 +571,36 @@ def test_a_nesting_bomb_is_refused_without_stalling_or_growing_the_service(
             timeout=30,
         )
         assert r.status_code == 204
+
+
+async def test_an_early_refusal_says_the_connection_closes(share_service: RunningService) -> None:
+    """A refusal before an upload's body is read ends the connection (tornado cannot read on
+    without reading the body). The answer must say so (``Connection: close``): a proxy that
+    keeps connections alive would otherwise send its next request into the closed one and
+    answer that one 503 (seen with JupyterHub's proxy)."""
+    url = urllib.parse.urlsplit(share_service.url)
+
+    def two_requests() -> tuple[int, str | None, int]:
+        conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=10)
+        try:
+            conn.request("GET", url.path + "api/shares")  # no token: 403 in prepare
+            first = conn.getresponse()
+            first.read()
+            said = first.getheader("Connection")
+            if said == "close":
+                return first.status, said, 0
+            conn.request(
+                "GET", url.path + "api/shares", headers={"Authorization": "token alice-token"}
+            )
+            try:
+                second = conn.getresponse()  # the connection was kept: it must still answer
+                second.read()
+            except (ConnectionError, http.client.RemoteDisconnected):
+                return first.status, said, -1  # dropped without a word
+            return first.status, said, second.status
+        finally:
+            conn.close()
+
+    status, said, then = await asyncio.get_running_loop().run_in_executor(None, two_requests)
+    assert status == 403
+    assert said == "close" or then == 200, (said, then)

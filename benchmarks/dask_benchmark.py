@@ -34,9 +34,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_dask_slurm import JOBENV, SESSION_ARGS, queue, sbatch, session_script, wait_until
+from test_dask_slurm import (  # noqa: E402  (tests/ is put on the path just above)
+    JOBENV,
+    SESSION_ARGS,
+    queue,
+    sbatch,
+    session_script,
+    wait_until,
+)
 
-PROGRAM = r'''
+PROGRAM = r"""
 import json, os, subprocess, sys, time
 from dask.distributed import Client
 from sdcc_lab.dask import cluster, worker_job_name
@@ -72,7 +79,7 @@ for kind, over, wanted in (("two_jobs", {}, 2),
         time.sleep(2)
 with open(sys.argv[1], "w") as f:
     json.dump(res, f)
-'''
+"""
 
 
 def main() -> None:
@@ -86,7 +93,15 @@ def main() -> None:
     program.write_text(PROGRAM)
     program.chmod(0o644)
     script = session_script(folder, "bench", f"{JOBENV}/bin/python {program} {results} {args.runs}")
-    job = sbatch("alice", "-J", "jupyter-alice", *SESSION_ARGS, "-o", str(folder / "bench-%j.log"), str(script))
+    job = sbatch(
+        "alice",
+        "-J",
+        "jupyter-alice",
+        *SESSION_ARGS,
+        "-o",
+        str(folder / "bench-%j.log"),
+        str(script),
+    )
     try:
         wait_until(lambda: job not in queue("alice"), 1200, f"benchmark session {job} to end")
         if not results.exists():

@@ -31,6 +31,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from typing_extensions import Self
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -53,11 +55,11 @@ class StallMonitor:
             await asyncio.sleep(self.interval)
             self.worst = max(self.worst, loop.time() - t0 - self.interval)
 
-    def __enter__(self) -> StallMonitor:
+    def __enter__(self) -> Self:
         self._task = asyncio.get_running_loop().create_task(self._run())
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         assert self._task is not None
         self._task.cancel()
 
@@ -86,7 +88,9 @@ def ms(seconds: float) -> str:
 
 async def part1(logins: int) -> None:
     print("== Part 1: form render, Slurm commands, event-loop stalls (real Slurm) ==")
-    print(f"{'logins':>6} {'cache':>5} {'median':>10} {'max':>10} {'slurm cmds':>10} {'worst stall':>12}")
+    print(
+        f"{'logins':>6} {'cache':>5} {'median':>10} {'max':>10} {'slurm cmds':>10} {'worst stall':>12}"
+    )
     for n in (1, logins):
         for cache in ("cold", "warm"):
             if cache == "cold":
@@ -98,8 +102,10 @@ async def part1(logins: int) -> None:
                 f"{n:>6} {cache:>5} {ms(statistics.median(times)):>10} {ms(max(times)):>10} "
                 f"{commands:>10} {ms(stall):>12}"
             )
-    print("targets: warm median <= 20 ms; <= 3 Slurm commands per user per cache period "
-          "(cluster-wide discovery: 3 for everyone); worst stall <= 50 ms")
+    print(
+        "targets: warm median <= 20 ms; <= 3 Slurm commands per user per cache period "
+        "(cluster-wide discovery: 3 for everyone); worst stall <= 50 ms"
+    )
 
 
 BATCHSPAWNER_CONFIG = """
@@ -174,16 +180,24 @@ def part2(spawns: int) -> None:
             ["/opt/sdcc-lab/jobenv/bin/pip", "install", "-q", "batchspawner==1.3.0"], check=True
         )
         subprocess.run(["chmod", "-R", "a+rX", "/opt/sdcc-lab/jobenv"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "batchspawner==1.3.0"], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "batchspawner==1.3.0"], check=True
+    )
     ours = spawn_to_ready(
         SDCC_CONFIG,
         {"partition": "cpu", "account": "physics", "qos": "normal", "runtime": 10},
         spawns,
     )
     theirs = spawn_to_ready(BATCHSPAWNER_CONFIG, None, spawns)
-    print(f"sdcc_lab SlurmSessionSpawner: median {statistics.median(ours):.2f} s  {['%.2f' % t for t in ours]}")
-    print(f"batchspawner SlurmSpawner:    median {statistics.median(theirs):.2f} s  {['%.2f' % t for t in theirs]}")
-    print(f"ratio sdcc_lab / batchspawner: {statistics.median(ours) / statistics.median(theirs):.2f} (target <= 1)")
+    print(
+        f"sdcc_lab SlurmSessionSpawner: median {statistics.median(ours):.2f} s  {[f'{t:.2f}' for t in ours]}"
+    )
+    print(
+        f"batchspawner SlurmSpawner:    median {statistics.median(theirs):.2f} s  {[f'{t:.2f}' for t in theirs]}"
+    )
+    print(
+        f"ratio sdcc_lab / batchspawner: {statistics.median(ours) / statistics.median(theirs):.2f} (target <= 1)"
+    )
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ everything runs as the user who started it, in DATA/home/NAME.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -42,7 +43,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import psutil
 
 from .netutil import free_port
@@ -129,7 +129,9 @@ def internal_ports(hub_dir: Path) -> tuple[int, int, int]:
     except (OSError, ValueError, KeyError, TypeError):
         hub_port, proxy_api_port, share_port = free_port(), free_port(), free_port()
     hub_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    saved.write_text(json.dumps({"hub": hub_port, "proxy_api": proxy_api_port, "share": share_port}))
+    saved.write_text(
+        json.dumps({"hub": hub_port, "proxy_api": proxy_api_port, "share": share_port})
+    )
     return hub_port, proxy_api_port, share_port
 
 
@@ -166,8 +168,8 @@ def find_proxy(bin_dir: Path) -> str:
 def write_starter_notebook(home: Path, user: str, text: str | None = None) -> None:
     """A first notebook in each home; an existing one (maybe edited) is kept.
 
-    ``text`` is :func:`starter_notebook_text` made beforehand: a step run as the
-    user may not be able to read nbformat's schemas in a private checkout.
+    ``text`` is :func:`starter_notebook_text`, made beforehand by the caller when
+    this runs as the user (who may not read a private checkout's modules).
     """
     path = home / STARTER_NOTEBOOK
     if path.exists():
@@ -178,24 +180,37 @@ def write_starter_notebook(home: Path, user: str, text: str | None = None) -> No
 
 
 def starter_notebook_text(user: str) -> str:
-    """The starter notebook of ``user``, as JSON text."""
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_markdown_cell(
-            f"# Welcome to the sdcc_lab demo portal, {user}\n\n"
-            "This JupyterLab runs as a session of the portal. "
-            "*Help → About this Session…* shows where it runs and with which options.\n\n"
-            "Every demo user has a home folder of their own; log in as another demo user "
-            "in a private window to try what you do together."
-        ),
-        nbformat.v4.new_code_cell("import platform\nprint(f'Running on {platform.node()}')"),
-    ]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
+    """The starter notebook of ``user``, as notebook (nbformat 4.5) JSON text."""
+    welcome = (
+        f"# Welcome to the sdcc_lab demo portal, {user}\n\n"
+        "This JupyterLab runs as a session of the portal. "
+        "*Help → About this Session…* shows where it runs and with which options.\n\n"
+        "Every demo user has a home folder of their own; log in as another demo user "
+        "in a private window to try what you do together."
+    )
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "id": "welcome", "metadata": {}, "source": welcome},
+            {
+                "cell_type": "code",
+                "id": "where",
+                "metadata": {},
+                "execution_count": None,
+                "outputs": [],
+                "source": "import platform\nprint(f'Running on {platform.node()}')",
+            },
+        ],
+        "metadata": {
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+            }
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
-    return str(nbformat.writes(nb))
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
 
 
 def slurm_unavailable_reason(job_env: Path) -> str:
@@ -208,9 +223,7 @@ def slurm_unavailable_reason(job_env: Path) -> str:
     if not (job_env / "bin" / "sdcc-lab-singleuser").exists():
         return f"no job environment at {job_env} (scripts/slurm/jobenv.sh builds it)"
     try:
-        subprocess.run(
-            ["/usr/bin/scontrol", "ping"], check=True, capture_output=True, timeout=10
-        )
+        subprocess.run(["/usr/bin/scontrol", "ping"], check=True, capture_output=True, timeout=10)
     except (subprocess.SubprocessError, OSError):
         return "the Slurm controller does not answer (scripts/slurm/cluster.sh up starts one)"
     return ""
@@ -227,9 +240,7 @@ def write_demo_lab_settings(home: Path) -> None:
 
 def check_password(password: str) -> None:
     if password and len(password) < PASSWORD_MIN_LENGTH:
-        raise DemoError(
-            f"the demo password must be at least {PASSWORD_MIN_LENGTH} characters long"
-        )
+        raise DemoError(f"the demo password must be at least {PASSWORD_MIN_LENGTH} characters long")
     if password != password.strip():
         # It is kept in a file, one line; blanks at its ends would not survive.
         raise DemoError("the demo password must not start or end with a blank or a line break")
@@ -284,9 +295,7 @@ def check_account(entry: pwd.struct_passwd) -> None:
     except OSError:
         raise DemoError(f"{entry.pw_name}'s home {home} does not exist") from None
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != entry.pw_uid:
-        raise DemoError(
-            f"{entry.pw_name}'s home {home} is not a folder owned by {entry.pw_name}"
-        )
+        raise DemoError(f"{entry.pw_name}'s home {home} is not a folder owned by {entry.pw_name}")
 
 
 def demo_accounts(names: tuple[str, ...], create: bool) -> list[pwd.struct_passwd]:
@@ -319,9 +328,19 @@ def create_account(name: str) -> pwd.struct_passwd:
     """A Unix account for a demo user: locked password (sessions only), private home."""
     # The name passed parse_users' pattern; it goes to useradd as one argument.
     r = subprocess.run(
-        ["useradd", "--create-home", "--user-group", "--shell", "/bin/bash",
-         "-K", "HOME_MODE=0700", name],
-        capture_output=True, text=True, check=False,
+        [
+            "useradd",
+            "--create-home",
+            "--user-group",
+            "--shell",
+            "/bin/bash",
+            "-K",
+            "HOME_MODE=0700",
+            name,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if r.returncode != 0:
         raise DemoError(f"useradd {name} failed: {r.stderr.strip() or r.returncode}")
@@ -377,7 +396,7 @@ def server_paths(bin_dir: Path) -> list[Path]:
 
 
 def unreadable_for(entries: list[pwd.struct_passwd], paths: list[Path]) -> str:
-    """"" when every user can read and run ``paths``, else which user cannot, and what."""
+    """ "" when every user can read and run ``paths``, else which user cannot, and what."""
 
     def check() -> None:
         for path in paths:
@@ -451,7 +470,7 @@ def prepare_account_folder(settings: DemoSettings, entry: pwd.struct_passwd) -> 
         os.chown(folder, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
         folder.chmod(0o700)
 
-    notebook = starter_notebook_text(entry.pw_name)  # as root: nbformat's files may be private
+    notebook = starter_notebook_text(entry.pw_name)  # as root, before the switch to the user
 
     def write() -> None:
         if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
@@ -580,7 +599,9 @@ def configure_share_service(c: Any, s: DemoSettings) -> None:
             "name": "share",
             "url": f"http://127.0.0.1:{port}",
             "command": [
-                sys.executable, "-m", "sdcc_lab.share",
+                sys.executable,
+                "-m",
+                "sdcc_lab.share",
                 f"--ShareService.config_file={service_config}",
             ],
             "cwd": str(s.hub_dir),
@@ -595,7 +616,11 @@ def configure_share_service(c: Any, s: DemoSettings) -> None:
         {"name": "user", "scopes": ["self", "access:services!service=share"]},
         {
             "name": "server",
-            "scopes": ["users:activity!user", "access:servers!server", "access:services!service=share"],
+            "scopes": [
+                "users:activity!user",
+                "access:servers!server",
+                "access:services!service=share",
+            ],
         },
     ]
     share_url = f"http://127.0.0.1:{port}/services/share/"
@@ -637,16 +662,12 @@ class ProcessTree:
     def end_leftovers(self, grace: float = 10) -> None:
         alive = [p for p in self.seen.values() if p.is_running()]
         for p in alive:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 p.terminate()
-            except psutil.NoSuchProcess:
-                pass
         _, alive = psutil.wait_procs(alive, timeout=grace)
         for p in alive:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 p.kill()
-            except psutil.NoSuchProcess:
-                pass
         psutil.wait_procs(alive, timeout=grace)
 
 
@@ -702,9 +723,7 @@ def run_demo(
         job_env=job_env,
         extra_config=str(Path(extra_config).resolve()) if extra_config else "",
         home_root=(
-            str(Path(home_root).resolve()) if home_root
-            else "" if as_root
-            else str(data / "home")
+            str(Path(home_root).resolve()) if home_root else "" if as_root else str(data / "home")
         ),
         server_bin=str(server_bin),
     )
@@ -743,8 +762,7 @@ def run_demo(
                 if settings.slurm_unavailable
                 else "Sessions can run as Slurm jobs, or locally.\n"
             )
-            +
-            f"All its state is in {settings.data_dir}. Press Ctrl-C to stop it.\n",
+            + f"All its state is in {settings.data_dir}. Press Ctrl-C to stop it.\n",
             flush=True,
         )
         while not stop_requested and hub.poll() is None:

@@ -9,6 +9,7 @@ redirects to the user's JupyterLab and calls the user's server with the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
@@ -75,8 +76,14 @@ class HubClient:
             server = model.get("servers", {}).get("")
             if server and server.get("ready"):
                 return server
-            if server is None and model.get("pending") is None and time.monotonic() > deadline - timeout + 5:
-                raise AssertionError(f"{self.username}'s server is neither pending nor ready: {model}")
+            if (
+                server is None
+                and model.get("pending") is None
+                and time.monotonic() > deadline - timeout + 5
+            ):
+                raise AssertionError(
+                    f"{self.username}'s server is neither pending nor ready: {model}"
+                )
             time.sleep(0.5)
         raise AssertionError(f"{self.username}'s server was not ready within {timeout} s")
 
@@ -97,10 +104,8 @@ class HubClient:
     ) -> requests.Response:
         prefix = self.server_prefix(owner)
         headers = kwargs.pop("headers", {})
-        try:
+        with contextlib.suppress(LookupError):  # never visited that server: no cookie to send
             headers["X-XSRFToken"] = self.xsrf(prefix)
-        except LookupError:
-            pass  # never visited that server: no cookie to send
         return self.session.request(
             method,
             self.url.rstrip("/") + prefix + path.lstrip("/"),
@@ -127,13 +132,29 @@ def run_code(client: HubClient, code: str, timeout: float = 60) -> str:
     async def talk() -> str:
         conn = await websocket_connect(HTTPRequest(ws_url, headers={"Cookie": cookies}))
         msg_id = uuid.uuid4().hex
-        conn.write_message(json.dumps({
-            "header": {"msg_id": msg_id, "username": client.username, "session": uuid.uuid4().hex,
-                       "msg_type": "execute_request", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell",
-            "content": {"code": code, "silent": False, "store_history": False,
-                        "user_expressions": {}, "allow_stdin": False},
-        }))
+        conn.write_message(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "username": client.username,
+                        "session": uuid.uuid4().hex,
+                        "msg_type": "execute_request",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "content": {
+                        "code": code,
+                        "silent": False,
+                        "store_history": False,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                    },
+                }
+            )
+        )
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
@@ -174,12 +195,23 @@ def notebook_json(*sources: str, kernel: str = "python3") -> dict[str, Any]:
     """A version 4 notebook with one code cell per source."""
     return {
         "cells": [
-            {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-             "outputs": [], "source": src}
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": f"c{i}",
+                "metadata": {},
+                "outputs": [],
+                "source": src,
+            }
             for i, src in enumerate(sources)
         ],
-        "metadata": {"kernelspec": {"name": kernel, "display_name": "Python 3 (ipykernel)",
-                                    "language": "python"}},
+        "metadata": {
+            "kernelspec": {
+                "name": kernel,
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+            }
+        },
         "nbformat": 4,
         "nbformat_minor": 5,
     }
@@ -187,13 +219,18 @@ def notebook_json(*sources: str, kernel: str = "python3") -> dict[str, Any]:
 
 def save_notebook(client: HubClient, path: str, *sources: str) -> None:
     """Save through the Contents API, as JupyterLab does (post-save hooks run)."""
-    r = client.server_api("PUT", "api/contents/" + path,
-                          json={"type": "notebook", "format": "json", "content": notebook_json(*sources)})
+    r = client.server_api(
+        "PUT",
+        "api/contents/" + path,
+        json={"type": "notebook", "format": "json", "content": notebook_json(*sources)},
+    )
     assert r.status_code in (200, 201), r.text
 
 
 def cell_sources(client: HubClient, path: str) -> list[str]:
     r = client.server_api("GET", "api/contents/" + path)
     assert r.status_code == 200, r.text
-    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-            for c in r.json()["content"]["cells"]]
+    return [
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in r.json()["content"]["cells"]
+    ]

@@ -25,12 +25,12 @@ from typing import Any
 import psutil
 import pytest
 import requests
+from conftest import Portal, _start_portal
+from hubclient import HubClient
 from tornado import web
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from conftest import Portal, _start_portal
-from hubclient import HubClient
 from sdcc_lab.hub.headerauth import HeaderAuthenticator
 from sdcc_lab.netutil import free_port
 

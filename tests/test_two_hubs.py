@@ -19,9 +19,9 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from conftest import Portal, _start_portal
 from hubclient import HubClient, cell_sources, save_notebook
+
 from sdcc_lab.netutil import free_port
 
 pytestmark = [pytest.mark.hub, pytest.mark.apache, pytest.mark.slow]

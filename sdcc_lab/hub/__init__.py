@@ -18,8 +18,8 @@ _register_port_report()
 __all__ = [
     "BatchSessionSpawner",
     "FormSpawner",
-    "HeaderAuthenticator",
     "HTCondorSessionSpawner",
+    "HeaderAuthenticator",
     "LocalSessionSpawner",
     "SDCCSpawner",
     "SimpleLocalSessionSpawner",

@@ -47,7 +47,7 @@ class ProxyLoginRequired(web.HTTPError):
         self.jupyterhub_message = message
 
 
-class HeaderLogoutHandler(LogoutHandler):
+class HeaderLogoutHandler(LogoutHandler):  # type: ignore[misc]  # JupyterHub is untyped
     """Log out of the hub, then out of the front proxy."""
 
     async def render_logout_page(self) -> None:
@@ -58,7 +58,7 @@ class HeaderLogoutHandler(LogoutHandler):
             await super().render_logout_page()
 
 
-class HeaderAuthenticator(Authenticator):
+class HeaderAuthenticator(Authenticator):  # type: ignore[misc]  # JupyterHub is untyped
     """Trust a user-name header set by the site's front proxy (see the module docstring)."""
 
     user_header = Unicode(
@@ -148,9 +148,7 @@ class HeaderAuthenticator(Authenticator):
                 raise ValueError("HeaderAuthenticator.secret_file must be set")
             info = os.stat(self.secret_file)
             if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise ValueError(
-                    f"{self.secret_file} is readable by other users: chmod 600 it"
-                )
+                raise ValueError(f"{self.secret_file} is readable by other users: chmod 600 it")
             with open(self.secret_file, "rb") as f:
                 secret = f.read().strip()
             if len(secret) < 16:
@@ -164,8 +162,10 @@ class HeaderAuthenticator(Authenticator):
         return [("/logout", HeaderLogoutHandler)]
 
     def _refuse(self, why: str) -> ProxyLoginRequired:
-        where = f" Please go to the portal at {self.portal_url}." if self.portal_url else (
-            " Please go through the portal's login page."
+        where = (
+            f" Please go to the portal at {self.portal_url}."
+            if self.portal_url
+            else (" Please go through the portal's login page.")
         )
         self.log.warning("header login refused: %s", why)
         return ProxyLoginRequired(f"This hub only accepts logins through the site's portal.{where}")
@@ -183,7 +183,7 @@ class HeaderAuthenticator(Authenticator):
         sent = handler.request.headers.get(self.secret_header, "").encode()
         if not sent or not hmac.compare_digest(sent, self.read_secret()):
             raise self._refuse(f"missing or wrong {self.secret_header}")
-        name = handler.request.headers.get(self.user_header, "").strip()
+        name = str(handler.request.headers.get(self.user_header, "")).strip()
         if not name:
             raise self._refuse(f"no {self.user_header} header")
         if self.lowercase_names:
@@ -192,7 +192,7 @@ class HeaderAuthenticator(Authenticator):
             match = re.fullmatch(self.header_name_pattern, name)
             if not match:
                 raise self._refuse(f"user name {name!r} does not match header_name_pattern")
-            name = match.groupdict().get("username") or name
+            name = str(match.groupdict().get("username") or name)
         return name
 
     async def authenticate(self, handler: Any, data: Any = None) -> str | None:

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_scheduler_records import state_save_location
 from test_dask_slurm import (
     JOBENV,
     SESSION_ARGS,
@@ -37,6 +36,7 @@ from test_dask_slurm import (
     session_script,
     wait_until,
 )
+from test_scheduler_records import state_save_location
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 

@@ -36,7 +36,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from conftest import Portal
 from test_header_auth import PASSWORDS, fronted_running
 from test_two_hubs import two_hubs_running

@@ -51,7 +51,10 @@ def login_to_lab(client: HubClient, login: Callable[[], object]) -> None:
 def stop(client: HubClient) -> None:
     client.stop_server()
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and client.hub_api("GET", f"users/{client.username}").json()["servers"]:
+    while (
+        time.monotonic() < deadline
+        and client.hub_api("GET", f"users/{client.username}").json()["servers"]
+    ):
         time.sleep(0.3)
 
 
@@ -96,12 +99,15 @@ def part2(runs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, two_hubs_running(Path(tmp)) as two:
         sender_name, other_name = two.user_pair()
         same_name = next(
-            u for u in ("bob", "carol", "dave", "erin", "frank")
+            u
+            for u in ("bob", "carol", "dave", "erin", "frank")
             if u != sender_name and two.hub_of(u) is two.hub_of(sender_name)
         )
         sender = with_server(through_portal(two, sender_name))
         save_notebook(sender, "bench.ipynb", "x = 1")
-        link = sender.server_api("POST", "sdcc-lab/api/shares", json={"path": "bench.ipynb"}).json()["url"]
+        link = sender.server_api(
+            "POST", "sdcc-lab/api/shares", json={"path": "bench.ipynb"}
+        ).json()["url"]
         same = with_server(through_portal(two, same_name))
         other = with_server(through_portal(two, other_name))
 
@@ -109,6 +115,7 @@ def part2(runs: int) -> None:
             def run() -> None:
                 r = client.server_api("POST", "sdcc-lab/api/imports", json={"link": link})
                 assert r.status_code in (200, 201), r.text
+
             return run
 
         within = timed(importer(same), runs, lambda: None)

@@ -33,6 +33,7 @@ Targets: growth < 100 MB, bob's longest wait < 1 s.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -51,9 +52,9 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from hubclient import HubClient
+from hubclient import HubClient  # noqa: E402  (tests/ is put on the path just above)
 
-from sdcc_lab.netutil import free_port
+from sdcc_lab.netutil import free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
 MB = 1024 * 1024
@@ -61,7 +62,9 @@ MB = 1024 * 1024
 
 def parse_size(text: str) -> int:
     units = {"K": 1024, "M": MB}
-    return int(float(text[:-1]) * units[text[-1].upper()]) if text[-1].upper() in units else int(text)
+    return (
+        int(float(text[:-1]) * units[text[-1].upper()]) if text[-1].upper() in units else int(text)
+    )
 
 
 def write_notebook(path: Path, size: int) -> int:
@@ -74,13 +77,20 @@ def write_notebook(path: Path, size: int) -> int:
         f.write('{"cells": [')
         for i in range(cells):
             cell = {
-                "cell_type": "code", "execution_count": i + 1, "id": f"c{i}", "metadata": {},
+                "cell_type": "code",
+                "execution_count": i + 1,
+                "id": f"c{i}",
+                "metadata": {},
                 "source": [f"for i in range({out_lines}):\n", "    print(i)"],
-                "outputs": [{"output_type": "stream", "name": "stdout", "text": [line] * out_lines}],
+                "outputs": [
+                    {"output_type": "stream", "name": "stdout", "text": [line] * out_lines}
+                ],
             }
             f.write(("," if i else "") + json.dumps(cell))
-        f.write('], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", '
-                '"language": "python"}}, "nbformat": 4, "nbformat_minor": 5}')
+        f.write(
+            '], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", '
+            '"language": "python"}}, "nbformat": 4, "nbformat_minor": 5}'
+        )
     return path.stat().st_size
 
 
@@ -96,10 +106,8 @@ class PeakRSS:
     def _run(self) -> None:
         while not self._stop.is_set():
             for name, p in self.procs.items():
-                try:
+                with contextlib.suppress(psutil.Error):  # a process that just ended
                     self.peak[name] = max(self.peak[name], p.memory_info().rss)
-                except psutil.Error:
-                    pass
             time.sleep(0.01)
 
     def __enter__(self) -> PeakRSS:  # noqa: PYI034
@@ -123,9 +131,13 @@ def start_portal(data: Path, code_tree: str = "") -> tuple[str, subprocess.Popen
     args = ("--create-users", "--home-root", str(homes_root(data))) if os.geteuid() == 0 else ()
     proc = subprocess.Popen(
         [str(BIN / "sdcc-lab"), "demo", "--port", str(port), "--data-dir", str(data), *args],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-             **({"PYTHONPATH": code_tree} if code_tree else {})},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env={
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            **({"PYTHONPATH": code_tree} if code_tree else {}),
+        },
     )
     deadline = time.monotonic() + 120
     while b"demo portal is running" not in log.read_bytes():
@@ -159,8 +171,11 @@ def plain_copy(alice: HubClient, bob: HubClient, name: str, target: str) -> None
     """What copying through JupyterLab's own API costs: GET from alice, PUT into bob."""
     got = alice.server_api("GET", f"api/contents/{name}")
     assert got.status_code == 200, got.text
-    put = bob.server_api("PUT", f"api/contents/{target}",
-                         json={"type": "notebook", "format": "json", "content": got.json()["content"]})
+    put = bob.server_api(
+        "PUT",
+        f"api/contents/{target}",
+        json={"type": "notebook", "format": "json", "content": got.json()["content"]},
+    )
     assert put.status_code in (200, 201), put.text
 
 
@@ -183,16 +198,20 @@ BOMB_SIZE = 5_000_000
 
 
 def bombs() -> dict[str, bytes]:
-    head = (b'{"cells": [{"cell_type": "code", "execution_count": 1, "id": "deep", "metadata": {}, '
-            b'"source": "x", "outputs": [{"output_type": "execute_result", "execution_count": 1, '
-            b'"metadata": {}, "data": {"application/json": ')
+    head = (
+        b'{"cells": [{"cell_type": "code", "execution_count": 1, "id": "deep", "metadata": {}, '
+        b'"source": "x", "outputs": [{"output_type": "execute_result", "execution_count": 1, '
+        b'"metadata": {}, "data": {"application/json": '
+    )
     tail = b'}}]}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
     depth = (BOMB_SIZE - len(head) - len(tail)) // 2
     # Shallow but dense: one small array after another, each a few turns of the checker's loop.
     dense = b",".join([b"[0]"] * ((BOMB_SIZE - len(head) - len(tail)) // 4))
-    return {"5 MB of '['": b"[" * BOMB_SIZE,
-            "valid notebook, 5 MB deep": head + b"[" * depth + b"]" * depth + tail,
-            "valid notebook, 5 MB of [0],[0],… (shallow)": head + b"[" + dense + b"]" + tail}
+    return {
+        "5 MB of '['": b"[" * BOMB_SIZE,
+        "valid notebook, 5 MB deep": head + b"[" * depth + b"]" * depth + tail,
+        "valid notebook, 5 MB of [0],[0],… (shallow)": head + b"[" + dense + b"]" + tail,
+    }
 
 
 def post_raw(host: str, port: int, path: str, token: str, body: bytes) -> tuple[int, bytes]:
@@ -200,8 +219,12 @@ def post_raw(host: str, port: int, path: str, token: str, body: bytes) -> tuple[
     import http.client
 
     conn = http.client.HTTPConnection(host, port, timeout=600)
-    conn.request("POST", path, body=body, headers={
-        "Authorization": f"token {token}", "Content-Type": "application/x-ipynb+json"})
+    conn.request(
+        "POST",
+        path,
+        body=body,
+        headers={"Authorization": f"token {token}", "Content-Type": "application/x-ipynb+json"},
+    )
     response = conn.getresponse()
     return response.status, response.read()
 
@@ -242,16 +265,19 @@ def bomb_main(code_tree: str) -> None:
                 prober.start()
                 time.sleep(0.3)
                 t0 = time.perf_counter()
-                status, text = post_raw(host, int(port), f"{prefix}api/shares?path=bomb.ipynb",
-                                        tokens["alice"], body)
+                status, text = post_raw(
+                    host, int(port), f"{prefix}api/shares?path=bomb.ipynb", tokens["alice"], body
+                )
                 took = time.perf_counter() - t0
                 done.set()
                 prober.join()
             message = json.loads(text).get("message", "") if text.startswith(b"{") else text[:80]
             print(f"\n{name}: answered {status} in {took:.2f} s ({str(message)[:70]!r})")
             print(f"  service peak RSS above before: {(peak.peak['service'] - before) / MB:.0f} MB")
-            print(f"  bob's requests meanwhile: {len(waits)}, longest {max(waits) * 1000:.0f} ms, "
-                  f"median {statistics.median(waits) * 1000:.0f} ms")
+            print(
+                f"  bob's requests meanwhile: {len(waits)}, longest {max(waits) * 1000:.0f} ms, "
+                f"median {statistics.median(waits) * 1000:.0f} ms"
+            )
     finally:
         demo.send_signal(signal.SIGTERM)
         demo.wait(timeout=90)
@@ -271,7 +297,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sizes", default="10K,1M,50M")
     parser.add_argument("--bomb", action="store_true", help="measure a 5 MB nesting bomb instead")
-    parser.add_argument("--code-tree", default="", help="run the portal with the sdcc_lab of this checkout")
+    parser.add_argument(
+        "--code-tree", default="", help="run the portal with the sdcc_lab of this checkout"
+    )
     args = parser.parse_args()
     if args.bomb:
         bomb_main(args.code_tree)
@@ -299,7 +327,9 @@ def main() -> None:
             link = ""
             with PeakRSS(procs) as share_peak:
                 for _ in range(runs):
-                    t, r = timed(alice.server_api, "POST", "sdcc-lab/api/shares", json={"path": name})
+                    t, r = timed(
+                        alice.server_api, "POST", "sdcc-lab/api/shares", json={"path": name}
+                    )
                     assert r.status_code == 201, r.text
                     share_times.append(t)
                     if link:
@@ -308,10 +338,14 @@ def main() -> None:
                         link = r.json()["url"]
                 for _ in range(runs):
                     shutil.rmtree(homes / "bob" / "shared", ignore_errors=True)
-                    t, r = timed(bob.server_api, "POST", "sdcc-lab/api/imports", json={"link": link})
+                    t, r = timed(
+                        bob.server_api, "POST", "sdcc-lab/api/imports", json={"link": link}
+                    )
                     assert r.status_code == 201, r.text
                     import_times.append(t)
-            rows.append((size, actual, runs, share_times, import_times, plain_times, dict(share_peak.peak)))
+            rows.append(
+                (size, actual, runs, share_times, import_times, plain_times, dict(share_peak.peak))
+            )
         # Plain copies last: the Contents API's parsing grows the servers' heaps,
         # which Python keeps; measured first, it would hide the share path's peaks.
         for row in rows:
@@ -335,13 +369,17 @@ def main() -> None:
 
 def report(rows: list[Any], idle: dict[str, int]) -> None:
     print("\nidle RSS: " + ", ".join(f"{k} {v / MB:.0f} MB" for k, v in sorted(idle.items())))
-    print(f"\n{'size':>9} {'runs':>4} {'share ms':>9} {'import ms':>10} {'plain copy ms':>14} "
-          f"{'import/plain':>12} {'share/plain':>11}")
-    for size, actual, runs, share_t, import_t, plain_t, _, _ in rows:
+    print(
+        f"\n{'size':>9} {'runs':>4} {'share ms':>9} {'import ms':>10} {'plain copy ms':>14} "
+        f"{'import/plain':>12} {'share/plain':>11}"
+    )
+    for _size, actual, runs, share_t, import_t, plain_t, _, _ in rows:
         s, i, p = (statistics.median(t) * 1000 for t in (share_t, import_t, plain_t))
-        print(f"{actual / MB:8.2f}M {runs:>4} {s:9.0f} {i:10.0f} {p:14.0f} {i / p:12.2f} {s / p:11.2f}")
+        print(
+            f"{actual / MB:8.2f}M {runs:>4} {s:9.0f} {i:10.0f} {p:14.0f} {i / p:12.2f} {s / p:11.2f}"
+        )
     print("\npeak RSS above idle, as a multiple of the file size (share path | plain copy):")
-    for size, actual, _, _, _, _, share_peak, plain_peak in rows:
+    for _size, actual, _, _, _, _, share_peak, plain_peak in rows:
         parts = []
         for name in sorted(idle):
             a = (share_peak.get(name, 0) - idle[name]) / actual
@@ -351,8 +389,10 @@ def report(rows: list[Any], idle: dict[str, int]) -> None:
     big = rows[-1]
     i, p = statistics.median(big[4]), statistics.median(big[5])
     worst = max((big[6].get(n, 0) - idle[n]) / big[1] for n in idle)
-    print(f"\ntargets at {big[1] / MB:.0f} MB: import/plain {i / p:.2f} (≤ 1.5), "
-          f"worst share-path peak {worst:.2f}x the file (≤ 2)")
+    print(
+        f"\ntargets at {big[1] / MB:.0f} MB: import/plain {i / p:.2f} (≤ 1.5), "
+        f"worst share-path peak {worst:.2f}x the file (≤ 2)"
+    )
 
 
 if __name__ == "__main__":

@@ -31,6 +31,17 @@ pytest_suite() {
   return $rc
 }
 
+# Lint and type checks: Python (ruff, mypy --strict on the package) and the
+# frontend (Stylelint, Prettier, ESLint).
+lint_all() {
+  local rc=0
+  ruff check sdcc_lab tests benchmarks examples scripts || rc=1
+  ruff format --check sdcc_lab tests benchmarks examples scripts || rc=1
+  mypy --strict sdcc_lab || rc=1
+  jlpm lint:check || rc=1
+  return $rc
+}
+
 t_start=$SECONDS
 step setup bash scripts/setup.sh --test
 if [ -n "${failed[*]:-}" ]; then
@@ -53,6 +64,7 @@ step jobenv bash scripts/slurm/jobenv.sh
 cluster_is_up=1
 step cluster-up bash scripts/slurm/cluster.sh up
 
+step lint lint_all
 step pytest pytest_suite
 step jest jlpm test
 step ui-tests bash ui-tests/run.sh
@@ -60,7 +72,7 @@ step wheel bash scripts/check_wheel.sh
 cluster_down
 
 printf '\n==> times (s)\n'
-for name in setup jobenv cluster-up pytest jest ui-tests wheel cluster-down; do
+for name in setup jobenv cluster-up lint pytest jest ui-tests wheel cluster-down; do
   printf '%-12s %5s\n' "$name" "${took[$name]:--}"
 done
 printf '%-12s %5s\n' total $((SECONDS - t_start))

@@ -99,8 +99,18 @@ def _start_portal(
     offset = log_path.stat().st_size if log_path.exists() else 0  # a restart appends
     log = log_path.open("ab")
     process = subprocess.Popen(
-        [*prefix, str(bin_dir / "sdcc-lab"), "demo", "--port", str(port), "--data-dir", str(data_dir),
-         "--users", users, *args],
+        [
+            *prefix,
+            str(bin_dir / "sdcc-lab"),
+            "demo",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--users",
+            users,
+            *args,
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={

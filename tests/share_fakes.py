@@ -35,7 +35,9 @@ class TokenTableAuth:
     def get_token(self, handler: Any, in_cookie: bool = True) -> str:
         return str(handler.request.headers.get("Authorization", "")).removeprefix("token ").strip()
 
-    async def user_for_token(self, token: str, *args: Any, sync: bool = True, **kwargs: Any) -> dict[str, Any] | None:
+    async def user_for_token(
+        self, token: str, *args: Any, sync: bool = True, **kwargs: Any
+    ) -> dict[str, Any] | None:
         name = self.tokens.get(token)
         if name is None:
             return None
@@ -81,5 +83,6 @@ def start_service(data_dir: Path, keys: list[str] | None = None, **traits: Any) 
     port = free_port()
     server = HTTPServer(app)
     server.listen(port, "127.0.0.1")
-    return RunningService(f"http://127.0.0.1:{port}{PREFIX}", service, server, tokens,
-                          app.settings["share_store"])
+    return RunningService(
+        f"http://127.0.0.1:{port}{PREFIX}", service, server, tokens, app.settings["share_store"]
+    )

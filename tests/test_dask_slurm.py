@@ -51,27 +51,48 @@ def run(*argv: str, check: bool = True) -> str:
 def as_user(user: str, *argv: str) -> list[str]:
     """argv run as ``user`` with a clean environment (root's never reaches the job)."""
     return [
-        "runuser", "-u", user, "--", "env", "-i", "PATH=/usr/bin:/bin", f"HOME=/home/{user}",
-        f"USER={user}", f"LOGNAME={user}", *argv,
+        "runuser",
+        "-u",
+        user,
+        "--",
+        "env",
+        "-i",
+        "PATH=/usr/bin:/bin",
+        f"HOME=/home/{user}",
+        f"USER={user}",
+        f"LOGNAME={user}",
+        *argv,
     ]
 
 
 def sbatch(user: str, *args: str) -> str:
     out = subprocess.run(
         as_user(user, "/usr/bin/sbatch", "--parsable", *args),
-        check=True, capture_output=True, text=True, timeout=30, cwd="/",
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd="/",
     ).stdout
     return out.strip().split(";")[0]
 
 
 def queue(user: str) -> dict[str, dict[str, str]]:
     """The user's jobs still queued or running: id -> name, state, partition, account, qos."""
-    out = run("/usr/bin/squeue", "-h", "-u", user, "-t", "PD,R,CG,S,CF", "-o", "%i|%j|%T|%P|%a|%q|%r")
+    out = run(
+        "/usr/bin/squeue", "-h", "-u", user, "-t", "PD,R,CG,S,CF", "-o", "%i|%j|%T|%P|%a|%q|%r"
+    )
     jobs = {}
     for line in out.splitlines():
         jid, name, state, part, account, qos, reason = line.split("|")
-        jobs[jid] = {"name": name, "state": state, "partition": part, "account": account,
-                     "qos": qos, "reason": reason}
+        jobs[jid] = {
+            "name": name,
+            "state": state,
+            "partition": part,
+            "account": account,
+            "qos": qos,
+            "reason": reason,
+        }
     return jobs
 
 
@@ -98,8 +119,12 @@ def cluster_ready() -> None:
         run("/usr/bin/scontrol", "ping")
     except (subprocess.SubprocessError, OSError) as e:
         pytest.fail(f"the Slurm test cluster does not answer (scripts/slurm/cluster.sh up): {e}")
-    probe = subprocess.run([str(JOBENV / "bin" / "python"), "-c", "import dask_jobqueue, sdcc_lab.dask"],
-                           check=False, capture_output=True, text=True)
+    probe = subprocess.run(
+        [str(JOBENV / "bin" / "python"), "-c", "import dask_jobqueue, sdcc_lab.dask"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     if probe.returncode != 0:
         pytest.fail(f"the job environment lacks dask (run scripts/slurm/jobenv.sh): {probe.stderr}")
 
@@ -218,8 +243,15 @@ def session_run(cluster_ready: None, folder: Path) -> Iterator[dict[str, Any]]:
     program.chmod(0o644)
     results = folder / "results.json"
     script = session_script(folder, "session", f"{JOBENV}/bin/python {program} {results}")
-    job = sbatch("alice", "-J", "jupyter-alice", *SESSION_ARGS,
-                 "-o", str(folder / "session-%j.log"), str(script))
+    job = sbatch(
+        "alice",
+        "-J",
+        "jupyter-alice",
+        *SESSION_ARGS,
+        "-o",
+        str(folder / "session-%j.log"),
+        str(script),
+    )
     try:
         wait_until(lambda: job not in queue("alice"), 420, f"session job {job} to end")
         log = "".join(p.read_text(errors="replace") for p in folder.glob("session-*.log"))
@@ -234,7 +266,9 @@ def session_run(cluster_ready: None, folder: Path) -> Iterator[dict[str, Any]]:
         cancel_named(f"dask-alice-{job}")
 
 
-def test_worker_jobs_carry_the_sessions_partition_account_qos_and_name(session_run: dict[str, Any]) -> None:
+def test_worker_jobs_carry_the_sessions_partition_account_qos_and_name(
+    session_run: dict[str, Any],
+) -> None:
     jobs = session_run["jobs"]
     assert len(jobs) == 2, jobs  # scale(2): two one-worker jobs
     for job in jobs:
@@ -255,11 +289,20 @@ def test_a_worker_connects_and_computes(session_run: dict[str, Any]) -> None:
 def test_two_workers_connect_after_scale_2(session_run: dict[str, Any]) -> None:
     assert session_run["two_workers_sum"] == sum(x * x for x in range(100))
     [job] = session_run["two_workers_jobs"]  # processes=2: two workers, one job
-    assert (job["partition"], job["account"], job["qos"], job["cpus"]) == ("gpu", "tier3", "gpu-qos", 1)
+    assert (job["partition"], job["account"], job["qos"], job["cpus"]) == (
+        "gpu",
+        "tier3",
+        "gpu-qos",
+        1,
+    )
 
 
-def test_addresses_are_on_the_node_interface_and_dashboards_not_fixed(session_run: dict[str, Any]) -> None:
-    assert session_run["scheduler_address"].startswith("tls://127.0.0.1:")  # TLS: tests/security/test_dask_tls.py
+def test_addresses_are_on_the_node_interface_and_dashboards_not_fixed(
+    session_run: dict[str, Any],
+) -> None:
+    assert session_run["scheduler_address"].startswith(
+        "tls://127.0.0.1:"
+    )  # TLS: tests/security/test_dask_tls.py
     link = session_run["dashboard_link"]
     assert link.startswith("http://127.0.0.1:") and ":8787/" not in link
     script = session_run["job_script"]
@@ -290,7 +333,9 @@ def test_an_account_alice_lacks_fails_at_once_naming_it(session_run: dict[str, A
     assert "No job was submitted" in error
     assert session_run["wrong_account_seconds"] < 10
     assert session_run["jobs_after_wrong_account"] == []
-    assert not any(j["name"].startswith(f"dask-alice-{session_run['job']}") for j in queue("alice").values())
+    assert not any(
+        j["name"].startswith(f"dask-alice-{session_run['job']}") for j in queue("alice").values()
+    )
 
 
 # --------------------------------------------------------------------------- the workers API
@@ -302,8 +347,10 @@ class JobServer:
 
     def api(self, method: str, path: str = "") -> requests.Response:
         return requests.request(
-            method, f"{self.url}sdcc-lab/api/workers{path}",
-            headers={"Authorization": f"token {self.token}"}, timeout=30,
+            method,
+            f"{self.url}sdcc-lab/api/workers{path}",
+            headers={"Authorization": f"token {self.token}"},
+            timeout=30,
         )
 
     def log(self) -> str:
@@ -320,8 +367,15 @@ def job_server(cluster_ready: None, folder: Path) -> Iterator[JobServer]:
         f"--ServerApp.token={token} --ServerApp.root_dir={folder} > {log} 2>&1"
     )
     script = session_script(folder, "server", f"/bin/bash -c {shlex.quote(command)}")
-    job = sbatch("alice", "-J", "jupyter-alice", *SESSION_ARGS,
-                 "-o", str(folder / "server-%j.log"), str(script))
+    job = sbatch(
+        "alice",
+        "-J",
+        "jupyter-alice",
+        *SESSION_ARGS,
+        "-o",
+        str(folder / "server-%j.log"),
+        str(script),
+    )
     server = JobServer(job, f"http://127.0.0.1:{port}/", token, log)
 
     def up() -> bool:
@@ -341,9 +395,13 @@ def job_server(cluster_ready: None, folder: Path) -> Iterator[JobServer]:
 def test_workers_api_lists_and_cancels_only_this_sessions_workers(job_server: JobServer) -> None:
     name = f"dask-alice-{job_server.job}"
     sleeper = ["-t", "5", "-o", "/dev/null", "--wrap", "sleep 600"]
-    mine = [sbatch("alice", "-J", name, "-p", "gpu", "-A", "tier3", "-q", "gpu-qos", *sleeper)
-            for _ in range(2)]
-    other = sbatch("alice", "-J", "not-a-worker", "-p", "gpu", "-A", "tier3", "-q", "gpu-qos", *sleeper)
+    mine = [
+        sbatch("alice", "-J", name, "-p", "gpu", "-A", "tier3", "-q", "gpu-qos", *sleeper)
+        for _ in range(2)
+    ]
+    other = sbatch(
+        "alice", "-J", "not-a-worker", "-p", "gpu", "-A", "tier3", "-q", "gpu-qos", *sleeper
+    )
     bobs = sbatch("bob", "-J", name, "-p", "cpu", "-A", "tier3", *sleeper)
     try:
         r = job_server.api("GET")

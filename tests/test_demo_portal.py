@@ -189,9 +189,16 @@ def config_for(as_root: bool, tmp_path: Path) -> Any:
     from sdcc_lab.demo import DemoSettings, configure
 
     settings = DemoSettings(
-        ip="127.0.0.1", port=8000, hub_port=8001, proxy_api_port=8002, share_port=8003,
-        users=("alice",), data_dir=str(tmp_path), bin_dir=str(BIN_DIR),
-        proxy_command="configurable-http-proxy", as_root=as_root,
+        ip="127.0.0.1",
+        port=8000,
+        hub_port=8001,
+        proxy_api_port=8002,
+        share_port=8003,
+        users=("alice",),
+        data_dir=str(tmp_path),
+        bin_dir=str(BIN_DIR),
+        proxy_command="configurable-http-proxy",
+        as_root=as_root,
         home_root="" if as_root else str(tmp_path / "home"),
     )
     settings.hub_dir.mkdir(parents=True)

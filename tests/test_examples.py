@@ -23,8 +23,15 @@ def test_site_spawner_example_selects_by_validated_options() -> None:
         "jupyterhub_config.py", path=str(EXAMPLES / "site-spawner")
     ).load_config()
     spawner = config.JupyterHub.spawner_class(config=config)
-    base = {"local": False, "partition": "gpu", "account": "tier3", "qos": "gpu-qos",
-            "gpus": 1, "runtime": 30, "environment": "default"}
+    base = {
+        "local": False,
+        "partition": "gpu",
+        "account": "tier3",
+        "qos": "gpu-qos",
+        "gpus": 1,
+        "runtime": 30,
+        "environment": "default",
+    }
     # child_class_for: the configured hook, checked against allowed_child_classes.
     assert spawner.child_class_for({**base, "local": True}) is LocalSessionSpawner
     assert spawner.child_class_for({**base, "gpu": "none"}) is SlurmSessionSpawner
@@ -41,11 +48,14 @@ SINGLE_RUN = EXAMPLES / "apache-header-auth" / "run.sh"
 def listener(argv_tail: list[str], user: str | None = None) -> Iterator[int]:
     """A process listening on 127.0.0.1:PORT with ``argv_tail`` on its command line."""
     port = free_port()
-    code = ("import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1',int(sys.argv[1])));"
-            "s.listen(); print('up', flush=True); time.sleep(120)")
+    code = (
+        "import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1',int(sys.argv[1])));"
+        "s.listen(); print('up', flush=True); time.sleep(120)"
+    )
     # Debian's Python: another user may not read this checkout's venv (CI's clone is private).
-    process = subprocess.Popen(["/usr/bin/python3", "-c", code, str(port), *argv_tail],
-                               stdout=subprocess.PIPE, user=user)
+    process = subprocess.Popen(
+        ["/usr/bin/python3", "-c", code, str(port), *argv_tail], stdout=subprocess.PIPE, user=user
+    )
     try:
         assert process.stdout and process.stdout.readline() == b"up\n"
         yield port
@@ -55,8 +65,13 @@ def listener(argv_tail: list[str], user: str | None = None) -> Iterator[int]:
 
 
 def hub_url(port: int, secret_file: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(SINGLE_RUN), "hub-url", f"http://127.0.0.1:{port}", str(secret_file)],
-                          capture_output=True, text=True, timeout=30, check=False)
+    return subprocess.run(
+        [str(SINGLE_RUN), "hub-url", f"http://127.0.0.1:{port}", str(secret_file)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -96,15 +111,29 @@ def test_run_sh_refuses_what_is_not_a_hubs_proxy(secret_file: Path) -> None:
 def test_the_routing_program_answers_both_addresses_of_a_users_hub() -> None:
     program = EXAMPLES / "two-hubs" / "hub_for_user.py"
     hubs = ["127.0.0.1:8001=127.0.0.1:9001", "127.0.0.1:8002=127.0.0.1:9002"]
-    r = subprocess.run([sys.executable, str(program), *hubs], input="alice\nbob\nalice\n\n",
-                       capture_output=True, text=True, timeout=30, check=False)
+    r = subprocess.run(
+        [sys.executable, str(program), *hubs],
+        input="alice\nbob\nalice\n\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr
     answers = r.stdout.splitlines()
     assert len(answers) == 4
-    assert all(a in ("127.0.0.1:8001 127.0.0.1:9001", "127.0.0.1:8002 127.0.0.1:9002") for a in answers)
+    assert all(
+        a in ("127.0.0.1:8001 127.0.0.1:9001", "127.0.0.1:8002 127.0.0.1:9002") for a in answers
+    )
     assert answers[0] == answers[2]  # one user, one hub
     assert answers[3] == "127.0.0.1:8001 127.0.0.1:9001"  # before login: the first hub
     for bad in (["127.0.0.1:8001"], ["=127.0.0.1:9001"], []):
-        r = subprocess.run([sys.executable, str(program), *bad], input="alice\n",
-                           capture_output=True, text=True, timeout=30, check=False)
+        r = subprocess.run(
+            [sys.executable, str(program), *bad],
+            input="alice\n",
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
         assert r.returncode != 0 and "usage" in r.stderr, bad

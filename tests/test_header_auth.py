@@ -83,10 +83,19 @@ def fronted_running(folder: Path) -> Iterator[FrontedPortal]:
     run_dir = Path(f"/tmp/sdcc-apache-{uuid.uuid4().hex[:8]}")
     try:
         subprocess.run(
-            [str(EXAMPLE / "run.sh"), "start", str(run_dir), str(apache_port),
-             portal.url.rstrip("/"), str(secret_file),
-             *(f"{u}:{p}" for u, p in PASSWORDS.items())],
-            check=True, capture_output=True, text=True, timeout=60,
+            [
+                str(EXAMPLE / "run.sh"),
+                "start",
+                str(run_dir),
+                str(apache_port),
+                portal.url.rstrip("/"),
+                str(secret_file),
+                *(f"{u}:{p}" for u, p in PASSWORDS.items()),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         yield FrontedPortal(portal, apache_url, secret, run_dir)
     finally:
@@ -102,7 +111,9 @@ def through_apache(fronted: FrontedPortal, user: str, password: str | None = Non
 
 
 def hub_user(client: HubClient) -> str:
-    r = client.session.get(client.url + "hub/api/user", headers={"X-XSRFToken": client.xsrf("/hub/")})
+    r = client.session.get(
+        client.url + "hub/api/user", headers={"X-XSRFToken": client.xsrf("/hub/")}
+    )
     assert r.status_code == 200, r.text
     return str(r.json()["name"])
 
@@ -123,20 +134,39 @@ def run_kernel_code(client: HubClient, code: str) -> str:
     cookies = "; ".join(f"{c.name}={c.value}" for c in client.session.cookies)
     user, password = client.session.auth  # type: ignore[misc]
     auth = requests.auth._basic_auth_str(user, password)  # type: ignore[attr-defined]
-    ws_url = client.url.replace("http://", "ws://") + f"user/{client.username}/api/kernels/{kernel}/channels"
+    ws_url = (
+        client.url.replace("http://", "ws://")
+        + f"user/{client.username}/api/kernels/{kernel}/channels"
+    )
 
     async def talk() -> str:
         conn = await websocket_connect(
             HTTPRequest(ws_url, headers={"Cookie": cookies, "Authorization": auth})
         )
         msg_id = uuid.uuid4().hex
-        conn.write_message(json.dumps({
-            "header": {"msg_id": msg_id, "username": user, "session": uuid.uuid4().hex,
-                       "msg_type": "execute_request", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell",
-            "content": {"code": code, "silent": False, "store_history": False,
-                        "user_expressions": {}, "allow_stdin": False},
-        }))
+        conn.write_message(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "username": user,
+                        "session": uuid.uuid4().hex,
+                        "msg_type": "execute_request",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "content": {
+                        "code": code,
+                        "silent": False,
+                        "store_history": False,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                    },
+                }
+            )
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             raw = await asyncio.wait_for(conn.read_message(), 60)
@@ -169,8 +199,12 @@ def test_alice_logs_in_through_the_proxy_and_runs_a_kernel(fronted: FrontedPorta
 def test_bob_cannot_become_alice_by_sending_the_header(fronted: FrontedPortal) -> None:
     bob = through_apache(fronted, "bob")
     bob.session.headers.update(
-        {"X-Remote-User": "alice", "X-Proxy-Secret": fronted.secret,
-         "X-Forwarded-For": "127.0.0.1", "X-Real-Ip": "127.0.0.1"}
+        {
+            "X-Remote-User": "alice",
+            "X-Proxy-Secret": fronted.secret,
+            "X-Forwarded-For": "127.0.0.1",
+            "X-Real-Ip": "127.0.0.1",
+        }
     )
     assert bob.session.get(bob.url + "hub/home").status_code == 200
     assert hub_user(bob) == "bob"
@@ -220,7 +254,9 @@ def test_the_hub_and_its_proxy_listen_on_loopback_only(fronted: FrontedPortal) -
     tree += tree[0].children(recursive=True)
     listening = {
         (c.laddr.ip, c.laddr.port)
-        for p in tree for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
+        for p in tree
+        for c in p.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
     }
     ports = json.loads((fronted.portal.data_dir / "hub" / "ports.json").read_text())
     chp_port = int(fronted.chp_url.rstrip("/").rsplit(":", 1)[1])
@@ -314,7 +350,9 @@ def test_names_are_mapped(tmp_path: Path, name: str, pattern: str, expected: str
 
 def admin_guide_name_pattern() -> str:
     guide = (Path(__file__).parents[1] / "docs" / "admin-guide.md").read_text()
-    [pattern] = re.findall(r'^c\.HeaderAuthenticator\.header_name_pattern = r"(.*)"$', guide, re.MULTILINE)
+    [pattern] = re.findall(
+        r'^c\.HeaderAuthenticator\.header_name_pattern = r"(.*)"$', guide, re.MULTILINE
+    )
     return pattern
 
 
@@ -323,7 +361,9 @@ def test_the_admin_guides_name_pattern_requires_the_realm(tmp_path: Path) -> Non
     secret = tmp_path / "secret"
     secret.write_text("s" * 32)
     secret.chmod(0o600)
-    auth = HeaderAuthenticator(secret_file=str(secret), header_name_pattern=admin_guide_name_pattern())
+    auth = HeaderAuthenticator(
+        secret_file=str(secret), header_name_pattern=admin_guide_name_pattern()
+    )
 
     def login(name: str) -> str:
         return auth.user_from_request(

@@ -64,7 +64,10 @@ def two_hubs_running(folder: Path) -> Iterator[TwoHubs]:
     run_dir = Path(f"/tmp/sdcc-apache-{uuid.uuid4().hex[:8]}")
     db_url = subprocess.run(
         ["bash", str(ROOT / "scripts/postgres.sh"), "start", str(pg_dir)],
-        check=True, capture_output=True, text=True, timeout=120,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     ).stdout.strip()
     secret = secrets.token_hex(32)
     secret_file = folder / "proxy-secret"
@@ -95,16 +98,28 @@ def two_hubs_running(folder: Path) -> Iterator[TwoHubs]:
             )
             hubs[portal.url.removeprefix("http://").rstrip("/")] = portal
         subprocess.run(
-            [str(EXAMPLE / "run.sh"), "start", str(run_dir), str(portal_port), str(secret_file),
-             " ".join(hubs), *(f"{u}:{u}-pw" for u in USERS)],
-            check=True, capture_output=True, text=True, timeout=60,
+            [
+                str(EXAMPLE / "run.sh"),
+                "start",
+                str(run_dir),
+                str(portal_port),
+                str(secret_file),
+                " ".join(hubs),
+                *(f"{u}:{u}-pw" for u in USERS),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         yield TwoHubs(url, hubs, secret)
     finally:
         subprocess.run([str(EXAMPLE / "run.sh"), "stop", str(run_dir)], check=False)
         for portal in hubs.values():
             portal.stop()
-        subprocess.run(["bash", str(ROOT / "scripts/postgres.sh"), "stop", str(pg_dir)], check=False)
+        subprocess.run(
+            ["bash", str(ROOT / "scripts/postgres.sh"), "stop", str(pg_dir)], check=False
+        )
         subprocess.run(["rm", "-rf", str(run_dir), str(pg_dir)], check=False)
 
 
@@ -178,7 +193,8 @@ def test_the_share_service_stops_on_sigint_and_sigterm(tmp_path: Path, signum: i
     portal = _start_portal(tmp_path / "data", args=("--local-only",))
     try:
         [service] = [
-            p for p in psutil.Process(portal.process.pid).children(recursive=True)
+            p
+            for p in psutil.Process(portal.process.pid).children(recursive=True)
             if "sdcc_lab.share" in " ".join(p.cmdline())
         ]
         service.send_signal(signum)

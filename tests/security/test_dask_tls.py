@@ -244,9 +244,18 @@ def probed(cluster_ready: None) -> Iterator[dict[str, Any]]:  # noqa: F811
     for name, text in (("session_program.py", SESSION_PROGRAM), ("attack.py", ATTACK_PROGRAM)):
         (folder / name).write_text(text)
         (folder / name).chmod(0o644)
-    script = session_script(folder, "session", f"{JOBENV}/bin/python {folder}/session_program.py {folder}")
-    job = sbatch("alice", "-J", "jupyter-alice", *SESSION_ARGS, "-o", str(folder / "session-%j.log"),
-                 str(script))
+    script = session_script(
+        folder, "session", f"{JOBENV}/bin/python {folder}/session_program.py {folder}"
+    )
+    job = sbatch(
+        "alice",
+        "-J",
+        "jupyter-alice",
+        *SESSION_ARGS,
+        "-o",
+        str(folder / "session-%j.log"),
+        str(script),
+    )
     seen: dict[str, Any] = {"job": job}
 
     def log() -> str:
@@ -258,16 +267,26 @@ def probed(cluster_ready: None) -> Iterator[dict[str, Any]]:  # noqa: F811
 
     try:
         ready_file = folder / "ready.json"
-        wait_until(lambda: ready_file.exists() or job not in queue("alice"), 240,
-                   f"session job {job} to start its cluster")
-        assert ready_file.exists(), f"the session did not get its cluster running: {results()}\n{log()}"
+        wait_until(
+            lambda: ready_file.exists() or job not in queue("alice"),
+            240,
+            f"session job {job} to start its cluster",
+        )
+        assert ready_file.exists(), (
+            f"the session did not get its cluster running: {results()}\n{log()}"
+        )
         ready = json.loads(ready_file.read_text())
         seen["ready"] = ready
 
         # As bob, from the same network (this node).
         attack = subprocess.run(
             as_user("bob", f"{JOBENV}/bin/python", str(folder / "attack.py")),
-            input=json.dumps(ready), check=False, capture_output=True, text=True, timeout=240, cwd="/",
+            input=json.dumps(ready),
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            cwd="/",
         )
         assert attack.returncode == 0 and attack.stdout.strip(), attack.stderr[-3000:]
         seen["attack"] = json.loads(attack.stdout.strip().splitlines()[-1])
@@ -286,10 +305,20 @@ def probed(cluster_ready: None) -> Iterator[dict[str, Any]]:  # noqa: F811
                     p.read_bytes().decode(errors="replace")
                     for p in sorted(state_dir.glob(f"hash.*/job.{jid}/*"))
                 ),
-                "show_job": subprocess.run(["/usr/bin/scontrol", "show", "job", "-dd", jid], check=True,
-                                           capture_output=True, text=True, timeout=30).stdout,
-                "batch_script": subprocess.run(["/usr/bin/scontrol", "write", "batch_script", jid, "-"],
-                                               check=True, capture_output=True, text=True, timeout=30).stdout,
+                "show_job": subprocess.run(
+                    ["/usr/bin/scontrol", "show", "job", "-dd", jid],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                ).stdout,
+                "batch_script": subprocess.run(
+                    ["/usr/bin/scontrol", "write", "batch_script", jid, "-"],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                ).stdout,
             }
             for jid in ready["worker_jobs"]
         }
@@ -309,6 +338,7 @@ def probed(cluster_ready: None) -> Iterator[dict[str, Any]]:  # noqa: F811
 
 # --------------------------------------------------------------------------- (a) refused
 
+
 def test_a_plain_tcp_client_cannot_run_a_task(probed: dict[str, Any]) -> None:
     attack = probed["attack"]
     assert attack["scheduler_port_open"], "the probe did not reach the scheduler's port"
@@ -317,9 +347,13 @@ def test_a_plain_tcp_client_cannot_run_a_task(probed: dict[str, Any]) -> None:
 
 def test_tls_without_the_sessions_certificate_is_refused(probed: dict[str, Any]) -> None:
     attack = probed["attack"]
-    assert probed["ready"]["scheduler_address"].startswith("tls://"), probed["ready"]["scheduler_address"]
+    assert probed["ready"]["scheduler_address"].startswith("tls://"), probed["ready"][
+        "scheduler_address"
+    ]
     assert attack["raw_tls_no_certificate"].startswith("refused"), attack["raw_tls_no_certificate"]
-    assert attack["tls_temporary_credentials"].startswith("refused"), attack["tls_temporary_credentials"]
+    assert attack["tls_temporary_credentials"].startswith("refused"), attack[
+        "tls_temporary_credentials"
+    ]
 
 
 def test_another_sessions_credentials_are_refused(probed: dict[str, Any]) -> None:
@@ -327,7 +361,9 @@ def test_another_sessions_credentials_are_refused(probed: dict[str, Any]) -> Non
     assert got.startswith("refused"), got
 
 
-def test_workers_and_nannies_refuse_plain_and_certificateless_connections(probed: dict[str, Any]) -> None:
+def test_workers_and_nannies_refuse_plain_and_certificateless_connections(
+    probed: dict[str, Any],
+) -> None:
     targets = probed["attack"]["workers_and_nannies"]
     assert len(targets) == 4, targets  # two workers, two nannies
     for address, got in targets.items():
@@ -337,6 +373,7 @@ def test_workers_and_nannies_refuse_plain_and_certificateless_connections(probed
 
 
 # --------------------------------------------------------------------------- (b) the session computes
+
 
 def test_the_sessions_own_client_computes_with_two_worker_jobs(probed: dict[str, Any]) -> None:
     ready, results = probed["ready"], probed["results"]
@@ -349,9 +386,12 @@ def test_the_sessions_own_client_computes_with_two_worker_jobs(probed: dict[str,
 
 # --------------------------------------------------------------------------- (c) the credentials
 
+
 def test_credentials_are_files_only_alice_reads(probed: dict[str, Any]) -> None:
     tls = probed["ready"]["tls"]
-    assert all(tls[k] for k in ("ca_file", "client_cert", "client_key", "scheduler_key", "worker_key")), tls
+    assert all(
+        tls[k] for k in ("ca_file", "client_cert", "client_key", "scheduler_key", "worker_key")
+    ), tls
     alice = 1001
     for path, st in probed["files"].items():
         assert st == {"mode": "0o600", "uid": alice}, (path, st)

@@ -45,7 +45,9 @@ def root_portal() -> Iterator[Portal]:
         try:
             pwd.getpwnam(user)
         except KeyError:
-            pytest.fail(f"no Unix account {user} (scripts/slurm/cluster.sh up creates alice and bob)")
+            pytest.fail(
+                f"no Unix account {user} (scripts/slurm/cluster.sh up creates alice and bob)"
+            )
     base = Path(tempfile.mkdtemp(prefix="sdcc-demo-root-", dir="/tmp"))
     base.chmod(0o755)  # reachable by every user, as a clone's .sdcc-lab-demo would be
     portal = _start_portal(base / "data", users="alice,bob", own_homes=True)
@@ -146,7 +148,10 @@ def test_alice_cannot_read_the_demos_secrets(root_portal: Portal, alice: HubClie
     readable = [
         str(f)
         for f in secrets
-        if subprocess.run(["runuser", "-u", "alice", "--", "test", "-r", str(f)], check=False).returncode == 0
+        if subprocess.run(
+            ["runuser", "-u", "alice", "--", "test", "-r", str(f)], check=False
+        ).returncode
+        == 0
     ]
     assert readable == []
     assert [str(f) for f in secrets if not f.exists()] == []
@@ -158,7 +163,9 @@ def run_demo_until_refused(*args: str, timeout: float = 60) -> subprocess.Comple
     """Run ``sdcc-lab demo``; one that starts instead of refusing is stopped and fails the test."""
     proc = subprocess.Popen(
         [str(BIN_DIR / "sdcc-lab"), "demo", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -171,16 +178,24 @@ def run_demo_until_refused(*args: str, timeout: float = 60) -> subprocess.Comple
 
 def test_a_demo_user_without_an_account_is_refused(tmp_path: Path) -> None:
     name = "sdccdemo-nobody"
-    assert subprocess.run(["getent", "passwd", name], capture_output=True, check=False).returncode == 2
-    r = run_demo_until_refused("--users", f"alice,{name}", "--port", "1", "--data-dir", str(tmp_path / "d"))
+    assert (
+        subprocess.run(["getent", "passwd", name], capture_output=True, check=False).returncode == 2
+    )
+    r = run_demo_until_refused(
+        "--users", f"alice,{name}", "--port", "1", "--data-dir", str(tmp_path / "d")
+    )
     assert r.returncode == 2, r.stderr
     assert f"{name} has no Unix account" in r.stderr and "--create-users" in r.stderr
     assert not (tmp_path / "d").exists()
-    assert subprocess.run(["getent", "passwd", name], capture_output=True, check=False).returncode == 2
+    assert (
+        subprocess.run(["getent", "passwd", name], capture_output=True, check=False).returncode == 2
+    )
 
 
 def test_a_system_account_cannot_be_a_demo_user(tmp_path: Path) -> None:
-    r = run_demo_until_refused("--users", "daemon", "--port", "1", "--data-dir", str(tmp_path / "d"))
+    r = run_demo_until_refused(
+        "--users", "daemon", "--port", "1", "--data-dir", str(tmp_path / "d")
+    )
     assert r.returncode == 2, r.stderr
     assert "daemon is a system account" in r.stderr
     assert not (tmp_path / "d").exists()
@@ -195,7 +210,9 @@ def test_create_users_makes_a_locked_account_with_a_private_home(tmp_path: Path)
     try:
         entry = pwd.getpwnam(name)
         assert f"created the Unix account {name}" in portal.log()
-        shadow = subprocess.run(["getent", "shadow", name], capture_output=True, text=True, check=False).stdout
+        shadow = subprocess.run(
+            ["getent", "shadow", name], capture_output=True, text=True, check=False
+        ).stdout
         assert shadow.split(":")[1].startswith("!")  # no password: nobody logs in to it directly
         home = Path(entry.pw_dir)
         assert home.stat().st_uid == entry.pw_uid
@@ -224,7 +241,14 @@ def test_a_home_root_others_can_write_to_is_refused(tmp_path: Path) -> None:
     shared.mkdir()
     shared.chmod(0o777)  # another user could plant alice's folder (a link) in it
     r = run_demo_until_refused(
-        "--users", "alice", "--home-root", str(shared), "--port", "1", "--data-dir", str(tmp_path / "d")
+        "--users",
+        "alice",
+        "--home-root",
+        str(shared),
+        "--port",
+        "1",
+        "--data-dir",
+        str(tmp_path / "d"),
     )
     assert r.returncode == 2, r.stderr
     assert "only root can write to" in r.stderr
@@ -234,8 +258,14 @@ def test_a_home_root_others_can_write_to_is_refused(tmp_path: Path) -> None:
 def test_a_home_root_the_users_cannot_reach_is_refused(tmp_path: Path) -> None:
     # pytest's tmp folder is mode 700: alice cannot pass through it to her folder.
     r = run_demo_until_refused(
-        "--users", "alice", "--home-root", str(tmp_path / "homes"), "--port", "1",
-        "--data-dir", str(tmp_path / "d"),
+        "--users",
+        "alice",
+        "--home-root",
+        str(tmp_path / "homes"),
+        "--port",
+        "1",
+        "--data-dir",
+        str(tmp_path / "d"),
     )
     assert r.returncode == 2, r.stderr
     assert f"alice cannot reach {tmp_path / 'homes' / 'alice'}" in r.stderr

@@ -94,9 +94,15 @@ TRICKS = [
 
 # Headers a client might hope would steer the front proxy's routing or name a user.
 FORGED_HEADERS = {
-    "X-Proxy-Secret": "forged", "X-Remote-User": "bob", "SDCC_TO_HUB": "1", "Sdcc-To-Hub": "1",
-    "X-Original-URL": "/hub/home", "X-Rewrite-URL": "/hub/home", "X-Forwarded-Prefix": "/hub/",
-    "X-Forwarded-For": "127.0.0.1", "X-Real-Ip": "127.0.0.1",
+    "X-Proxy-Secret": "forged",
+    "X-Remote-User": "bob",
+    "SDCC_TO_HUB": "1",
+    "Sdcc-To-Hub": "1",
+    "X-Original-URL": "/hub/home",
+    "X-Rewrite-URL": "/hub/home",
+    "X-Forwarded-Prefix": "/hub/",
+    "X-Forwarded-For": "127.0.0.1",
+    "X-Real-Ip": "127.0.0.1",
 }
 
 
@@ -155,7 +161,10 @@ def chp_token(portal: Portal) -> str:
 
 
 def ports(portal: Portal) -> dict[str, int]:
-    return {k: int(v) for k, v in json.loads((portal.data_dir / "hub" / "ports.json").read_text()).items()}
+    return {
+        k: int(v)
+        for k, v in json.loads((portal.data_dir / "hub" / "ports.json").read_text()).items()
+    }
 
 
 def add_route(portal: Portal, path: str, target: str) -> None:
@@ -179,7 +188,9 @@ class Front:
 
 
 @pytest.fixture(scope="module", params=["apache-header-auth", "two-hubs"])
-def front(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
+def front(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Front]:
     folder = tmp_path_factory.mktemp(request.param)
     if request.param == "apache-header-auth":
         with fronted_running(folder) as fronted:
@@ -207,8 +218,14 @@ def raw_exchange(port: int, requests: list[bytes]) -> bytes:
     return b"".join(chunks)
 
 
-def raw_request(method: str, target: str, port: int, extra: dict[str, str], body: bytes = b"",
-                close: bool = True) -> bytes:
+def raw_request(
+    method: str,
+    target: str,
+    port: int,
+    extra: dict[str, str],
+    body: bytes = b"",
+    close: bool = True,
+) -> bytes:
     auth = base64.b64encode(f"{USER}:{PASSWORDS[USER]}".encode()).decode()
     headers = {"Host": f"127.0.0.1:{port}", "Authorization": f"Basic {auth}", **extra}
     if body or method in ("POST", "PUT"):
@@ -220,8 +237,12 @@ def raw_request(method: str, target: str, port: int, extra: dict[str, str], body
 
 def every_trick(port: int) -> list[tuple[str, list[bytes]]]:
     """Each entry: what it tries, and the requests of one connection."""
-    websocket = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
-                 "Sec-WebSocket-Key": base64.b64encode(b"0123456789abcdef").decode()}
+    websocket = {
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": base64.b64encode(b"0123456789abcdef").decode(),
+    }
     sent: list[tuple[str, list[bytes]]] = []
     for trick in TRICKS:
         path = trick.replace("{T}", TARGET)
@@ -230,16 +251,27 @@ def every_trick(port: int) -> list[tuple[str, list[bytes]]]:
             sent.append((f"{method} {path}", [raw_request(method, path, port, {}, body)]))
         absolute = f"http://127.0.0.1:{port}{path}"
         sent.append((f"GET {absolute}", [raw_request("GET", absolute, port, {})]))
-        ws = raw_request("GET", path, port, {}).replace(b"Connection: close\r\n", b"".join(
-            f"{k}: {v}\r\n".encode() for k, v in websocket.items()))
+        ws = raw_request("GET", path, port, {}).replace(
+            b"Connection: close\r\n",
+            b"".join(f"{k}: {v}\r\n".encode() for k, v in websocket.items()),
+        )
         sent.append((f"websocket {path}", [ws]))
-        sent.append((f"GET {path} with made-up routing headers",
-                     [raw_request("GET", path, port, FORGED_HEADERS)]))
+        sent.append(
+            (
+                f"GET {path} with made-up routing headers",
+                [raw_request("GET", path, port, FORGED_HEADERS)],
+            )
+        )
         # A hub request first, then the trick, on one kept-alive connection.
-        sent.append((f"/hub/home then {path}", [
-            raw_request("GET", "/hub/home", port, {}, close=False),
-            raw_request("GET", path, port, {}),
-        ]))
+        sent.append(
+            (
+                f"/hub/home then {path}",
+                [
+                    raw_request("GET", "/hub/home", port, {}, close=False),
+                    raw_request("GET", path, port, {}),
+                ],
+            )
+        )
     return sent
 
 
@@ -250,8 +282,14 @@ def forged_login(port: int, headers: list[tuple[str, str]]) -> int:
         conn.putrequest("GET", "/hub/login", skip_host=True, skip_accept_encoding=True)
         conn.putheader("Host", f"127.0.0.1:{port}")
         for name, value in headers:
-            if name.lower() not in ("host", "content-length", "connection", "upgrade",
-                                    "x-remote-user", "transfer-encoding"):
+            if name.lower() not in (
+                "host",
+                "content-length",
+                "connection",
+                "upgrade",
+                "x-remote-user",
+                "transfer-encoding",
+            ):
                 conn.putheader(name, value)
         conn.putheader("X-Remote-User", "bob")
         conn.endheaders()
@@ -271,8 +309,10 @@ def test_no_path_trick_gets_the_secret_to_a_users_server(front: Front) -> None:
             # The secret, or any header the hub reads as a login (names a user).
             if any(
                 front.secret in path
-                or any(front.secret in f"{k}: {v}" or k.lower() in ("x-proxy-secret", "x-remote-user")
-                       for k, v in headers)
+                or any(
+                    front.secret in f"{k}: {v}" or k.lower() in ("x-proxy-secret", "x-remote-user")
+                    for k, v in headers
+                )
                 for _, path, headers in recorder.seen[before:]
             ):
                 leaked.append(what)

@@ -46,7 +46,9 @@ def slurm(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def jobs_of(user: str) -> list[str]:
-    return slurm("/usr/bin/squeue", "-h", "-u", user, "-n", f"jupyter-{user}", "-o", "%i").stdout.split()
+    return slurm(
+        "/usr/bin/squeue", "-h", "-u", user, "-n", f"jupyter-{user}", "-o", "%i"
+    ).stdout.split()
 
 
 def state_save_location() -> Path:
@@ -74,7 +76,11 @@ def server_process(user: str, job: str) -> psutil.Process:
     uid = pwd.getpwnam(user).pw_uid
     for proc in psutil.process_iter(["uids", "cmdline"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
-        if proc.info["uids"] and proc.info["uids"].real == uid and "jupyterhub-singleuser" in cmdline:
+        if (
+            proc.info["uids"]
+            and proc.info["uids"].real == uid
+            and "jupyterhub-singleuser" in cmdline
+        ):
             try:
                 if proc.environ().get("SLURM_JOB_ID") == job:
                     return proc
@@ -87,7 +93,9 @@ def server_process(user: str, job: str) -> psutil.Process:
 def slurm_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     ping = slurm("/usr/bin/scontrol", "ping")
     if ping.returncode != 0:
-        pytest.fail(f"the Slurm test cluster does not answer (scripts/slurm/cluster.sh up): {ping.stderr}")
+        pytest.fail(
+            f"the Slurm test cluster does not answer (scripts/slurm/cluster.sh up): {ping.stderr}"
+        )
     for job in jobs_of("alice"):
         slurm("/usr/bin/scancel", job)
     folder = tmp_path_factory.mktemp("records-portal")
@@ -109,8 +117,11 @@ def test_the_servers_token_is_in_no_slurm_record_and_its_file_goes_with_the_sess
 ) -> None:
     alice = HubClient(slurm_portal.url, "alice")
     alice.login()
-    r = alice.hub_api("POST", "users/alice/server",
-                      json={"partition": "cpu", "account": "physics", "qos": "normal", "runtime": 20})
+    r = alice.hub_api(
+        "POST",
+        "users/alice/server",
+        json={"partition": "cpu", "account": "physics", "qos": "normal", "runtime": 20},
+    )
     assert r.status_code in (201, 202), r.text
     alice.wait_ready(120)
     [job] = jobs_of("alice")
@@ -160,12 +171,22 @@ def test_the_htcondor_description_holds_no_token(tmp_path: Path) -> None:
         cmd=["/opt/sdcc-lab/jobenv/bin/sdcc-lab-singleuser"],
         exec_prefix=[],
         user=SimpleNamespace(name=me.pw_name, url=f"/user/{me.pw_name}/", escaped_name=me.pw_name),
-        hub=SimpleNamespace(public_host="", api_url="http://127.0.0.1:8081/hub/api", base_url="/hub/"),
+        hub=SimpleNamespace(
+            public_host="", api_url="http://127.0.0.1:8081/hub/api", base_url="/hub/"
+        ),
     )
     token = "canary-htcondor-api-token-6b2f"
     spawner.api_token = token
-    options = {"local": False, "partition": "htcondor", "account": None, "qos": None,
-               "gpu": "none", "gpus": 0, "runtime": 30, "environment": "default"}
+    options = {
+        "local": False,
+        "partition": "htcondor",
+        "account": None,
+        "qos": None,
+        "gpu": "none",
+        "gpus": 0,
+        "runtime": 30,
+        "environment": "default",
+    }
     spawner.user_options = options
     text = spawner.submit_description(options, str(tmp_path / "logs"))
     assert token not in text

@@ -40,8 +40,14 @@ CANARIES = {
 }
 API_TOKEN = "canary-server-api-token-91c0de"
 OPTIONS = {
-    "local": False, "partition": "cpu", "account": "physics", "qos": "normal",
-    "gpu": "none", "gpus": 0, "runtime": 30, "environment": "default",
+    "local": False,
+    "partition": "cpu",
+    "account": "physics",
+    "qos": "normal",
+    "gpu": "none",
+    "gpus": 0,
+    "runtime": 30,
+    "environment": "default",
 }
 RECORDER = """#!/bin/sh
 # Records the environment this command got, then runs it.
@@ -133,9 +139,13 @@ def test_slurm_mkdir_submit_and_cancel_get_nothing_of_the_hubs_environment(
     assert sbatch["JUPYTERHUB_USER"] == spawner.user.name
     assert "PATH" in sbatch
     # The job gets them by name (never --export=ALL), the token file's path among them.
-    [export] = [a for a in (tmp_path / "sbatch.args").read_text().split("\n") if a.startswith("--export=")]
+    [export] = [
+        a for a in (tmp_path / "sbatch.args").read_text().split("\n") if a.startswith("--export=")
+    ]
     names = export.removeprefix("--export=").split(",")
-    assert "ALL" not in names and "JUPYTERHUB_API_TOKEN" not in names and "JPY_API_TOKEN" not in names
+    assert (
+        "ALL" not in names and "JUPYTERHUB_API_TOKEN" not in names and "JPY_API_TOKEN" not in names
+    )
     assert {"SDCC_LAB_TOKEN_FILE", "JUPYTERHUB_API_URL", "SDCC_LAB_SESSION"} <= set(names)
     assert set(names) <= set(sbatch)
 
@@ -148,7 +158,8 @@ def test_htcondor_mkdir_submit_and_remove_get_nothing_of_the_hubs_environment(
     spawner = make_spawner(HTCondorSessionSpawner, tmp_path)
     spawner.user_options = {**OPTIONS, "partition": "htcondor", "account": None, "qos": None}
     spawner.condor_submit = stand_in(
-        tmp_path, "condor_submit",
+        tmp_path,
+        "condor_submit",
         (FIXTURES / "condor_submit_dag_output_htcondor-23.x_chtc.txt").read_text(),
     )
     spawner.condor_rm = stand_in(

@@ -122,7 +122,9 @@ def run_code(client: HubClient, code: str, timeout: float = 60) -> str:
     r = client.server_api("POST", "api/kernels", json={"name": "python3"})
     assert r.status_code == 201, r.text
     kernel = r.json()["id"]
-    cookies = "; ".join(f"{c.name}={c.value}" for c in client.session.cookies)
+    headers = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in client.session.cookies)}
+    if isinstance(client.session.auth, tuple):  # through a front proxy's Basic login
+        headers["Authorization"] = requests.auth._basic_auth_str(*client.session.auth)
     ws_url = (
         client.url.replace("http://", "ws://", 1).rstrip("/")
         + client.server_prefix()
@@ -130,7 +132,7 @@ def run_code(client: HubClient, code: str, timeout: float = 60) -> str:
     )
 
     async def talk() -> str:
-        conn = await websocket_connect(HTTPRequest(ws_url, headers={"Cookie": cookies}))
+        conn = await websocket_connect(HTTPRequest(ws_url, headers=headers))
         msg_id = uuid.uuid4().hex
         conn.write_message(
             json.dumps(

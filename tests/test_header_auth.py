@@ -26,10 +26,8 @@ import psutil
 import pytest
 import requests
 from conftest import Portal, _start_portal
-from hubclient import HubClient
+from hubclient import HubClient, run_code
 from tornado import web
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
 
 from sdcc_lab.hub.headerauth import HeaderAuthenticator
 from sdcc_lab.netutil import free_port
@@ -125,75 +123,13 @@ def test_apache_asks_for_credentials(fronted: FrontedPortal) -> None:
     assert r.status_code == 401
 
 
-def run_kernel_code(client: HubClient, code: str) -> str:
-    """Start a kernel on the user's server and run ``code`` over its websocket."""
-    client.open_lab()
-    r = client.server_api("POST", "api/kernels", json={"name": "python3"})
-    assert r.status_code == 201, r.text
-    kernel = r.json()["id"]
-    cookies = "; ".join(f"{c.name}={c.value}" for c in client.session.cookies)
-    user, password = client.session.auth  # type: ignore[misc]
-    auth = requests.auth._basic_auth_str(user, password)  # type: ignore[attr-defined]
-    ws_url = (
-        client.url.replace("http://", "ws://")
-        + f"user/{client.username}/api/kernels/{kernel}/channels"
-    )
-
-    async def talk() -> str:
-        conn = await websocket_connect(
-            HTTPRequest(ws_url, headers={"Cookie": cookies, "Authorization": auth})
-        )
-        msg_id = uuid.uuid4().hex
-        conn.write_message(
-            json.dumps(
-                {
-                    "header": {
-                        "msg_id": msg_id,
-                        "username": user,
-                        "session": uuid.uuid4().hex,
-                        "msg_type": "execute_request",
-                        "version": "5.3",
-                    },
-                    "parent_header": {},
-                    "metadata": {},
-                    "channel": "shell",
-                    "content": {
-                        "code": code,
-                        "silent": False,
-                        "store_history": False,
-                        "user_expressions": {},
-                        "allow_stdin": False,
-                    },
-                }
-            )
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            raw = await asyncio.wait_for(conn.read_message(), 60)
-            assert raw is not None, "the websocket closed"
-            msg = json.loads(raw)
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "execute_result":
-                conn.close()
-                return str(msg["content"]["data"]["text/plain"])
-            if msg["msg_type"] == "error":
-                raise AssertionError(msg["content"])
-        raise AssertionError("no result from the kernel")
-
-    try:
-        return asyncio.run(talk())
-    finally:
-        client.server_api("DELETE", f"api/kernels/{kernel}")
-
-
 def test_alice_logs_in_through_the_proxy_and_runs_a_kernel(fronted: FrontedPortal) -> None:
     alice = through_apache(fronted, "alice")
     home = alice.session.get(alice.url + "hub/home")
     assert home.status_code == 200
     assert hub_user(alice) == "alice"
     alice.start_server(local=True)
-    assert run_kernel_code(alice, "6 * 7") == "42"
+    assert run_code(alice, "6 * 7") == "42"
 
 
 def test_bob_cannot_become_alice_by_sending_the_header(fronted: FrontedPortal) -> None:

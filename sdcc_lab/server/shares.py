@@ -24,6 +24,7 @@ from jupyter_server.utils import ApiPath, ensure_async, to_os_path, url_path_joi
 from tornado import web
 from tornado.ioloop import IOLoop
 
+from ..jsonbody import json_object
 from ..nbstream import InvalidNotebook, kernelspec_of, too_big
 from .handlers import API_PREFIX, SDCCAPIHandler
 from .imports import Download, ImportRecord, notebook_name, safe_segment, scan_file, umask
@@ -77,13 +78,7 @@ class ShareAPIHandler(SDCCAPIHandler):
         return self.shares.client
 
     def json_body(self) -> dict[str, Any]:
-        try:
-            body = json.loads(self.request.body or b"")
-        except ValueError:
-            raise web.HTTPError(400, "the request body is not JSON") from None
-        if not isinstance(body, dict):
-            raise web.HTTPError(400, "the request body must be a JSON object")
-        return body
+        return json_object(self.request.body)
 
     def root(self) -> Path:
         root = getattr(self.contents_manager, "root_dir", None)

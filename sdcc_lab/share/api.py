@@ -16,6 +16,7 @@ from typing import Any, cast
 from tornado import web
 from tornado.iostream import StreamClosedError
 
+from ..jsonbody import json_object
 from ..nbstream import (
     InvalidNotebook,
     NotebookStream,
@@ -41,13 +42,7 @@ class APIBase(ShareBase):
             raise web.HTTPError(403, "the share service's API takes a hub API token")
 
     def json_body(self) -> dict[str, Any]:
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise web.HTTPError(400, "the request body is not JSON") from None
-        if not isinstance(body, dict):
-            raise web.HTTPError(400, "the request body must be a JSON object")
-        return body
+        return json_object(self.request.body, empty_is_object=True)
 
     def token_arg(self) -> str:
         token = self.json_body().get("token")

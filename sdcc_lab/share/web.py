@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from jupyterhub.services.auth import HubOAuthCallbackHandler
 from tornado import web
 
+from ..jsonbody import json_object
 from ..names import visible_text
 from . import pages
 from .base import ShareBase, iso
@@ -137,12 +138,7 @@ class LinkPage(PageBase):
         if legacy_token is not None:
             raise web.HTTPError(404, "post to open, with the token in the body")
         self.hub_auth.check_xsrf_cookie(self)
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise web.HTTPError(400, "the request body is not JSON") from None
-        if not isinstance(body, dict):
-            raise web.HTTPError(400, "the request body must be a JSON object")
+        body = json_object(self.request.body, empty_is_object=True)
         token, next_arg = body.get("token"), body.get("next") or ""
         if not isinstance(token, str) or not token or not isinstance(next_arg, str):
             raise web.HTTPError(400, "'token' (and 'next', if any) must be strings")

@@ -13,7 +13,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from .. import __version__
+from .. import __version__, openapi
 from ..session import SETTINGS_KEY, Session
 
 API_PREFIX = "sdcc-lab/api"
@@ -47,5 +47,21 @@ class InfoHandler(SDCCAPIHandler):
         )
 
 
+class OpenAPIHandler(SDCCAPIHandler):
+    """``GET sdcc-lab/api/openapi.json``: the OpenAPI description of this API.
+
+    Authenticated like every endpoint here: it says nothing secret, but a
+    server that answers nobody anonymously keeps it that way.
+    """
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.finish(openapi.load("server"))
+
+
 def default_handlers(base_url: str) -> list[tuple[str, type[APIHandler]]]:
-    return [(url_path_join(base_url, API_PREFIX, "info"), InfoHandler)]
+    return [
+        (url_path_join(base_url, API_PREFIX, "info"), InfoHandler),
+        (url_path_join(base_url, API_PREFIX, r"openapi\.json"), OpenAPIHandler),
+    ]

@@ -1,0 +1,137 @@
+"""The server extension's OpenAPI description (``sdcc_lab/openapi/server.json``):
+valid, served at ``sdcc-lab/api/openapi.json``, and equal to what the extension
+registers — every route and every method, both ways — so the two cannot drift."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+from tornado.httpclient import HTTPClientError
+from tornado.routing import PathMatches, Rule, RuleRouter
+
+from sdcc_lab import openapi
+
+Fetch = Callable[..., Awaitable[Any]]
+# OPTIONS (CORS preflight) and HEAD come with jupyter_server's APIHandler for every route.
+METHODS = ("get", "post", "put", "patch", "delete")
+PREFIX = "/sdcc-lab/api"
+
+
+@pytest.fixture
+def jp_server_config() -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"sdcc_lab": True}},
+        "ResourcesCollector": {"scontrol_command": ["/bin/false"]},
+    }
+
+
+def test_the_description_is_valid_openapi() -> None:
+    validate(openapi.load("server"))
+
+
+def test_every_error_response_is_the_error_shape() -> None:
+    doc = openapi.load("server")
+    for path, item in doc["paths"].items():
+        for method in set(item) & set(METHODS):
+            for status, response in item[method]["responses"].items():
+                if int(status) < 400:
+                    continue
+                if "$ref" in response:
+                    response = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Error"}, (path, method, status)
+            # Every operation needs an authenticated user: 403 is always documented.
+            assert "403" in item[method]["responses"], (path, method)
+
+
+def _rules(router: RuleRouter) -> Iterator[Rule]:
+    for rule in router.rules:
+        if isinstance(rule.target, RuleRouter):
+            yield from _rules(rule.target)
+        else:
+            yield rule
+
+
+def _template(regex: str, prefix: str = PREFIX) -> str:
+    """A route's regex as an OpenAPI path: each group is one ``{…}`` segment."""
+    path = regex.rstrip("$")
+    assert path.startswith(prefix + "/"), path
+    path = path[len(prefix) :].replace(r"\.", ".")
+    return re.sub(r"\(\[\^/\]\+\)", "{}", path)
+
+
+def _implemented(handler: type) -> set[str]:
+    from tornado.web import RequestHandler
+
+    return {m for m in METHODS if getattr(handler, m) is not getattr(RequestHandler, m)}
+
+
+def registered_routes(web_app: Any) -> dict[str, set[str]]:
+    """Every route under ``{base_url}sdcc-lab/api/`` the running server has, with its methods."""
+    prefix = web_app.settings["base_url"].rstrip("/") + PREFIX
+    found: dict[str, set[str]] = {}
+    for rule in _rules(web_app.default_router):
+        pattern = rule.matcher.regex.pattern if isinstance(rule.matcher, PathMatches) else ""
+        if pattern.startswith(prefix + "/"):
+            found[_template(pattern, prefix)] = _implemented(rule.target)
+    return found
+
+
+def described_routes() -> dict[str, set[str]]:
+    doc = openapi.load("server")
+    assert doc["servers"][0]["url"] == "{base_url}sdcc-lab/api"
+    return {
+        re.sub(r"\{[^}/]+\}", "{}", path): set(item) & set(METHODS)
+        for path, item in doc["paths"].items()
+    }
+
+
+async def test_the_routes_the_extension_registers_are_the_described_ones(
+    jp_serverapp: Any,
+) -> None:
+    registered = registered_routes(jp_serverapp.web_app)
+    described = described_routes()
+    assert "/shares/{}" in registered and "/workers/{}" in registered  # the walk found them
+    assert sorted(set(registered) - set(described)) == [], "routes missing in server.json"
+    assert sorted(set(described) - set(registered)) == [], "paths server.json has no route for"
+    assert registered == described  # and the same methods on each
+
+
+def test_the_handler_lists_are_the_described_paths() -> None:
+    """The handler lists themselves (what ``load_extension`` adds), without a server."""
+    from sdcc_lab.server.handlers import default_handlers
+    from sdcc_lab.server.resources import resources_handlers
+    from sdcc_lab.server.shares import share_handlers
+    from sdcc_lab.server.workers import workers_handlers
+
+    listed = {
+        _template(pattern + "$"): _implemented(handler)
+        for make in (default_handlers, share_handlers, resources_handlers, workers_handlers)
+        for pattern, handler in make("/")
+    }
+    assert listed == described_routes()
+
+
+async def test_the_description_is_served(jp_fetch: Fetch) -> None:
+    r = await jp_fetch("sdcc-lab", "api", "openapi.json")
+    assert r.code == 200 and r.headers["Content-Type"].startswith("application/json")
+    assert json.loads(r.body) == openapi.load("server")
+
+
+async def test_the_description_needs_authentication(jp_fetch: Fetch) -> None:
+    with pytest.raises(HTTPClientError) as e:
+        await jp_fetch("sdcc-lab", "api", "openapi.json", headers={"Authorization": ""})
+    assert e.value.code == 403
+    assert e.value.response is not None
+    assert json.loads(e.value.response.body)["message"]
+
+
+async def test_a_lookalike_of_the_description_path_is_not_served(jp_fetch: Fetch) -> None:
+    with pytest.raises(HTTPClientError) as e:
+        await jp_fetch("sdcc-lab", "api", "openapiXjson")
+    assert e.value.code == 404

@@ -16,6 +16,7 @@ from jupyterhub import apihandlers
 from jupyterhub.apihandlers.base import APIHandler
 from tornado import web
 
+from .apidoc import OPENAPI_PATH, HubOpenAPIHandler
 from .batch import BatchSessionSpawner
 
 PORT_REPORT_PATH = r"/api/sdcc-lab/port"
@@ -54,7 +55,15 @@ class PortReportHandler(APIHandler):  # type: ignore[misc]  # JupyterHub is unty
         raise web.HTTPError(403, "this token belongs to no starting batch session")
 
 
+#: Every handler sdcc_lab adds to the hub's API (``sdcc_lab/openapi/hub.json`` describes them).
+HUB_API_HANDLERS: list[tuple[str, type[APIHandler]]] = [
+    (PORT_REPORT_PATH, PortReportHandler),
+    (OPENAPI_PATH, HubOpenAPIHandler),
+]
+
+
 def register() -> None:
-    """Add the handler to JupyterHub's API (once), before the hub builds its app."""
-    if not any(h[0] == PORT_REPORT_PATH for h in apihandlers.default_handlers):
-        apihandlers.default_handlers.append((PORT_REPORT_PATH, PortReportHandler))
+    """Add the handlers to JupyterHub's API (once), before the hub builds its app."""
+    for path, handler in HUB_API_HANDLERS:
+        if not any(h[0] == path for h in apihandlers.default_handlers):
+            apihandlers.default_handlers.append((path, handler))

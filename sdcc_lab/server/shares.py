@@ -68,6 +68,32 @@ def parse_link(link: Any) -> str:
     return token
 
 
+_SCALARS = (str, int, float, bool)
+
+
+def link_environment(raw: Any) -> dict[str, Any]:
+    """A link's environment in the shape this server writes, whatever the link carries.
+
+    The share service keeps any JSON object of at most 8 KiB as a link's
+    environment, and a sender can call it directly, so a recipient's server
+    must not trust the shape: a ``scheduler`` that is not a string, ``options``
+    that are not an object of plain values, a ``kernelspec`` that is not an
+    object of strings are dropped (the link still previews and imports).
+    """
+    if not isinstance(raw, dict):
+        return {}
+    env = {k: v for k, v in raw.items() if k not in ("scheduler", "options", "kernelspec")}
+    if isinstance(raw.get("scheduler"), str):
+        env["scheduler"] = raw["scheduler"]
+    if isinstance(raw.get("options"), dict):
+        env["options"] = {
+            str(k): v for k, v in raw["options"].items() if v is None or isinstance(v, _SCALARS)
+        }
+    if isinstance(raw.get("kernelspec"), dict):
+        env["kernelspec"] = {k: v for k, v in raw["kernelspec"].items() if isinstance(v, str)}
+    return env
+
+
 class ShareAPIHandler(SDCCAPIHandler):
     @property
     def shares(self) -> Shares:
@@ -236,7 +262,7 @@ class ImportPreviewHandler(ShareAPIHandler):
         token = parse_link(self.json_body().get("link"))
         r = await self.client.call("POST", "api/peek", json_body={"token": token})
         share = json.loads(r.body)
-        env = share.get("environment") or {}
+        env = link_environment(share.get("environment"))
         self.finish(
             {
                 "owner": share["owner"],
@@ -311,7 +337,7 @@ class ImportsHandler(ShareAPIHandler):
             result = await self.place(base, part_path, share, download.sha.hexdigest())
         finally:
             part_path.unlink(missing_ok=True)  # noqa: ASYNC240 (one unlink)
-        env = share.get("environment") or {}
+        env = link_environment(share.get("environment"))
         rel = result[1].relative_to(root).as_posix()
         self.set_status(200 if result[0] == "unchanged" else 201)
         self.finish(
@@ -375,4 +401,4 @@ def share_handlers(base_url: str) -> list[tuple[str, type[ShareAPIHandler]]]:
     ]
 
 
-__all__ = ["parse_link", "setup_shares", "share_handlers"]
+__all__ = ["link_environment", "parse_link", "setup_shares", "share_handlers"]

@@ -528,3 +528,128 @@ async def test_the_services_pages_show_the_same_message_as_a_page(
     assert (
         "&#x27;next&#x27; must be a path below /hub/user-redirect/ on this hub" in raw.decode()
     ), raw
+
+
+# --- malformed input the fuzzer (or a person) can send: 4xx, never a 500 ---------------------
+NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+async def service_call(
+    svc: RunningService,
+    method: str,
+    path: str,
+    body: str | bytes | None = None,
+    token: str = "alice-token",
+) -> tuple[int, Any]:
+    r = await AsyncHTTPClient().fetch(
+        svc.url + path,
+        method=method,
+        body=body,
+        headers={"Authorization": f"token {token}"},
+        raise_error=False,
+        allow_nonstandard_methods=True,
+    )
+    return r.code, json.loads(r.body) if r.body else None
+
+
+async def assert_alice_lists(svc: RunningService, count: int) -> None:
+    """The caller's listing still answers (a stored bad value would break it for good)."""
+    code, listing = await service_call(svc, "GET", "api/shares")
+    assert code == 200, listing
+    assert len(listing["shares"]) == count
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        "[" * 5000,  # nested past Python's recursion limit: was a 500 (RecursionError)
+        '{"a": "\\ud800"}',  # a lone surrogate: was stored, then every listing was a 500
+        '{"a": NaN}',  # not JSON: answers would carry NaN
+        '{"a": Infinity}',
+        "[]",
+    ],
+)
+async def test_a_bad_environment_is_400_and_stores_nothing(
+    share_service: RunningService, environment: str
+) -> None:
+    q = urllib.parse.urlencode({"path": "a.ipynb", "environment": environment})
+    code, data = await service_call(share_service, "POST", "api/shares?" + q, NOTEBOOK)
+    assert code == 400, data
+    assert data["message"].startswith("'environment' must be"), data
+    await assert_alice_lists(share_service, 0)
+
+
+@pytest.mark.parametrize("field", ["from", "to"])
+async def test_a_rename_to_or_from_a_lone_surrogate_is_400(
+    share_service: RunningService, field: str
+) -> None:
+    code, _ = await service_call(share_service, "POST", "api/shares?path=a.ipynb", NOTEBOOK)
+    assert code == 201
+    body = {"from": "a.ipynb", "to": "b.ipynb", field: "x\ud800.ipynb"}
+    code, data = await service_call(share_service, "POST", "api/renames", json.dumps(body))
+    assert (code, data) == (400, {"message": "'path' must be text (UTF-8)"})
+    await assert_alice_lists(share_service, 1)
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("api/shares/not-an-id", "application/json"),
+        ("api/nothing", "application/json"),
+        ("nothing/here", "text/html; charset=utf-8"),
+    ],
+)
+async def test_unknown_urls_are_404_in_the_services_error_shape(
+    share_service: RunningService, path: str, kind: str
+) -> None:
+    r = await AsyncHTTPClient().fetch(
+        share_service.url + path, method="DELETE", raise_error=False, allow_nonstandard_methods=True
+    )
+    assert (r.code, r.headers["Content-Type"]) == (404, kind)
+    if kind == "application/json":
+        assert json.loads(r.body) == {
+            "message": "no such page or API endpoint of the share service"
+        }
+    else:
+        assert "no such page or API endpoint of the share service" in r.body.decode()
+
+
+@pytest.mark.parametrize("expires_in", ["9" * 5000, "9" * 400, "-1", "0", "1e3", "1.5", " "])
+async def test_odd_expiries_are_400(share_service: RunningService, expires_in: str) -> None:
+    q = urllib.parse.urlencode({"path": "a.ipynb", "expires_in": expires_in})
+    code, data = await service_call(share_service, "POST", "api/shares?" + q, NOTEBOOK)
+    if expires_in == " ":  # blank: the default lifetime
+        assert code == 201, data
+        return
+    assert code == 400, data
+    assert data["message"].startswith("'expires_in' must be"), data
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"token": 5}',
+        '{"token": ["x"]}',
+        '{"token": null}',
+        '{"token": {"a": 1}}',
+        '{"token": 1e999}',
+        '{"token": "x", "unknown": [1, 2]}',
+        '"just a string"',
+        "[" * 100_000,
+    ],
+)
+async def test_peek_and_fetch_refuse_wrong_json_types(
+    share_service: RunningService, body: str
+) -> None:
+    for endpoint in ("api/peek", "api/fetch"):
+        code, data = await service_call(share_service, "POST", endpoint, body)
+        assert code in (400, 403, 413), (endpoint, code, data)
+        assert set(data) == {"message"}
+
+
+async def test_the_service_serves_its_openapi_description(share_service: RunningService) -> None:
+    r = await AsyncHTTPClient().fetch(share_service.url + "api/openapi.json")
+    document = json.loads(r.body)
+    assert document["info"]["title"] == "sdcc_lab share service"
+    assert document["servers"] == [{"url": "/services/share"}]
+    assert "/api/shares" in document["paths"]

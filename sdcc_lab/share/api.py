@@ -16,6 +16,7 @@ from typing import Any, cast
 from tornado import web
 from tornado.iostream import StreamClosedError
 
+from .. import openapi
 from ..jsonbody import json_object
 from ..nbstream import (
     InvalidNotebook,
@@ -25,6 +26,7 @@ from ..nbstream import (
     kernelspec_of,
     too_big,
 )
+from . import pages
 from .base import CHUNK, SHARE_HEADER, ShareBase
 from .limits import Upload, UploadGate
 from .store import LimitReached
@@ -49,6 +51,31 @@ class APIBase(ShareBase):
         if not isinstance(token, str) or not token:
             raise web.HTTPError(400, "'token' is missing")
         return token
+
+
+class OpenAPIDescription(ShareBase):
+    """``GET api/openapi.json``: the service's OpenAPI description (no data in it, so no login)."""
+
+    async def prepare(self) -> None:
+        self.current_user = None
+
+    async def get(self) -> None:
+        document = openapi.load("share")
+        document["servers"] = [{"url": self.prefix.rstrip("/")}]  # this service's prefix
+        self.finish(document)
+
+
+class NotFound(ShareBase):
+    """Any other URL: ``404`` in the service's error shape (``{"message"}`` under ``api/``, a page elsewhere)."""
+
+    async def prepare(self) -> None:
+        raise web.HTTPError(404, "no such page or API endpoint of the share service")
+
+    def finish_error(self, status_code: int, message: str) -> None:
+        if self.request.path.startswith(self.prefix + "api/"):
+            return super().finish_error(status_code, message)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(pages.problem_page("Not found", message, self.settings["hub_prefix"] + "home"))
 
 
 class NotebookUpload(APIBase):
@@ -211,10 +238,38 @@ class NotebookUpload(APIBase):
 def _clean_path(value: Any) -> str:
     if not isinstance(value, str) or not value.strip("/") or len(value) > 4096 or "\0" in value:
         raise web.HTTPError(400, "'path' must name a file")
+    if not _is_utf8(value):  # a lone surrogate from JSON's \ud800: no file has that name
+        raise web.HTTPError(400, "'path' must be text (UTF-8)")
     path = value.strip("/")
     if any(part in ("", ".", "..") for part in path.split("/")):
         raise web.HTTPError(400, "'path' must be a relative path inside the server's root")
     return path
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _environment(raw: str) -> dict[str, Any]:
+    """The ``environment`` argument: a small JSON object that the link's token, the
+    answers and the pages can carry (strict JSON: no NaN, no lone surrogates)."""
+    try:
+        environment = json.loads(raw, parse_constant=_no_constant)
+        # Strict JSON out too: NaN refused above, a lone surrogate fails to encode here.
+        text = json.dumps(environment, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
+        raise web.HTTPError(400, "'environment' must be JSON") from None
+    if not isinstance(environment, dict) or len(text) > 8192:
+        raise web.HTTPError(400, "'environment' must be a small JSON object")
+    return environment
 
 
 @web.stream_request_body
@@ -261,12 +316,7 @@ class SharesAPI(NotebookUpload):
             raise web.HTTPError(
                 400, f"'expires_in' must be between 1 and {self.service.max_expires_in} seconds"
             )
-        try:
-            environment = json.loads(self.get_argument("environment", "{}"))
-        except ValueError:
-            raise web.HTTPError(400, "'environment' must be JSON") from None
-        if not isinstance(environment, dict) or len(json.dumps(environment)) > 8192:
-            raise web.HTTPError(400, "'environment' must be a small JSON object")
+        environment = _environment(self.get_argument("environment", "{}"))
         part, size, metadata = self.finish_upload()
         kernel = kernelspec_of(metadata)
         if "kernelspec" not in environment and kernel is not None:

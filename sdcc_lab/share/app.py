@@ -24,7 +24,7 @@ from tornado.httpserver import HTTPServer
 from traitlets import Bool, Callable, Integer, List, Unicode, default
 from traitlets.config import Application
 
-from .handlers import handlers
+from .handlers import NotFound, handlers
 from .limits import UploadGate
 from .settings import ShareSettings
 from .store import ShareStore, utcnow
@@ -177,6 +177,7 @@ class ShareService(Application, ShareSettings):
         store = ShareStore(self.db_url, self.snapshot_dir, clock=self.clock)
         return web.Application(
             handlers(prefix),
+            default_handler_class=NotFound,  # unknown URLs answer in the service's error shape
             cookie_secret=secrets.token_bytes(32),
             share_service=self,
             share_store=store,

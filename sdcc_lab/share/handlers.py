@@ -17,14 +17,26 @@ from __future__ import annotations
 
 from tornado import web
 
-from .api import FetchAPI, PeekAPI, RenameAPI, ShareAPI, SharesAPI, SnapshotAPI
+from .api import (
+    FetchAPI,
+    NotFound,
+    OpenAPIDescription,
+    PeekAPI,
+    RenameAPI,
+    ShareAPI,
+    SharesAPI,
+    SnapshotAPI,
+)
 from .web import LinkPage, OAuthCallback, RevokeForm, SharesPage
+
+__all__ = ["NotFound", "handlers"]
 
 
 def handlers(prefix: str) -> list[tuple[str, type[web.RequestHandler]]]:
     token = r"([^/]+)"
     return [
         (prefix + "oauth_callback", OAuthCallback),
+        (prefix + "api/openapi.json", OpenAPIDescription),
         (prefix + "api/shares", SharesAPI),
         (prefix + r"api/shares/([0-9a-f]{1,32})", ShareAPI),
         (prefix + "api/snapshots", SnapshotAPI),

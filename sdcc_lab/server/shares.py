@@ -50,7 +50,10 @@ def parse_link(link: Any) -> str:
     link = link.strip()
     token: str = link
     if any(ch in link for ch in "/?#"):
-        parts = urlsplit(link)
+        try:
+            parts = urlsplit(link)
+        except ValueError:  # urllib's refusal: an open "[", a host that NFKC changes
+            raise web.HTTPError(400, "this is not a share link") from None
         in_fragment = parse_qs(parts.fragment).get(SHARE_PARAM)
         in_query = parse_qs(parts.query).get(SHARE_PARAM)
         if in_fragment:

@@ -6,6 +6,7 @@ commit) or is a neighbour of one; the fuzzer (tests/fuzz) looks for more."""
 from __future__ import annotations
 
 import json
+import os
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -167,3 +168,15 @@ async def test_a_link_with_an_odd_environment_previews_and_imports(
         assert isinstance(environment.get("scheduler", ""), str)
         assert data["spawn_url"] is None or isinstance(data["spawn_url"], str)
     assert (jp_root_dir / "shared" / "bob" / "x.ipynb").is_file()
+
+
+async def test_a_notebook_whose_name_is_not_utf8_is_a_400(
+    jp_fetch: Fetch, jp_root_dir: Path
+) -> None:
+    """A file name of bytes that are not UTF-8 (the contents API shows it with a lone
+    surrogate, ``\\udcff``) cannot be recorded by the share service: a clear 400."""
+    nb = write_notebook(jp_root_dir / "x.ipynb")
+    target = Path(os.fsdecode(os.fsencode(str(jp_root_dir)) + b"/\xff.ipynb"))
+    nb.rename(target)
+    code, data = await call(jp_fetch, "POST", "shares", body='{"path": "\\udcff.ipynb"}')
+    assert code == 400 and "name" in data["message"], data

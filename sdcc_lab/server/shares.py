@@ -123,6 +123,12 @@ class ShareAPIHandler(SDCCAPIHandler):
             raise web.HTTPError(400, "'path' must be relative to the server's root")
         if any(seg in ("..", ".") for seg in path.split("/")):
             raise web.HTTPError(400, "'path' must not contain '..' or '.'")
+        try:
+            path.encode("utf-8")  # a name of non-UTF-8 bytes arrives with lone surrogates
+        except UnicodeEncodeError:
+            raise web.HTTPError(
+                400, "this notebook's name is not valid UTF-8: rename it to share it"
+            ) from None
         cm: Any = self.contents_manager  # jupyter_server leaves these untyped
         if await ensure_async(cm.dir_exists(path)):
             raise web.HTTPError(400, f"{path} is a folder, not a notebook")

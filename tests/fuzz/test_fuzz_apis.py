@@ -1,0 +1,268 @@
+"""Schemathesis against the three real components, as alice; nothing of bob's changes.
+
+A real demo portal (JupyterHub, configurable-http-proxy, the share service,
+single-user servers) with alice and bob, each with a running server, a
+notebook and a share link of it. Schemathesis loads each component's OpenAPI
+description from where the component serves it and sends alice's requests
+(her hub API token, which all three accept) to every operation:
+
+- the examples, coverage (boundary and malformed values) and fuzzing phases,
+  positive and negative data, at most ``SDCC_FUZZ_EXAMPLES`` cases per
+  operation and phase;
+- stateful sequences along the descriptions' OpenAPI links (make a share,
+  then preview, import, peek, fetch, revoke it);
+- checks: no server error (5xx), every status documented, every response of
+  the documented content type and schema.
+
+Bob's shares (as his server and the share service list them), his files (the
+Contents API, with each file's hash), his server and kernels are read before
+and after, and must be equal: nothing alice sends changes them.
+
+Replay: the seed is ``SDCC_FUZZ_SEED`` (fixed by default, printed at the
+start); a failure prints schemathesis' reproduction (a curl command) too.
+``SDCC_FUZZ_EXAMPLES=100`` digs deeper outside CI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from conftest import Portal, _start_portal
+from hubclient import HubClient, save_notebook
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+pytestmark = [pytest.mark.hub, pytest.mark.slow]
+
+SEED = int(os.environ.get("SDCC_FUZZ_SEED", "1616"))
+EXAMPLES = int(os.environ.get("SDCC_FUZZ_EXAMPLES", "12"))
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+HYPOTHESIS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,  # a failure replays from the seed, not from a local example database
+    suppress_health_check=list(HealthCheck),
+)
+TIMEOUT = 30
+
+
+@dataclass
+class User:
+    name: str
+    client: HubClient
+    token: str
+    notebook: str
+    share: dict[str, Any]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.token}"}
+
+
+@dataclass
+class World:
+    portal: Portal
+    alice: User
+    bob: User
+    bob_before: dict[str, Any]
+    sent: Counter[str] = field(default_factory=Counter)
+
+
+def url(portal: Portal, path: str) -> str:
+    return portal.url + path.lstrip("/")
+
+
+def set_up_user(portal: Portal, name: str) -> User:
+    """Log in, start the server, make a hub API token, save a notebook and share it."""
+    client = HubClient(portal.url, name)
+    client.login()
+    client.start_server()
+    client.open_lab()  # the server's cookies, as a browser has them
+    r = client.hub_api("POST", f"users/{name}/tokens", json={"note": "fuzzing"})
+    assert r.status_code == 201, r.text
+    token = str(r.json()["token"])
+    notebook = f"{name}-notes.ipynb"
+    save_notebook(client, notebook, f"print('{name}')")
+    r = client.server_api("POST", "sdcc-lab/api/shares", json={"path": notebook})
+    assert r.status_code == 201, r.text
+    return User(name, client, token, notebook, r.json())
+
+
+def files_of(portal: Portal, user: User, path: str = "") -> dict[str, Any]:
+    """Every file and folder of the user's server (Contents API), files with their hash."""
+    r = requests.get(
+        url(portal, f"user/{user.name}/api/contents/{path}"),
+        headers=user.auth,
+        params={"content": "1"},
+        timeout=TIMEOUT,
+    )
+    assert r.status_code == 200, r.text
+    model = r.json()
+    if model["type"] != "directory":
+        content = model["content"]
+        raw = content if isinstance(content, str) else repr(content)
+        return {
+            path: (model["type"], model["last_modified"], hashlib.sha256(raw.encode()).hexdigest())
+        }
+    found: dict[str, Any] = {path: ("directory", None, None)}
+    for entry in model["content"]:
+        found.update(files_of(portal, user, entry["path"]))
+    return found
+
+
+def state_of(portal: Portal, user: User) -> dict[str, Any]:
+    """What the user would check: shares, files, server and kernels."""
+
+    def get(path: str, **params: str) -> Any:
+        r = requests.get(url(portal, path), headers=user.auth, params=params, timeout=TIMEOUT)
+        assert r.status_code == 200, f"GET {path}: {r.status_code} {r.text}"
+        return r.json()
+
+    model = get(f"hub/api/users/{user.name}")
+    servers = {
+        name: {k: s.get(k) for k in ("name", "started", "ready", "pending", "url", "stopped")}
+        for name, s in model["servers"].items()
+    }
+    shares = get(f"user/{user.name}/sdcc-lab/api/shares")["shares"]
+    return {
+        "hub": {k: model.get(k) for k in ("name", "admin", "groups", "roles", "pending")},
+        "servers": servers,
+        "tokens": sorted(
+            (t["id"], t["note"]) for t in get(f"hub/api/users/{user.name}/tokens")["api_tokens"]
+        ),
+        "shares (server)": sorted(shares, key=lambda s: s["id"]),
+        "shares (service)": sorted(
+            get("services/share/api/shares")["shares"], key=lambda s: str(s.get("id"))
+        ),
+        "files": files_of(portal, user),
+        "kernels": sorted(k["id"] for k in get(f"user/{user.name}/api/kernels")),
+        "sessions": sorted(s["id"] for s in get(f"user/{user.name}/api/sessions")),
+    }
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    print(f"\nfuzzing seed {SEED} (replay: SDCC_FUZZ_SEED={SEED}), {EXAMPLES} examples")
+    portal = _start_portal(tmp_path_factory.mktemp("fuzz") / "data")
+    try:
+        alice = set_up_user(portal, "alice")
+        bob = set_up_user(portal, "bob")
+        yield World(portal, alice, bob, state_of(portal, bob))
+    finally:
+        portal.stop()
+
+
+def load_served(world: World, served_at: str, base_url: str) -> Any:
+    """The description as the component serves it, set to send alice's requests."""
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "base-url": url(world.portal, base_url),
+            "headers": world.alice.auth,
+            "request-timeout": TIMEOUT,
+            "generation": {
+                "mode": "all",
+                "max-examples": EXAMPLES,
+                "with-security-parameters": False,
+            },
+            "phases": {"stateful": {"max-steps": 6}},
+        }
+    )
+    return schemathesis.openapi.from_url(
+        url(world.portal, served_at), config=config, headers=world.alice.auth, timeout=TIMEOUT
+    )
+
+
+@pytest.fixture(scope="module")
+def server_schema(world: World) -> Any:
+    return load_served(world, "user/alice/sdcc-lab/api/openapi.json", "user/alice/sdcc-lab/api")
+
+
+@pytest.fixture(scope="module")
+def share_schema(world: World) -> Any:
+    return load_served(world, "services/share/api/openapi.json", "services/share")
+
+
+@pytest.fixture(scope="module")
+def hub_schema(world: World) -> Any:
+    return load_served(world, "hub/api/sdcc-lab/openapi.json", "hub/api")
+
+
+def send(world: World, component: str, case: Any) -> None:
+    world.sent[component] += 1
+    case.call_and_validate(checks=CHECKS, timeout=TIMEOUT)
+
+
+server_api = schemathesis.pytest.from_fixture("server_schema")
+share_api = schemathesis.pytest.from_fixture("share_schema")
+hub_api = schemathesis.pytest.from_fixture("hub_schema")
+
+
+@HYPOTHESIS
+@server_api.parametrize()
+def test_fuzz_the_server_extension(case: Any, world: World) -> None:
+    send(world, "server", case)
+
+
+@HYPOTHESIS
+@share_api.parametrize()
+def test_fuzz_the_share_service(case: Any, world: World) -> None:
+    send(world, "share", case)
+
+
+@HYPOTHESIS
+@hub_api.parametrize()
+def test_fuzz_the_hub_additions(case: Any, world: World) -> None:
+    send(world, "hub", case)
+
+
+@pytest.mark.parametrize("component", ["server", "share"])
+def test_linked_operations_in_sequence(component: str, world: World, request: Any) -> None:
+    """Stateful: make a share, then use its id and token in the linked operations."""
+    schema = request.getfixturevalue(f"{component}_schema")
+    machine = schema.as_state_machine()
+    sent = world.sent
+
+    class Counted(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"timeout": TIMEOUT}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            sent[f"{component} (stateful)"] += 1
+            case.validate_response(response, checks=CHECKS)
+
+    Counted.run(
+        settings=settings(HYPOTHESIS, max_examples=max(EXAMPLES // 2, 3), stateful_step_count=6)
+    )
+    assert sent[f"{component} (stateful)"] > 0
+
+
+def test_nothing_of_bobs_changed(world: World) -> None:
+    """Last in this file: bob's shares, files, server and kernels are as before the fuzzing."""
+    print("requests sent:", dict(world.sent))
+    fuzzed = {c for c in ("server", "share", "hub") if world.sent[c]}
+    assert fuzzed == {"server", "share", "hub"}, (
+        f"only {sorted(fuzzed)} were fuzzed: run the whole file"
+    )
+    after = state_of(world.portal, world.bob)
+    changed = {k: (world.bob_before[k], after[k]) for k in after if after[k] != world.bob_before[k]}
+    assert not changed, f"alice's requests changed bob's {changed}"
+    assert after["shares (server)"], "bob's share is gone"

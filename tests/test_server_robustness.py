@@ -180,3 +180,40 @@ async def test_a_notebook_whose_name_is_not_utf8_is_a_400(
     nb.rename(target)
     code, data = await call(jp_fetch, "POST", "shares", body='{"path": "\\udcff.ipynb"}')
     assert code == 400 and "name" in data["message"], data
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"imports": 5, "latest": []},
+        {"imports": {"x": [1]}, "latest": {"share:0": 7}},
+        {"imports": [], "latest": "abc"},
+        [1, 2],
+    ],
+)
+async def test_an_import_record_of_odd_shape_does_not_block_imports(
+    jp_fetch: Fetch,
+    share_service: RunningService,
+    jp_root_dir: Path,
+    tmp_path: Path,
+    record: Any,
+) -> None:
+    """The record of past imports is a file in the user's Jupyter data folder (any
+    program of theirs may have written it): a shape it does not know is started
+    afresh, and the import goes on."""
+    (tmp_path / "imports.json").write_text(json.dumps(record))
+    path = write_notebook(jp_root_dir / "bobs" / "x.ipynb")
+    r = await AsyncHTTPClient().fetch(
+        share_service.api("shares?path=x.ipynb"),
+        method="POST",
+        body=path.read_bytes(),
+        headers={"Authorization": "token bob-token"},
+    )
+    share = json.loads(r.body)
+    if isinstance(record, dict) and isinstance(record.get("latest"), dict):
+        record["latest"]["share:" + share["id"]] = 7  # a value that is no path
+        (tmp_path / "imports.json").write_text(json.dumps(record))
+    code, data = await call(jp_fetch, "POST", "imports", body={"link": share["token"]})
+    assert code == 201 and data["path"] == "shared/bob/x.ipynb", data
+    code, data = await call(jp_fetch, "POST", "imports", body={"link": share["token"]})
+    assert code == 200 and data["action"] == "unchanged", data

@@ -89,11 +89,16 @@ class ImportRecord:
         self.data: dict[str, Any] = {"imports": {}, "latest": {}}
         try:
             loaded = json.loads(path.read_text())
-            if isinstance(loaded, dict):
-                self.data["imports"] = dict(loaded.get("imports") or {})
-                self.data["latest"] = dict(loaded.get("latest") or {})
         except (OSError, ValueError):
-            pass
+            return
+        if not isinstance(loaded, dict):
+            return
+        # A file in the user's data folder: keep only entries of the shape written here.
+        imports, latest = loaded.get("imports"), loaded.get("latest")
+        if isinstance(imports, dict):
+            self.data["imports"] = {k: v for k, v in imports.items() if isinstance(v, dict)}
+        if isinstance(latest, dict):
+            self.data["latest"] = {k: v for k, v in latest.items() if isinstance(v, str)}
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -653,3 +653,24 @@ async def test_the_service_serves_its_openapi_description(share_service: Running
     assert document["info"]["title"] == "sdcc_lab share service"
     assert document["servers"] == [{"url": "/services/share"}]
     assert "/api/shares" in document["paths"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("PUT", "api/shares?path=a.ipynb", 405),  # was: the connection dropped, no answer
+        ("PATCH", "api/shares?path=a.ipynb", 405),
+        ("DELETE", "api/shares", 405),
+        ("POST", "api/snapshots?path=a.ipynb", 405),
+        ("GET", "api/shares", 200),  # a body on a GET is read and ignored
+    ],
+)
+async def test_a_body_sent_with_another_method_to_an_upload_endpoint_gets_an_answer(
+    share_service: RunningService, method: str, path: str, status: int
+) -> None:
+    """Upload endpoints read bodies as they stream; a method that is no upload must still
+    be answered (found by schemathesis: ``PUT api/shares`` with a notebook body)."""
+    code, data = await service_call(share_service, method, path, NOTEBOOK)
+    assert code == status, data
+    if status == 405:
+        assert data == {"message": "Method Not Allowed"}

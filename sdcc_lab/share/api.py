@@ -95,7 +95,9 @@ class NotebookUpload(APIBase):
     _busy: asyncio.Future[None] | None = None
     _gone = False  # the request ended (answered, or the client went away)
     _body_read = False  # set by get/post/put: tornado calls them once the whole body is in
+    _refused: tuple[int, str] | None = None
     new_link = False  # a new link (POST shares) rather than a new version
+    upload_method = "PUT"  # the method that uploads; any other streams nothing
 
     @property
     def gate(self) -> UploadGate:
@@ -103,6 +105,10 @@ class NotebookUpload(APIBase):
 
     async def prepare(self) -> None:
         await super().prepare()
+        if self.request.method != self.upload_method:
+            # Not an upload (GET shares; a method tornado answers 405): a body is read and
+            # dropped by data_received (no part file), and the request is answered.
+            return
         service = self.service
         limit = service.max_notebook_size
         length = self.request.headers.get("Content-Length")
@@ -132,7 +138,6 @@ class NotebookUpload(APIBase):
             connection.set_max_body_size(2 * limit + CHUNK)
         self._size = 0
         self._reserved = reserved
-        self._refused: tuple[int, str] | None = None
         self._scan = NotebookStream(max_depth=service.max_notebook_depth)
         self._upload = self.gate.enter(user, reserved, self.new_link)
         self._part = self.store.new_part_file()
@@ -278,17 +283,12 @@ class SharesAPI(NotebookUpload):
     ``GET api/shares[?all=1]``."""
 
     new_link = True
+    upload_method = "POST"
 
     def check_before_body(self) -> None:
         user = self.user_name
         if self.store.count_live(user) + self.gate.new_links(user) >= self.service.max_live_shares:
             raise web.HTTPError(403, self.live_links_message())
-
-    async def prepare(self) -> None:
-        if self.request.method == "POST":
-            await super().prepare()
-        else:
-            await APIBase.prepare(self)
 
     async def get(self) -> None:
         self._body_read = True

@@ -674,3 +674,26 @@ async def test_a_body_sent_with_another_method_to_an_upload_endpoint_gets_an_ans
     assert code == status, data
     if status == 405:
         assert data == {"message": "Method Not Allowed"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PATCH", "api/peek", "POST"),
+        ("PUT", "api/shares", "GET, POST"),
+        ("GET", "api/shares/0abc", "DELETE"),
+        ("DELETE", "open", "GET, POST"),
+    ],
+)
+async def test_a_405_names_the_methods_the_url_has(
+    share_service: RunningService, method: str, path: str, allow: str
+) -> None:
+    r = await AsyncHTTPClient().fetch(
+        share_service.url + path,
+        method=method,
+        body=None if method in ("GET", "DELETE") else "{}",
+        headers={"Authorization": "token alice-token"},
+        raise_error=False,
+        allow_nonstandard_methods=True,
+    )
+    assert (r.code, r.headers.get("Allow")) == (405, allow)

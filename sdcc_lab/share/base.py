@@ -78,7 +78,18 @@ class ShareBase(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  #
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """The service's one error path: every refusal is a ``web.HTTPError``."""
+        if status_code == 405:  # RFC 9110: a 405 says which methods the URL has
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.finish_error(status_code, error_message(status_code, kwargs.get("exc_info")))
+
+    def allowed_methods(self) -> list[str]:
+        """The methods this handler answers itself (tornado answers the others 405)."""
+        own = type(self)
+        return [
+            m
+            for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+            if getattr(own, m.lower()) is not getattr(web.RequestHandler, m.lower())
+        ]
 
     def finish_error(self, status_code: int, message: str) -> None:
         """Write the error: ``{"message"}`` as JSON here; pages render it as HTML."""

@@ -42,10 +42,13 @@ def test_alice_reaches_her_jupyterlab_with_the_extension(alice: HubClient) -> No
     assert info.status_code == 200, info.text
     body = info.json()
     assert body["user"] == "alice"
-    assert body["session"] == {
-        "scheduler": "local",
-        "options": {"local": True, "environment": "default"},
-    }
+    session = body["session"]
+    assert (session["scheduler"], session["options"]) == (
+        "local",
+        {"local": True, "environment": "default"},
+    )
+    # The hub wrote the identity, and no batch job disagrees with it.
+    assert (session["source"], session["job_id"], session["problem"]) == ("identity", None, None)
 
 
 def test_alice_finds_her_starter_notebook(alice: HubClient) -> None:

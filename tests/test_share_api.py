@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import string
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -697,3 +699,49 @@ async def test_a_405_names_the_methods_the_url_has(
         allow_nonstandard_methods=True,
     )
     assert (r.code, r.headers.get("Allow")) == (405, allow)
+
+
+_RANDOM = random.Random(16)
+# Text zlib cannot shrink: the token (which carries path and environment) stays long.
+NOISE = "".join(_RANDOM.choice(string.ascii_letters + string.digits) for _ in range(8000))
+LONG_ENVIRONMENT = json.dumps({"note": NOISE})
+LONG_NAME = "".join(_RANDOM.choice(string.ascii_letters) for _ in range(3000))
+
+
+async def test_a_link_too_long_to_open_is_never_made(share_service: RunningService) -> None:
+    """The token carries the path and the environment; the service must not hand out a
+    link its own check (at most 8192 characters) would refuse as not a share link."""
+    q = urllib.parse.urlencode({"path": LONG_NAME + ".ipynb", "environment": LONG_ENVIRONMENT})
+    code, data = await service_call(share_service, "POST", "api/shares?" + q, NOTEBOOK)
+    if code == 201:  # made: then it must open (it did not: 403 "not a share link token")
+        code, data = await service_call(
+            share_service, "POST", "api/peek", json.dumps({"token": data["token"]})
+        )
+        assert code == 200, data
+    assert (code, data["message"]) == (
+        400,
+        "the file's path and the session's environment are too long for a share link",
+    )
+    await assert_alice_lists(share_service, 0)
+
+
+async def test_a_rename_that_would_make_links_unopenable_is_400(
+    share_service: RunningService,
+) -> None:
+    environment = json.dumps({"note": NOISE[:7000]})  # a link that still fits
+    q = urllib.parse.urlencode({"path": "dir/a.ipynb", "environment": environment})
+    code, created = await service_call(share_service, "POST", "api/shares?" + q, NOTEBOOK)
+    assert code == 201, created
+    body = {"from": "dir", "to": LONG_NAME}
+    code, data = await service_call(share_service, "POST", "api/renames", json.dumps(body))
+    assert (code, data) == (
+        400,
+        {"message": "the new path is too long for the share links of this file"},
+    )
+    code, listing = await service_call(share_service, "GET", "api/shares")
+    (share,) = listing["shares"]
+    assert share["path"] == "dir/a.ipynb"
+    code, data = await service_call(
+        share_service, "POST", "api/peek", json.dumps({"token": share["token"]})
+    )
+    assert code == 200, data

@@ -531,3 +531,34 @@ def test_a_links_page_names_the_session_with_jupyterlabs_words() -> None:
     assert environment_pairs({"scheduler": "local"})[0] == ("Where", table["schedulers"]["local"])
     assert environment_pairs({})[0] == ("Where", table["unknownScheduler"])
     assert environment_pairs({"scheduler": "pbs"})[0] == ("Where", "pbs")
+
+
+def test_the_signer_says_when_a_token_would_be_too_long_to_verify() -> None:
+    import random
+    import string
+
+    from sdcc_lab.share.tokens import MAX_TOKEN_LENGTH
+
+    signer = ShareSigner(["k1"])
+    assert signer.fits(CLAIMS)
+    rng = random.Random(3)
+    noise = "".join(rng.choice(string.ascii_letters) for _ in range(2 * MAX_TOKEN_LENGTH))
+    long_claims = TokenClaims("0123abcd", "alice", noise, {})
+    assert not signer.fits(long_claims)
+    with pytest.raises(TokenError):  # what fits() protects against
+        signer.verify(signer.sign(long_claims))
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("dir/a.ipynb", "new/a.ipynb"),
+        ("dir", "new"),
+        ("dir2/a.ipynb", None),
+        ("other/dir/a.ipynb", None),
+    ],
+)
+def test_renamed_path_follows_a_file_or_folder(path: str, expected: str | None) -> None:
+    from sdcc_lab.share.store import renamed_path
+
+    assert renamed_path(path, "dir", "new") == expected

@@ -29,7 +29,8 @@ from ..nbstream import (
 from . import pages
 from .base import CHUNK, SHARE_HEADER, ShareBase
 from .limits import Upload, UploadGate
-from .store import LimitReached
+from .store import LimitReached, renamed_path
+from .tokens import TokenClaims
 
 
 class APIBase(ShareBase):
@@ -251,6 +252,10 @@ def _clean_path(value: Any) -> str:
     return path
 
 
+# A share id has this length (``secrets.token_hex(8)``): a token's length is known before the id.
+_ID_PLACEHOLDER = "0" * 16
+
+
 def _is_utf8(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -317,6 +322,10 @@ class SharesAPI(NotebookUpload):
                 400, f"'expires_in' must be between 1 and {self.service.max_expires_in} seconds"
             )
         environment = _environment(self.get_argument("environment", "{}"))
+        if not self.signer.fits(TokenClaims(_ID_PLACEHOLDER, self.user_name, path, environment)):
+            raise web.HTTPError(
+                400, "the file's path and the session's environment are too long for a share link"
+            )
         part, size, metadata = self.finish_upload()
         kernel = kernelspec_of(metadata)
         if "kernelspec" not in environment and kernel is not None:
@@ -388,6 +397,14 @@ class RenameAPI(APIBase):
     async def post(self) -> None:
         body = self.json_body()
         old, new = _clean_path(body.get("from")), _clean_path(body.get("to"))
+        for share in self.store.list(self.user_name):
+            path = renamed_path(share.path, old, new)
+            if path is not None and not self.signer.fits(
+                TokenClaims(share.id, share.owner, path, share.environment)
+            ):  # its links could no longer be opened
+                raise web.HTTPError(
+                    400, "the new path is too long for the share links of this file"
+                )
         self.finish({"renamed": self.store.rename(self.user_name, old, new)})
 
 

@@ -153,6 +153,15 @@ class LimitReached(Exception):
         self.what, self.limit, self.used = what, limit, used
 
 
+def renamed_path(path: str, old: str, new: str) -> str | None:
+    """``path`` after ``old`` (a file or a folder) became ``new``; None if it is not below ``old``."""
+    if path == old:
+        return new
+    if path.startswith(old.rstrip("/") + "/"):
+        return new.rstrip("/") + path[len(old.rstrip("/")) :]
+    return None
+
+
 class ShareStore:
     """The share records (SQLAlchemy) and their snapshots (files).
 
@@ -285,13 +294,10 @@ class ShareStore:
         with self.session() as s:
             q = select(ShareRecord).where(ShareRecord.owner == owner, ShareRecord.revoked.is_(None))
             for r in s.scalars(q):
-                if r.path == old:
-                    r.path = new
-                elif r.path.startswith(old.rstrip("/") + "/"):
-                    r.path = new.rstrip("/") + r.path[len(old.rstrip("/")) :]
-                else:
-                    continue
-                changed += 1
+                path = renamed_path(r.path, old, new)
+                if path is not None:
+                    r.path = path
+                    changed += 1
         return changed
 
     # --- snapshots ----------------------------------------------------------------

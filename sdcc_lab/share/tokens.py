@@ -20,7 +20,10 @@ from typing import Any
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 SALT = "sdcc-lab.share-link.v1"
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_\-.]{16,8192}$")
+MAX_TOKEN_LENGTH = 8192
+TOKEN_RE = re.compile(rf"^[A-Za-z0-9_\-.]{{16,{MAX_TOKEN_LENGTH}}}$")
+# Room for what differs between links of the same path and environment (id, timestamp).
+_TOKEN_MARGIN = 64
 
 
 class TokenError(Exception):
@@ -48,6 +51,11 @@ class ShareSigner:
     def sign(self, claims: TokenClaims) -> str:
         payload = {"i": claims.id, "o": claims.owner, "p": claims.path, "e": claims.environment}
         return str(self._serializer.dumps(payload))
+
+    def fits(self, claims: TokenClaims) -> bool:
+        """Whether a token of these claims stays short enough for :meth:`verify`
+        (the token carries the path and the environment)."""
+        return len(self.sign(claims)) <= MAX_TOKEN_LENGTH - _TOKEN_MARGIN
 
     def verify(self, token: str) -> TokenClaims:
         if not isinstance(token, str) or not TOKEN_RE.match(token):

@@ -745,3 +745,24 @@ async def test_a_rename_that_would_make_links_unopenable_is_400(
         share_service, "POST", "api/peek", json.dumps({"token": share["token"]})
     )
     assert code == 200, data
+
+
+async def test_a_kernel_name_too_long_for_a_link_is_400_and_leaves_nothing(
+    share_service: RunningService,
+) -> None:
+    """The notebook's kernelspec joins the link's environment (and its token) after the body."""
+    notebook = json.dumps(
+        {
+            "cells": [],
+            "metadata": {"kernelspec": {"name": "k", "display_name": NOISE + LONG_NAME}},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )
+    code, data = await service_call(share_service, "POST", "api/shares?path=k.ipynb", notebook)
+    assert (code, data["message"]) == (
+        400,
+        "the file's path and the session's environment are too long for a share link",
+    )
+    await assert_alice_lists(share_service, 0)
+    assert [p.name for p in share_service.store.snapshot_dir.iterdir()] == []

@@ -322,15 +322,15 @@ class SharesAPI(NotebookUpload):
                 400, f"'expires_in' must be between 1 and {self.service.max_expires_in} seconds"
             )
         environment = _environment(self.get_argument("environment", "{}"))
-        if not self.signer.fits(TokenClaims(_ID_PLACEHOLDER, self.user_name, path, environment)):
-            raise web.HTTPError(
-                400, "the file's path and the session's environment are too long for a share link"
-            )
         part, size, metadata = self.finish_upload()
         kernel = kernelspec_of(metadata)
         if "kernelspec" not in environment and kernel is not None:
             environment["kernelspec"] = kernel
         self._part = part  # removed in on_finish unless committed
+        if not self.signer.fits(TokenClaims(_ID_PLACEHOLDER, self.user_name, path, environment)):
+            raise web.HTTPError(
+                400, "the file's path and the session's environment are too long for a share link"
+            )
         try:
             share = self.store.create(
                 self.user_name,

@@ -45,6 +45,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from sdcc_lab.openapi import load
+
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
 
 SEED = int(os.environ.get("SDCC_FUZZ_SEED", "1616"))
@@ -94,7 +96,7 @@ def set_up_user(portal: Portal, name: str) -> User:
     """Log in, start the server, make a hub API token, save a notebook and share it."""
     client = HubClient(portal.url, name)
     client.login()
-    client.start_server()
+    client.start_server(local=True)  # a local session: no Slurm job to share with other tests
     client.open_lab()  # the server's cookies, as a browser has them
     r = client.hub_api("POST", f"users/{name}/tokens", json={"note": "fuzzing"})
     assert r.status_code == 201, r.text
@@ -141,17 +143,20 @@ def state_of(portal: Portal, user: User) -> dict[str, Any]:
         name: {k: s.get(k) for k in ("name", "started", "ready", "pending", "url", "stopped")}
         for name, s in model["servers"].items()
     }
-    shares = get(f"user/{user.name}/sdcc-lab/api/shares")["shares"]
+
+    def records(shares: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # The link (url, token) is signed anew with each listing: the record is what counts.
+        unsigned = [{k: v for k, v in s.items() if k not in ("url", "token")} for s in shares]
+        return sorted(unsigned, key=lambda s: str(s["id"]))
+
     return {
         "hub": {k: model.get(k) for k in ("name", "admin", "groups", "roles", "pending")},
         "servers": servers,
         "tokens": sorted(
             (t["id"], t["note"]) for t in get(f"hub/api/users/{user.name}/tokens")["api_tokens"]
         ),
-        "shares (server)": sorted(shares, key=lambda s: s["id"]),
-        "shares (service)": sorted(
-            get("services/share/api/shares")["shares"], key=lambda s: str(s.get("id"))
-        ),
+        "shares (server)": records(get(f"user/{user.name}/sdcc-lab/api/shares")["shares"]),
+        "shares (service)": records(get("services/share/api/shares")["shares"]),
         "files": files_of(portal, user),
         "kernels": sorted(k["id"] for k in get(f"user/{user.name}/api/kernels")),
         "sessions": sorted(s["id"] for s in get(f"user/{user.name}/api/sessions")),
@@ -170,80 +175,92 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         portal.stop()
 
 
-def load_served(world: World, served_at: str, base_url: str) -> Any:
-    """The description as the component serves it, set to send alice's requests."""
+def described(name: str) -> Any:
+    """The packaged description (the one each component serves: checked below), fuzz-ready."""
     config = schemathesis.Config.from_dict(
         {
             "seed": SEED,
-            "base-url": url(world.portal, base_url),
-            "headers": world.alice.auth,
             "request-timeout": TIMEOUT,
+            # No state kept between runs (schemathesis' crash cache): a run replays from its seed.
+            "cache": {"enabled": False},
             "generation": {
                 "mode": "all",
                 "max-examples": EXAMPLES,
                 "with-security-parameters": False,
             },
-            "phases": {"stateful": {"max-steps": 6}},
         }
     )
-    return schemathesis.openapi.from_url(
-        url(world.portal, served_at), config=config, headers=world.alice.auth, timeout=TIMEOUT
-    )
+    return schemathesis.openapi.from_dict(load(name), config=config)
 
 
-@pytest.fixture(scope="module")
-def server_schema(world: World) -> Any:
-    return load_served(world, "user/alice/sdcc-lab/api/openapi.json", "user/alice/sdcc-lab/api")
-
-
-@pytest.fixture(scope="module")
-def share_schema(world: World) -> Any:
-    return load_served(world, "services/share/api/openapi.json", "services/share")
-
-
-@pytest.fixture(scope="module")
-def hub_schema(world: World) -> Any:
-    return load_served(world, "hub/api/sdcc-lab/openapi.json", "hub/api")
+# Where each component is, on the portal, and where it serves its description.
+BASE = {
+    "server": "user/alice/sdcc-lab/api",
+    "share": "services/share",
+    "hub": "hub/api",
+}
+SERVED = {
+    "server": "user/alice/sdcc-lab/api/openapi.json",
+    "share": "services/share/api/openapi.json",
+    "hub": "hub/api/sdcc-lab/openapi.json",
+}
+SCHEMAS = {name: described(name) for name in BASE}
 
 
 def send(world: World, component: str, case: Any) -> None:
     world.sent[component] += 1
-    case.call_and_validate(checks=CHECKS, timeout=TIMEOUT)
+    case.call_and_validate(
+        base_url=url(world.portal, BASE[component]),
+        headers=world.alice.auth,
+        checks=CHECKS,
+        timeout=TIMEOUT,
+    )
 
 
-server_api = schemathesis.pytest.from_fixture("server_schema")
-share_api = schemathesis.pytest.from_fixture("share_schema")
-hub_api = schemathesis.pytest.from_fixture("hub_schema")
+@pytest.mark.parametrize("component", sorted(BASE))
+def test_each_component_serves_the_description_fuzzed(component: str, world: World) -> None:
+    r = requests.get(
+        url(world.portal, SERVED[component]), headers=world.alice.auth, timeout=TIMEOUT
+    )
+    assert r.status_code == 200, r.text
+    served, packaged = r.json(), load(component)
+    served.pop("servers", None)
+    packaged.pop("servers", None)
+    assert served == packaged
 
 
 @HYPOTHESIS
-@server_api.parametrize()
+@SCHEMAS["server"].parametrize()
 def test_fuzz_the_server_extension(case: Any, world: World) -> None:
     send(world, "server", case)
 
 
 @HYPOTHESIS
-@share_api.parametrize()
+@SCHEMAS["share"].parametrize()
 def test_fuzz_the_share_service(case: Any, world: World) -> None:
     send(world, "share", case)
 
 
 @HYPOTHESIS
-@hub_api.parametrize()
+@SCHEMAS["hub"].parametrize()
 def test_fuzz_the_hub_additions(case: Any, world: World) -> None:
     send(world, "hub", case)
 
 
 @pytest.mark.parametrize("component", ["server", "share"])
-def test_linked_operations_in_sequence(component: str, world: World, request: Any) -> None:
+def test_linked_operations_in_sequence(component: str, world: World) -> None:
     """Stateful: make a share, then use its id and token in the linked operations."""
-    schema = request.getfixturevalue(f"{component}_schema")
-    machine = schema.as_state_machine()
+    machine = SCHEMAS[component].as_state_machine()
     sent = world.sent
+    call = {
+        "base_url": url(world.portal, BASE[component]),
+        "headers": world.alice.auth,
+        "timeout": TIMEOUT,
+    }
 
     class Counted(machine):  # type: ignore[misc, valid-type]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return {"timeout": TIMEOUT}
+            return call
 
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
             sent[f"{component} (stateful)"] += 1
@@ -263,6 +280,12 @@ def test_nothing_of_bobs_changed(world: World) -> None:
         f"only {sorted(fuzzed)} were fuzzed: run the whole file"
     )
     after = state_of(world.portal, world.bob)
-    changed = {k: (world.bob_before[k], after[k]) for k in after if after[k] != world.bob_before[k]}
-    assert not changed, f"alice's requests changed bob's {changed}"
+    changed = {
+        key: f"before: {world.bob_before[key]!r}\n    after: {after[key]!r}"
+        for key in after
+        if after[key] != world.bob_before[key]
+    }
+    assert not changed, "alice's requests changed bob's " + "\n".join(
+        f"{key}:\n    {diff}" for key, diff in changed.items()
+    )
     assert after["shares (server)"], "bob's share is gone"

@@ -7,10 +7,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
+from openapi_check import assert_matches
 from openapi_spec_validator import validate
+from share_fakes import RunningService, start_service
 from tornado.httpclient import HTTPClientError
 from tornado.routing import PathMatches, Rule, RuleRouter
 
@@ -23,10 +27,23 @@ PREFIX = "/sdcc-lab/api"
 
 
 @pytest.fixture
-def jp_server_config() -> dict[str, Any]:
+def share_service(io_loop: Any, tmp_path: Path) -> Iterator[RunningService]:
+    running = start_service(tmp_path / "service", max_notebook_size=200_000)
+    yield running
+    running.server.stop()
+
+
+@pytest.fixture
+def jp_server_config(share_service: RunningService, tmp_path: Path) -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"sdcc_lab": True}},
         "ResourcesCollector": {"scontrol_command": ["/bin/false"]},
+        "ShareClient": {
+            "service_url": share_service.url,
+            "api_token": "alice-token",
+            "max_notebook_size": 200_000,
+            "record_file": str(tmp_path / "imports.json"),
+        },
     }
 
 
@@ -135,3 +152,63 @@ async def test_a_lookalike_of_the_description_path_is_not_served(jp_fetch: Fetch
     with pytest.raises(HTTPClientError) as e:
         await jp_fetch("sdcc-lab", "api", "openapiXjson")
     assert e.value.code == 404
+
+
+async def answer(fetch: Fetch, method: str, *parts: str, body: Any = None) -> tuple[int, Any]:
+    kwargs: dict[str, Any] = {"method": method}
+    if method in ("POST", "PUT"):
+        kwargs["body"] = json.dumps(body) if body is not None else ""
+    try:
+        r = await fetch("sdcc-lab", "api", *parts, **kwargs)
+    except HTTPClientError as e:
+        assert e.response is not None
+        return e.code, json.loads(e.response.body)
+    return r.code, json.loads(r.body) if r.body else None
+
+
+async def test_every_answer_has_the_described_shape(
+    jp_fetch: Fetch, jp_root_dir: Path, share_service: RunningService
+) -> None:
+    """One walk through the API (share, list, preview, import, revoke, and the rest);
+    each answer, success or error, is what server.json says for its status."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print(1)")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, str(jp_root_dir / "x.ipynb"))
+    steps: list[tuple[str, tuple[str, ...], Any, int, str]] = [
+        ("GET", ("info",), None, 200, "Info"),
+        ("GET", ("resources",), None, 200, "Resources"),
+        ("GET", ("workers",), None, 200, "Workers"),
+        ("POST", ("shares",), {"path": "x.ipynb", "expires_in": 600}, 201, "Share"),
+        ("GET", ("shares",), None, 200, "ShareList"),
+        ("POST", ("shares",), {"path": "missing.ipynb"}, 404, "Error"),
+        ("POST", ("shares",), {"path": "x.ipynb", "expires_in": 0}, 400, "Error"),
+        ("DELETE", ("workers", "abc"), None, 400, "Error"),
+        ("DELETE", ("workers", "12345"), None, 404, "Error"),
+        ("DELETE", ("shares", "ffff"), None, 404, "Error"),
+        ("POST", ("imports", "preview"), {"link": "not a link"}, 400, "Error"),
+    ]
+    made: dict[str, Any] = {}
+    for method, parts, body, status, schema in steps:
+        code, data = await answer(jp_fetch, method, *parts, body=body)
+        assert code == status, (method, parts, data)
+        assert_matches(schema, data)
+        if schema == "Share":
+            made = data
+    for parts, status, schema in [
+        (("imports", "preview"), 200, "ImportPreview"),
+        (("imports",), 201, "ImportResult"),
+        (("imports",), 200, "ImportResult"),
+    ]:
+        code, data = await answer(jp_fetch, "POST", *parts, body={"link": made["url"]})
+        assert code == status, data
+        assert_matches(schema, data)
+    code, data = await answer(jp_fetch, "DELETE", "shares", made["id"])
+    assert code == 204 and data is None
+    code, data = await answer(jp_fetch, "POST", "imports", body={"link": made["url"]})
+    assert code == 410
+    assert_matches("Error", data)

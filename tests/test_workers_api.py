@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openapi_check import assert_matches
 from tornado.httpclient import HTTPClientError
 
 from sdcc_lab.session import current_user
@@ -114,6 +115,7 @@ async def status_of(jp_fetch: Any, *path: str, method: str = "GET") -> tuple[int
 async def test_lists_only_this_sessions_active_workers(jp_fetch: Any, fakes: Path) -> None:
     code, body = await status_of(jp_fetch)
     assert code == 200
+    assert_matches("Workers", body)  # the answer server.json describes
     assert body == {
         "workers": [
             {
@@ -159,6 +161,7 @@ async def test_delete_one_runs_a_restricted_scancel(jp_fetch: Any, fakes: Path) 
 async def test_delete_of_anything_else_is_404(jp_fetch: Any, fakes: Path, job_id: str) -> None:
     code, body = await status_of(jp_fetch, job_id, method="DELETE")
     assert code == 404
+    assert_matches("Error", body)
     assert "not one of this session's Dask worker jobs" in body["message"]
     assert calls(fakes, "scancel") == []
 

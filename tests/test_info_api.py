@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from openapi_check import assert_matches
 from tornado.httpclient import HTTPClientError
 
 import sdcc_lab
@@ -31,6 +32,7 @@ async def info(jp_fetch: Fetch) -> dict[str, Any]:
     response = await jp_fetch("sdcc-lab", "api", "info")
     assert response.code == 200
     body: dict[str, Any] = json.loads(response.body)
+    assert_matches("Info", body)  # every answer has the shape server.json describes
     return body
 
 

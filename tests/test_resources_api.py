@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openapi_check import assert_matches
 from traitlets.config import Config
 
 from sdcc_lab.resources.collector import ResourcesCollector
@@ -352,6 +353,7 @@ async def test_endpoint_local(jp_fetch: Any) -> None:
     assert r.code == 200
     data = json.loads(r.body)
     assert set(data) == KEYS and data["scheduler"] == "local"
+    assert_matches("Resources", data)  # the shape server.json describes
     assert re.match(r"^\d{4}-\d\d-\d\dT.*Z$", data["updated_at"])
     assert r.headers["Cache-Control"] == "no-store"
 
@@ -374,6 +376,7 @@ async def test_endpoint_never_500s(jp_fetch: Any, jp_serverapp: Any) -> None:
     r = await jp_fetch("sdcc-lab", "api", "resources")
     data = json.loads(r.body)
     assert r.code == 200 and data["allocation"]["cpus"] is None and "a bug" in data["problems"][0]
+    assert_matches("Resources", data)
 
 
 async def test_htcondor_session_from_recorded_ads() -> None:

@@ -41,8 +41,12 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ensure_resource_availability,
+    ignored_auth,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
+    use_after_free,
 )
 
 from sdcc_lab.openapi import load
@@ -56,7 +60,13 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    negative_data_rejection,  # input the description forbids gets a 4xx, never a 2xx
+    ignored_auth,  # the same request without alice's token is refused
+    use_after_free,  # a revoked share stays gone (stateful)
+    ensure_resource_availability,  # a share just made can be used (stateful)
 ]
+# Every status that refuses a request (413: too large; 410: a revoked or expired link).
+REFUSALS = [400, 401, 403, 404, 405, 406, 409, 410, 413, 415, 422, 428, 429]
 HYPOTHESIS = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -183,6 +193,7 @@ def described(name: str) -> Any:
             "request-timeout": TIMEOUT,
             # No state kept between runs (schemathesis' crash cache): a run replays from its seed.
             "cache": {"enabled": False},
+            "checks": {"negative_data_rejection": {"expected-statuses": REFUSALS}},
             "generation": {
                 "mode": "all",
                 "max-examples": EXAMPLES,

@@ -38,6 +38,7 @@ import schemathesis
 from conftest import Portal, _start_portal
 from hubclient import HubClient, save_notebook
 from hypothesis import HealthCheck, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -260,27 +261,47 @@ def test_fuzz_the_hub_additions(case: Any, world: World) -> None:
 
 @pytest.mark.parametrize("component", ["server", "share"])
 def test_linked_operations_in_sequence(component: str, world: World) -> None:
-    """Stateful: make a share, then use its id and token in the linked operations."""
+    """Stateful: make a share, then use its id, link and token in the linked operations.
+
+    A share of the server extension needs a notebook that exists: the machine's
+    ``POST /shares`` with a well-formed body names alice's notebook, so the
+    sequences go on to preview, import and revoke a real link.
+    """
     machine = SCHEMAS[component].as_state_machine()
-    sent = world.sent
+    seen: Counter[str] = Counter()
     call = {
         "base_url": url(world.portal, BASE[component]),
         "headers": world.alice.auth,
         "timeout": TIMEOUT,
     }
 
-    class Counted(machine):  # type: ignore[misc, valid-type]
+    class Sequences(machine):  # type: ignore[misc, valid-type]
+        def before_call(self, case: Any) -> None:
+            body = case.body
+            if (
+                case.path == "/shares"
+                and case.method == "POST"
+                and case.meta is not None
+                and case.meta.generation.mode == GenerationMode.POSITIVE
+                and isinstance(body, dict)
+                and isinstance(body.get("path"), str)
+            ):
+                case.body = {**body, "path": world.alice.notebook}
+
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return call
 
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
-            sent[f"{component} (stateful)"] += 1
+            world.sent[f"{component} (stateful)"] += 1
+            seen[f"{case.method} {case.path} {response.status_code}"] += 1
             case.validate_response(response, checks=CHECKS)
 
-    Counted.run(
+    Sequences.run(
         settings=settings(HYPOTHESIS, max_examples=max(EXAMPLES // 2, 3), stateful_step_count=6)
     )
-    assert sent[f"{component} (stateful)"] > 0
+    print(f"{component} (stateful):", dict(sorted(seen.items())))
+    made = "POST /shares 201" if component == "server" else "POST /api/shares 201"
+    assert seen[made], f"no sequence made a share: {dict(seen)}"
 
 
 def test_nothing_of_bobs_changed(world: World) -> None:

@@ -358,6 +358,26 @@ async def test_endpoint_local(jp_fetch: Any) -> None:
     assert r.headers["Cache-Control"] == "no-store"
 
 
+@pytest.mark.parametrize("value", ["maybe", "00000000000000000", "", "1 ", "NO"])
+async def test_a_usage_value_outside_the_description_is_400(jp_fetch: Any, value: str) -> None:
+    """``usage`` is one of server.json's values; anything else is a clear 400, not a guess."""
+    from tornado.httpclient import HTTPClientError
+
+    with pytest.raises(HTTPClientError) as e:
+        await jp_fetch("sdcc-lab", "api", "resources", params={"usage": value})
+    assert e.value.code == 400
+    assert e.value.response is not None
+    assert "'usage'" in json.loads(e.value.response.body)["message"]
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "1", "true", "yes"])
+async def test_the_described_usage_values(jp_fetch: Any, value: str) -> None:
+    r = await jp_fetch("sdcc-lab", "api", "resources", params={"usage": value})
+    data = json.loads(r.body)
+    assert r.code == 200
+    assert (data["usage"]["measured_from"] is None) == (value in ("0", "false", "no"))
+
+
 async def test_endpoint_requires_auth(jp_fetch: Any) -> None:
     from tornado.httpclient import HTTPClientError
 

@@ -5,8 +5,9 @@ in ``settings["sdcc_lab_resources"]`` does the work and owns the caches. Any
 failure becomes ``null`` values and a ``problems`` entry: this endpoint never
 answers 500 because a source failed.
 
-Query parameter ``usage=0`` skips the usage reading (the browser asks so when
-the panel is hidden and only the end time matters).
+Query parameter ``usage=0`` (or ``false``, ``no``) skips the usage reading (the
+browser asks so when the panel is hidden and only the end time matters);
+``1``, ``true``, ``yes`` read it; any other value is a 400.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from ..resources.model import empty_answer
 from ..session import SETTINGS_KEY
 from .handlers import API_PREFIX, SDCCAPIHandler
 
+# The values server.json gives ``usage``; anything else is a 400, not a guess.
+_USAGE_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
 
 class ResourcesHandler(SDCCAPIHandler):
     """The session's resources, shared by every tab (see the collector for costs)."""
@@ -30,7 +34,10 @@ class ResourcesHandler(SDCCAPIHandler):
     @authorized
     async def get(self) -> None:
         collector: ResourcesCollector | None = self.settings.get("sdcc_lab_resources")
-        usage = self.get_query_argument("usage", "1") not in ("0", "false", "no")
+        flag = self.get_query_argument("usage", "1", strip=False)
+        if flag not in _USAGE_VALUES:
+            raise web.HTTPError(400, "'usage' must be one of " + ", ".join(sorted(_USAGE_VALUES)))
+        usage = _USAGE_VALUES[flag]
         data: dict[str, Any]
         if collector is None:
             data = empty_answer(None, "the resources collector is not running")

@@ -101,9 +101,15 @@ def test_the_hub_serves_its_description(demo_portal: Portal) -> None:
     assert served == load("hub")
 
     # The browser's way: the login cookie with X-XSRFToken.
-    assert alice.hub_api("GET", "sdcc-lab/openapi.json").json() == served
+    script = {"Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "same-origin"}
+    assert alice.hub_api("GET", "sdcc-lab/openapi.json", headers=dict(script)).json() == served
 
-    # Without authentication (or the cookie without XSRF): JupyterHub's error shape.
-    for response in (requests.get(url, timeout=30), alice.session.get(url)):
+    # Without authentication, or a script's read with the cookie but without
+    # X-XSRFToken (what another site's script could send): JupyterHub's error shape.
+    for response in (
+        requests.get(url, timeout=30),
+        alice.session.get(url, headers={**script, "Sec-Fetch-Site": "cross-site"}),
+        alice.session.get(url, headers=script),
+    ):
         assert response.status_code == 403
         assert set(response.json()) == {"status", "message"}

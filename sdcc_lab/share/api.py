@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, cast
 
@@ -252,6 +253,7 @@ def _clean_path(value: Any) -> str:
     return path
 
 
+_DIGITS = re.compile(r"[0-9]+")
 # A share id has this length (``secrets.token_hex(8)``): a token's length is known before the id.
 _ID_PLACEHOLDER = "0" * 16
 
@@ -312,15 +314,18 @@ class SharesAPI(NotebookUpload):
     async def post(self) -> None:
         self._body_read = True
         path = self.upload_path
-        raw_expiry = self.get_argument("expires_in", "")
-        try:
-            expires_in = int(raw_expiry) if raw_expiry else None
-        except ValueError:
-            raise web.HTTPError(400, "'expires_in' must be a number of seconds") from None
-        if expires_in is not None and not 0 < expires_in <= self.service.max_expires_in:
-            raise web.HTTPError(
-                400, f"'expires_in' must be between 1 and {self.service.max_expires_in} seconds"
-            )
+        raw_expiry = self.get_argument("expires_in", None)
+        expires_in = None
+        if raw_expiry is not None:
+            # Plain decimal digits only: int() would also take "1_000", "+5" or other scripts'
+            # digits, and a blank is no lifetime (leave the argument out for the default).
+            if not _DIGITS.fullmatch(raw_expiry):
+                raise web.HTTPError(400, "'expires_in' must be a number of seconds")
+            maximum = self.service.max_expires_in
+            # Past the maximum's length it is too long: no int() of thousands of digits.
+            expires_in = int(raw_expiry) if len(raw_expiry) <= len(str(maximum)) else None
+            if expires_in is None or not 0 < expires_in <= maximum:
+                raise web.HTTPError(400, f"'expires_in' must be between 1 and {maximum} seconds")
         environment = _environment(self.get_argument("environment", "{}"))
         part, size, metadata = self.finish_upload()
         kernel = kernelspec_of(metadata)

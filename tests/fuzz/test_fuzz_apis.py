@@ -2,9 +2,10 @@
 
 A real demo portal (JupyterHub, configurable-http-proxy, the share service,
 single-user servers) with alice and bob, each with a running server, a
-notebook and a share link of it. Schemathesis loads each component's OpenAPI
-description from where the component serves it and sends alice's requests
-(her hub API token, which all three accept) to every operation:
+notebook and a share link of it. Schemathesis takes each component's OpenAPI
+description (the packaged one, which a test here finds equal to what the
+component serves) and sends alice's requests (her hub API token, which all
+three accept) to every operation:
 
 - the examples, coverage (boundary and malformed values) and fuzzing phases,
   positive and negative data, at most ``SDCC_FUZZ_EXAMPLES`` cases per
@@ -12,7 +13,9 @@ description from where the component serves it and sends alice's requests
 - stateful sequences along the descriptions' OpenAPI links (make a share,
   then preview, import, peek, fetch, revoke it);
 - checks: no server error (5xx), every status documented, every response of
-  the documented content type and schema.
+  the documented content type and schema, input the description forbids
+  refused (4xx), the same request without the token refused, a revoked
+  share gone and a new one usable (stateful).
 
 Bob's shares (as his server and the share service list them), his files (the
 Contents API, with each file's hash), his server and kernels are read before

@@ -532,6 +532,15 @@ async def test_the_services_pages_show_the_same_message_as_a_page(
     ), raw
 
 
+@pytest.mark.parametrize("value", ["%1D", "%1C", "%0B", "%20%1D"])
+async def test_a_next_of_control_characters_is_refused_not_dropped(
+    share_service: RunningService, value: str
+) -> None:
+    """Python counts these as blanks: stripped, the page used to fall back to the default (N5)."""
+    code, kind, raw = await service_error(share_service, "GET", f"open?next={value}", token=None)
+    assert (code, kind) == (400, "text/html; charset=utf-8"), raw
+
+
 # --- malformed input the fuzzer (or a person) can send: 4xx, never a 500 ---------------------
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 

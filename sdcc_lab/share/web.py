@@ -114,7 +114,8 @@ class LinkPage(PageBase):
     async def get(self, legacy_token: str | None = None) -> None:
         # ``open/TOKEN`` (links made before the fragment form) gets the same page:
         # its script reads the token from the path. That request was logged already.
-        next_arg = self.get_argument("next", "")
+        # Not stripped: Python counts control characters as blanks, and "no next" is allowed.
+        next_arg = self.get_argument("next", "", strip=False)
         self.continue_target(next_arg)
         login = None if self.current_user else self.get_login_url()
         self.set_header("Content-Type", "text/html; charset=utf-8")
@@ -179,7 +180,7 @@ class RevokeForm(PageBase):
             raise web.HTTPError(404, "no such share")
         if share.owner != self.user_name and not self.is_admin():
             raise web.HTTPError(403, "only its owner or an admin may revoke a share")
-        next_arg = self.get_argument("next", "") or self.prefix
+        next_arg = self.get_argument("next", "", strip=False) or self.prefix
         target = safe_next(next_arg, self.prefix)
         if target is None:
             raise web.HTTPError(400, "'next' must be a page of the share service")

@@ -86,3 +86,32 @@ def start_service(data_dir: Path, keys: list[str] | None = None, **traits: Any) 
     return RunningService(
         f"http://127.0.0.1:{port}{PREFIX}", service, server, tokens, app.settings["share_store"]
     )
+
+
+def server_config(
+    service: RunningService,
+    tmp_path: Path,
+    *,
+    token: str = "alice-token",
+    max_notebook_size: int | None = None,
+    scheduler_free: bool = False,
+) -> dict[str, Any]:
+    """``jp_server_config`` of a pytest-jupyter server whose extension talks to ``service``.
+
+    ``scheduler_free``: the resources collector's ``scontrol`` always fails, so no
+    test server asks the real cluster.
+    """
+    client: dict[str, Any] = {
+        "service_url": service.url,
+        "api_token": token,
+        "record_file": str(tmp_path / "imports.json"),
+    }
+    if max_notebook_size is not None:
+        client["max_notebook_size"] = max_notebook_size
+    config: dict[str, Any] = {
+        "ServerApp": {"jpserver_extensions": {"sdcc_lab": True}},
+        "ShareClient": client,
+    }
+    if scheduler_free:
+        config["ResourcesCollector"] = {"scontrol_command": ["/bin/false"]}
+    return config

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from openapi_check import assert_matches
 from openapi_spec_validator import validate
-from share_fakes import RunningService, start_service
+from share_fakes import RunningService, server_config, start_service
 from tornado.httpclient import HTTPClientError
 from tornado.routing import PathMatches, Rule, RuleRouter
 
@@ -35,16 +35,7 @@ def share_service(io_loop: Any, tmp_path: Path) -> Iterator[RunningService]:
 
 @pytest.fixture
 def jp_server_config(share_service: RunningService, tmp_path: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"sdcc_lab": True}},
-        "ResourcesCollector": {"scontrol_command": ["/bin/false"]},
-        "ShareClient": {
-            "service_url": share_service.url,
-            "api_token": "alice-token",
-            "max_notebook_size": 200_000,
-            "record_file": str(tmp_path / "imports.json"),
-        },
-    }
+    return server_config(share_service, tmp_path, max_notebook_size=200_000, scheduler_free=True)
 
 
 def test_the_description_is_valid_openapi() -> None:

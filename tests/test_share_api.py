@@ -14,7 +14,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from share_fakes import MovableClock, RunningService, start_service
+from share_fakes import MovableClock, RunningService, server_config, start_service
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 Fetch = Callable[..., Awaitable[Any]]
@@ -34,15 +34,7 @@ def share_service(io_loop: Any, tmp_path: Path, clock: MovableClock) -> Iterator
 
 @pytest.fixture
 def jp_server_config(share_service: RunningService, tmp_path: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"sdcc_lab": True}},
-        "ShareClient": {
-            "service_url": share_service.url,
-            "api_token": "alice-token",
-            "max_notebook_size": 200_000,
-            "record_file": str(tmp_path / "imports.json"),
-        },
-    }
+    return server_config(share_service, tmp_path, max_notebook_size=200_000)
 
 
 def write_notebook(root: Path, path: str, source: str = "print(1)") -> Path:

@@ -36,7 +36,7 @@ import pytest
 import requests
 from conftest import Portal
 from hubclient import HubClient
-from share_fakes import MovableClock, RunningService, start_service
+from share_fakes import MovableClock, RunningService, server_config, start_service
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from sdcc_lab.nbstream import human_size
@@ -100,14 +100,7 @@ def share_service(io_loop: Any, tmp_path: Path, clock: MovableClock) -> Iterator
 
 @pytest.fixture
 def jp_server_config(share_service: RunningService, tmp_path: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"sdcc_lab": True}},
-        "ShareClient": {
-            "service_url": share_service.url,
-            "api_token": "alice-token",
-            "record_file": str(tmp_path / "imports.json"),
-        },
-    }
+    return server_config(share_service, tmp_path)
 
 
 def snapshot_files(svc: RunningService) -> list[str]:

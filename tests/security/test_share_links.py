@@ -25,7 +25,7 @@ import pytest
 import requests
 from conftest import Portal
 from hubclient import SHARE_PREFIX, HubClient, save_notebook
-from share_fakes import RunningService, start_service
+from share_fakes import RunningService, server_config, start_service
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from sdcc_lab.server.imports import free_name, notebook_name
@@ -180,15 +180,7 @@ def share_service(io_loop: Any, tmp_path: Path) -> Iterator[RunningService]:
 
 @pytest.fixture
 def jp_server_config(share_service: RunningService, tmp_path: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"sdcc_lab": True}},
-        "ShareClient": {
-            "service_url": share_service.url,
-            "api_token": "bob-token",
-            "max_notebook_size": 200_000,
-            "record_file": str(tmp_path / "imports.json"),
-        },
-    }
+    return server_config(share_service, tmp_path, token="bob-token", max_notebook_size=200_000)
 
 
 async def _service_share(service: RunningService, path: str) -> str:

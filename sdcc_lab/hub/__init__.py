@@ -12,6 +12,7 @@ from .local import LocalSessionSpawner, SimpleLocalSessionSpawner
 from .portreport import register as _register_port_report
 from .sdcc import SDCCSpawner
 from .slurm import SlurmSessionSpawner
+from .tokenauth import OIDCTokenAuthenticator
 
 _register_port_report()
 
@@ -21,6 +22,7 @@ __all__ = [
     "HTCondorSessionSpawner",
     "HeaderAuthenticator",
     "LocalSessionSpawner",
+    "OIDCTokenAuthenticator",
     "SDCCSpawner",
     "SimpleLocalSessionSpawner",
     "SlurmSessionSpawner",

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import jwt
 import pytest
-from oidc_issuer import AUDIENCE, FRONT_CLIENT, Issuer, new_key
+from oidc_issuer import AUDIENCE, FRONT_CLIENT, Issuer, b64, new_key
 from tornado import web
 
 from sdcc_lab.hub.tokenauth import OIDCTokenAuthenticator
@@ -274,3 +275,53 @@ def test_issuer_and_audience_are_required_at_start(issuer: Issuer) -> None:
         OIDCTokenAuthenticator(issuer="login.example.org/realms/sdcc")
     handlers = authenticator(issuer).get_handlers(None)
     assert [path for path, _ in handlers] == ["/logout"]
+
+
+def raw_token(issuer: Issuer, header: Any, payload: Any) -> str:
+    """A token with any JSON as header and payload, signed properly by the provider."""
+    head = b64(json.dumps(header).encode())
+    body = b64(json.dumps(payload).encode())
+    signature = jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA256).sign(
+        f"{head}.{body}".encode(), issuer.key
+    )
+    return f"{head}.{body}.{b64(signature)}"
+
+
+@pytest.mark.parametrize(
+    ("header", "claims"),
+    [
+        ({"alg": "RS256"}, {"exp": "soon"}),
+        ({"alg": "RS256"}, {"aud": 5}),
+        ({"alg": "RS256"}, {"aud": {"sdcc-hub": True}}),
+        ({"alg": "RS256"}, {"iss": ["http://x"]}),
+        ({"alg": "RS256"}, {"nbf": "later"}),
+        ({"alg": "RS256"}, {"iat": [1]}),
+        ({"alg": "RS256"}, {"azp": {"a": 1}}),
+        ({"alg": "RS256"}, {"preferred_username": 42}),
+        # JupyterHub's own name rules, without any username_pattern:
+        ({"alg": "RS256"}, {"preferred_username": ".."}),
+        ({"alg": "RS256"}, {"preferred_username": "alice/../bob"}),
+        ({"alg": ["RS256"]}, {}),
+        ({"alg": "RS256", "kid": 7}, {}),
+        ({"alg": "RS256", "kid": ["x"]}, {}),
+        ({"alg": "RS256", "crit": ["exp"]}, {}),
+        ("not an object", {}),
+        ({"alg": "RS256"}, "not an object"),
+        ({"alg": "RS256"}, [1, 2]),
+    ],
+)
+def test_claims_and_headers_of_the_wrong_shape_get_a_403_not_a_500(
+    issuer: Issuer, header: Any, claims: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    if isinstance(header, dict):
+        header = {"kid": issuer.kid, "typ": "JWT", **header}
+    if isinstance(claims, dict):
+        claims = issuer.claims(**claims)
+    auth = authenticator(issuer, authorized_party=FRONT_CLIENT)
+    refused(auth, raw_token(issuer, header, claims), caplog)
+
+
+def test_the_signing_helper_of_these_tests_makes_tokens_the_hub_accepts(issuer: Issuer) -> None:
+    """The control for the test above: the same helper, well-formed, logs alice in."""
+    header = {"alg": "RS256", "typ": "JWT", "kid": issuer.kid}
+    assert login(authenticator(issuer), raw_token(issuer, header, issuer.claims())) == "alice"

@@ -23,7 +23,7 @@ alice|physics|tier3|gpu|gpu-qos,normal|gpu-qos|
 alice|physics|physics|cpu|normal|normal|
 bob|tier3|tier3|cpu|normal|normal|
 """
-QOS_TEXT = "normal||\ngpu-qos|01:00:00|DenyOnLimit\n"
+QOS_TEXT = "normal|||\ngpu-qos|01:00:00|DenyOnLimit|\n"
 PARTITIONS = (
     "PartitionName=cpu AllowGroups=ALL AllowAccounts=ALL AllowQos=ALL AllocNodes=ALL Default=YES "
     "QoS=N/A DefaultTime=01:00:00 DisableRootJobs=NO ExclusiveUser=NO GraceTime=0 Hidden=NO "
@@ -84,6 +84,8 @@ def test_valid_gpu_session_is_completed_with_defaults() -> None:
         "gpu": "any",
         "gpus": 1,
         "runtime": 30,
+        "cpus": None,
+        "memory": None,
         "environment": "default",
     }
     # Only a partition: account, QOS and runtime come from the defaults.
@@ -95,6 +97,8 @@ def test_valid_gpu_session_is_completed_with_defaults() -> None:
         "gpu": "none",
         "gpus": 0,
         "runtime": 30,
+        "cpus": None,
+        "memory": None,
         "environment": "default",
     }
     assert validate("alice")["partition"] == "cpu"  # the default partition

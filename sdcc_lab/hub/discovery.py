@@ -22,10 +22,11 @@ from ..scheduler.cache import TTLCache
 from ..scheduler.commands import run_command
 from ..scheduler.errors import SchedulerError
 from ..scheduler.slurm import parse_associations, parse_partitions, parse_qos
+from ..scheduler.slurm.nodes import FreeResources, Node, free_per_partition, parse_nodes
 from .entitlements import Entitlements, build_entitlements
 
 ASSOC_FIELDS = ("user", "defaultaccount", "account", "partition", "qos", "defaultqos", "maxwall")
-QOS_FIELDS = ("name", "maxwall", "flags")
+QOS_FIELDS = ("name", "maxwall", "flags", "maxtres")
 
 
 def unix_groups(username: str) -> list[str] | None:
@@ -87,6 +88,16 @@ class SlurmDiscovery(LoggingConfigurable):
         c.SlurmDiscovery.error_ttl = 60
         """,
     ).tag(config=True)
+    free_ttl = Float(
+        30.0,
+        min=0,
+        help="""Seconds the nodes' free resources (one ``scontrol show node -o`` for the
+        whole cluster, shared by all users) are reused. They also give the largest
+        node of each partition, which bounds the cores and memory a session may ask for.
+
+        c.SlurmDiscovery.free_ttl = 60
+        """,
+    ).tag(config=True)
     command_timeout = Float(
         10.0,
         help="""Seconds a discovery command may take before it is killed.
@@ -101,9 +112,10 @@ class SlurmDiscovery(LoggingConfigurable):
     commands_run: ClassVar[Counter[str]] = Counter()
 
     def _cache(self, kind: str) -> TTLCache[str, str]:
+        ttl = self.free_ttl if kind == "node" else self.cache_ttl
         cache = self._caches.get(kind)
-        if cache is None or cache.ttl != self.cache_ttl:
-            cache = self._caches[kind] = TTLCache(self.cache_ttl, self.error_ttl)
+        if cache is None or cache.ttl != ttl:
+            cache = self._caches[kind] = TTLCache(ttl, min(self.error_ttl, ttl) or self.error_ttl)
         return cache
 
     @classmethod
@@ -146,6 +158,27 @@ class SlurmDiscovery(LoggingConfigurable):
         argv = [self.sacctmgr, "-nP", "show", "qos", "format=" + ",".join(QOS_FIELDS)]
         return await self._cache("qos").get("*", lambda: self._run("qos", argv))
 
+    async def node_text(self) -> str:
+        argv = [self.scontrol, "show", "node", "-o"]
+        return await self._cache("node").get("*", lambda: self._run("node", argv))
+
+    async def nodes(self) -> list[Node]:
+        """Every node, from the one cluster-wide query of the current period."""
+        return parse_nodes(await self.node_text())
+
+    async def free_resources(self) -> dict[str, FreeResources]:
+        """Free resources per partition (all users share the query; :attr:`free_ttl`)."""
+        return free_per_partition(await self.nodes())
+
+    async def _node_sizes(self) -> list[Node]:
+        # Node sizes only bound cores and memory: without them the form still works.
+        try:
+            return await self.nodes()
+        except SchedulerError as e:
+            self.log.warning("Slurm node query failed: %s", e)
+            last = self._cache("node").last_value("*")
+            return parse_nodes(last) if last else []
+
     async def entitlements(self, username: str) -> Entitlements:
         """What ``username`` may use; on failure, no batch choice and a notice why."""
         try:
@@ -166,6 +199,7 @@ class SlurmDiscovery(LoggingConfigurable):
             partitions,
             qos,
             user_groups=unix_groups(username),
+            nodes=await self._node_sizes(),
         )
         if not entitlements.partitions:
             return Entitlements(

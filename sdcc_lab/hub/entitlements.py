@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..scheduler.slurm import QOS, Association, Partition
+from ..scheduler.slurm import QOS, Association, Partition, parse_memory
+from ..scheduler.slurm.nodes import Node
 
 UNAVAILABLE_STATES = {"DOWN", "INACTIVE", "DRAIN"}
 
@@ -35,6 +36,10 @@ class PartitionChoice:
     gpu_types: tuple[str, ...]
     gpus: int
     is_default: bool = False
+    #: Most cores / memory (MiB) one session may ask for here: the partition's per-node
+    #: limit and its largest node, whichever is smaller (None: not known).
+    max_cpus: int | None = None
+    max_memory_mib: int | None = None
 
     def account(self, name: str) -> AccountChoice | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -51,6 +56,8 @@ class Entitlements:
     notice: str | None = None
     #: The HTCondor pseudo-partition and what the site grants this user there (None: not offered).
     htcondor: PartitionChoice | None = None
+    #: Each QOS's MaxTRES per job ({"cpu": "8", "mem": "16G"}).
+    qos_max_tres: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def batch_available(self) -> bool:
@@ -77,6 +84,27 @@ class Entitlements:
             return None, ""
         return min(limits)
 
+    def resource_limit(self, partition: str, qos: str, kind: str) -> tuple[int | None, str]:
+        """Most ``"cpus"`` or ``"memory"`` (MiB) one session may request, and what sets it."""
+        part = self.partition(partition)
+        if part is None:
+            return None, ""
+        limits: list[tuple[int, str]] = []
+        own = part.max_cpus if kind == "cpus" else part.max_memory_mib
+        if own is not None:
+            limits.append((own, f"partition {partition}"))
+        tres = self.qos_max_tres.get(qos, {})
+        if kind == "cpus" and tres.get("cpu", "").isdigit():
+            limits.append((int(tres["cpu"]), f"QOS {qos}"))
+        if kind == "memory" and tres.get("mem"):
+            try:
+                mem = parse_memory(tres["mem"])
+            except ValueError:
+                mem = None
+            if mem is not None:
+                limits.append((mem // (1 << 20), f"QOS {qos}"))
+        return min(limits) if limits else (None, "")
+
     def to_json(self) -> dict[str, Any]:
         """The shape the form's script narrows choices with."""
         return {
@@ -95,6 +123,8 @@ class Entitlements:
                                     "name": q,
                                     "max_minutes": self.runtime_limit(p.name, a.name, q)[0],
                                     "limited_by": self.runtime_limit(p.name, a.name, q)[1],
+                                    "max_cpus": self.resource_limit(p.name, q, "cpus")[0],
+                                    "max_memory_mib": self.resource_limit(p.name, q, "memory")[0],
                                 }
                                 for q in a.qos
                             ],
@@ -132,6 +162,7 @@ def build_entitlements(
     *,
     default_account: str | None = None,
     user_groups: Iterable[str] | None = None,
+    nodes: Iterable[Node] = (),
 ) -> Entitlements:
     """Combine a user's associations with partition and QOS rules.
 
@@ -141,6 +172,12 @@ def build_entitlements(
     to groups (AllowGroups) are kept only when ``user_groups`` meets them.
     """
     partitions = list(partitions)
+    qos = list(qos)
+    node_sizes: dict[str, tuple[int, int]] = {}
+    for node in nodes:
+        for name in node.partitions:
+            cpus, mem = node_sizes.get(name, (0, 0))
+            node_sizes[name] = (max(cpus, node.cpus), max(mem, node.memory_mib))
     associations = [a for a in associations if a.user == user]
     if default_account is None:
         # `show users withassoc` repeats the user's DefaultAccount on every row.
@@ -192,6 +229,10 @@ def build_entitlements(
                 gpu_types=tuple(part.gpu_types),
                 gpus=part.gpus,
                 is_default=part.is_default,
+                max_cpus=_smallest(part.max_cpus_per_node, node_sizes.get(part.name, (0, 0))[0]),
+                max_memory_mib=_smallest(
+                    part.max_mem_per_node_mib, node_sizes.get(part.name, (0, 0))[1]
+                ),
             )
         )
     return Entitlements(
@@ -199,7 +240,14 @@ def build_entitlements(
         partitions=tuple(choices),
         qos_max_minutes={q.name: _minutes(q.max_wall_seconds) for q in qos},
         default_account=default_account,
+        qos_max_tres={q.name: dict(q.max_tres) for q in qos if q.max_tres},
     )
+
+
+def _smallest(limit: int | None, node_size: int) -> int | None:
+    """The partition's per-node limit and its largest node (0: unknown), whichever is less."""
+    sizes = [v for v in (limit, node_size or None) if v is not None]
+    return min(sizes) if sizes else None
 
 
 def htcondor_entitlement(

@@ -189,6 +189,9 @@ class StartEstimator(LoggingConfigurable):
             self.counts["budget_full"] += 1
             return await self._fallback(options, free, "the scheduler is busy")
         self._last_asked[user_name] = now
+        # Counted now, not when the task starts: callers arriving in the same loop turn
+        # must see it, or all of them would pass the check above.
+        self._running += 1
         future = asyncio.ensure_future(self._ask(key, options, submit))
         self._inflight[key] = future
         # shield: a closed tab does not cancel the answer others may join.
@@ -199,7 +202,6 @@ class StartEstimator(LoggingConfigurable):
     ) -> StartEstimate:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.max_concurrent)
-        self._running += 1  # counted before waiting: the budget check sees it at once
         try:
             async with self._semaphore:
                 self.counts["test_submissions"] += 1

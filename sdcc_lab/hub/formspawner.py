@@ -50,9 +50,12 @@ from traitlets import (
     default,
 )
 
+from ..labels import labels
+from ..scheduler.errors import SchedulerError, SchedulerUnavailable
 from .discovery import SlurmDiscovery, unix_groups
 from .entitlements import Entitlements, htcondor_entitlement
 from .errors import SessionRefused
+from .estimate import StartEstimate, StartEstimator
 from .options import OPTION_KEYS, OptionsError, validate_options
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -250,6 +253,13 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
     def _default_discovery(self) -> SlurmDiscovery:
         return SlurmDiscovery(parent=self)
 
+    estimator = Instance(StartEstimator)
+
+    @default("estimator")
+    def _default_estimator(self) -> StartEstimator:
+        # One per hub: its budget counts every user's test submissions together.
+        return StartEstimator.shared(parent=self)
+
     @default("select_spawner_class")
     def _default_select_spawner_class(self) -> Any:
         return _no_placement_policy
@@ -332,6 +342,54 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
 
         return apply
 
+    # --- the start estimate ---------------------------------------------------------------
+    async def test_submit(self, options: dict[str, Any]) -> str:
+        """Run the scheduler's test submission for validated options, as this user.
+
+        The child spawner the options would start builds the command (the real
+        submission's arguments); a class without ``test_only`` has no estimate.
+        """
+        child = self._make_child(self.child_class_for(options))
+        child.user_options = dict(options)
+        self._configure_child(child)
+        test_only = getattr(child, "test_only", None)
+        if test_only is None:
+            raise SchedulerUnavailable(f"{type(child).__name__} gives no start estimate")
+        out: str = await test_only(dict(options))
+        return out
+
+    async def free_lookup(self, partition: str) -> dict[str, int] | None:
+        """A partition's free resources from the shared node query (None: unknown)."""
+        free = (await self.discovery.free_resources()).get(partition)
+        return free.as_lookup() if free is not None else None
+
+    async def estimate_validated(self, options: Mapping[str, Any]) -> StartEstimate:
+        """The expected start of options already validated for this user."""
+        if options.get("local"):
+            return StartEstimate(True, None, None, "unavailable")
+        if self.htcondor_partition and options.get("partition") == self.htcondor_partition:
+            return StartEstimate(
+                False, None, "HTCondor gives no start estimate before submission", "unavailable"
+            )
+        return await self.estimator.estimate(
+            self.user.name, options, submit=self.test_submit, free=self.free_lookup
+        )
+
+    async def start_estimate(self, options: Mapping[str, Any]) -> StartEstimate:
+        """Validate ``options`` like a post (:class:`OptionsError`), then estimate them."""
+        return await self.estimate_validated(await self.validate(options))
+
+    async def free_resources_json(self, entitlements: Entitlements) -> list[dict[str, Any]]:
+        """Free resources of the partitions this user may use ([] when Slurm cannot say)."""
+        if not entitlements.partitions:
+            return []
+        try:
+            free = await self.discovery.free_resources()
+        except SchedulerError as e:
+            self.log.warning("free resources unavailable: %s", e)
+            return []
+        return [free[p.name].to_json() for p in entitlements.partitions if p.name in free]
+
     # --- the form -------------------------------------------------------------------------
     def shape_form(self, formdata: Mapping[str, list[str]]) -> dict[str, Any]:
         """Posted form fields → options dict (types only; validation comes after).
@@ -353,7 +411,7 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
             options = {k: v for k, v in options.items() if k in ("local", "environment")}
         elif options.get("gpu", "none") == "none":
             options.pop("gpus", None)
-        for key in ("runtime", "gpus"):
+        for key in ("runtime", "gpus", "cpus"):
             value = options.get(key)
             if isinstance(value, str):
                 if value.strip() == "":
@@ -436,8 +494,25 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
         data = entitlements.to_json()
         if self.htcondor_partition:
             data["htcondor_partition"] = self.htcondor_partition
+        free = await self.free_resources_json(entitlements)
+        estimate: StartEstimate | None = None
+        if entitlements.batch_available:
+            try:
+                estimate = await self.start_estimate(
+                    {k: v for k, v in chosen.items() if k in OPTION_KEYS}
+                )
+            except OptionsError:
+                estimate = None  # a link's or a refused post's choice: the form says why
+        presets = self.user_presets()
         template = self._jinja().get_template("sdcc_spawn_form.html")
         return template.render(
+            presets=presets,
+            presets_json=script_json(presets),
+            free=free,
+            estimate=estimate.to_json() if estimate is not None else None,
+            estimate_json=script_json(estimate.to_json() if estimate is not None else None),
+            # the fields' labels name their unit: "Runtime (min)" (labels.json "field")
+            option_labels={e["key"]: e.get("field") or e["label"] for e in labels()["options"]},
             entitlements=entitlements,
             data_json=script_json(data),
             chosen=chosen,

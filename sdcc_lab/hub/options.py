@@ -10,6 +10,9 @@ Keys (all optional on input; the validated result always has them set):
 ``gpu``          str      ``"none"``, ``"any"`` or a GPU type the partition offers
 ``gpus``         int      GPUs to request (default 1 when ``gpu`` is not none)
 ``runtime``      int      minutes, within the partition/QOS/association limits
+``cpus``         int      cores (``--cpus-per-task``); None: the site's default
+``memory``       int      MiB (``--mem``); a form may send ``4G``, ``512M``, ``4000``
+                          (plain numbers are MiB, as in Slurm); None: the default
 ``environment``  str      a software environment the admin configured
 ===============  =======  ====================================================
 
@@ -25,10 +28,22 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..scheduler.slurm import parse_memory
 from .entitlements import Entitlements
 
-OPTION_KEYS = ("local", "partition", "account", "qos", "gpu", "gpus", "runtime", "environment")
-BATCH_KEYS = ("partition", "account", "qos", "gpu", "gpus", "runtime")
+OPTION_KEYS = (
+    "local",
+    "partition",
+    "account",
+    "qos",
+    "gpu",
+    "gpus",
+    "runtime",
+    "cpus",
+    "memory",
+    "environment",
+)
+BATCH_KEYS = ("partition", "account", "qos", "gpu", "gpus", "runtime", "cpus", "memory")
 # Names Slurm and HTCondor accept for partitions, accounts, QOS and GPU types.
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -64,6 +79,50 @@ def _integer(options: Mapping[str, Any], key: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise OptionsError(key, f"must be a whole number, not {type(value).__name__}")
     return value
+
+
+def _memory_mib(options: Mapping[str, Any]) -> int | None:
+    """``memory`` as whole MiB: an int (MiB) or Slurm's size text (``4G``, ``4000``)."""
+    value = options.get("memory")
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise OptionsError("memory", f"must be MiB or a size like 4G, not {type(value).__name__}")
+    if isinstance(value, str):
+        text = value.strip()
+        if CONTROL_RE.search(text) or len(text) > 20:
+            raise OptionsError("memory", "must be MiB or a size like 4G")
+        try:
+            size = parse_memory(text)
+        except ValueError:
+            size = None
+        if size is None:
+            raise OptionsError("memory", f"{text!r} is not a size (MiB, or with K, M, G, T)")
+        mib = -(-size // (1 << 20))  # whole MiB, rounded up
+    else:
+        mib = value
+    if mib < 1:
+        raise OptionsError("memory", "must be at least 1 MiB")
+    return mib
+
+
+def _resources(
+    options: Mapping[str, Any], entitlements: Entitlements, partition: str, qos: str
+) -> tuple[int | None, int | None]:
+    """Cores and memory (MiB), within the partition's and QOS's limits."""
+    cpus = _integer(options, "cpus")
+    if cpus is not None:
+        limit, by = entitlements.resource_limit(partition, qos, "cpus")
+        if cpus < 1:
+            raise OptionsError("cpus", "must be at least 1 core")
+        if limit is not None and cpus > limit:
+            raise OptionsError("cpus", f"{cpus} cores is over the {limit}-core limit of {by}")
+    memory = _memory_mib(options)
+    if memory is not None:
+        limit, by = entitlements.resource_limit(partition, qos, "memory")
+        if limit is not None and memory > limit:
+            raise OptionsError("memory", f"{memory} MiB is over the {limit} MiB limit of {by}")
+    return cpus, memory
 
 
 def validate_options(
@@ -120,7 +179,7 @@ def validate_options(
         raise OptionsError("runtime", "must be at least 1 minute")
 
     if htcondor is not None and partition == htcondor.name:
-        for key in ("account", "qos"):
+        for key in ("account", "qos", "cpus", "memory"):
             if options.get(key) not in (None, ""):
                 raise OptionsError(key, "is not used by an HTCondor session")
         limit = htcondor.max_minutes
@@ -140,6 +199,8 @@ def validate_options(
             "gpu": gpu,
             "gpus": gpus,
             "runtime": runtime,
+            "cpus": None,
+            "memory": None,
             "environment": environment,
         }
 
@@ -177,6 +238,7 @@ def validate_options(
 
     offered = ("any", *part.gpu_types) if part.gpus else ()
     gpu, gpus = _gpu_choice(options, offered, part.gpus, partition)
+    cpus, memory = _resources(options, entitlements, partition, qos)
     return {
         "local": False,
         "partition": partition,
@@ -185,6 +247,8 @@ def validate_options(
         "gpu": gpu,
         "gpus": gpus,
         "runtime": runtime,
+        "cpus": cpus,
+        "memory": memory,
         "environment": environment,
     }
 

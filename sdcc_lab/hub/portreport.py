@@ -18,6 +18,7 @@ from tornado import web
 
 from .apidoc import OPENAPI_PATH, HubOpenAPIHandler
 from .batch import BatchSessionSpawner
+from .estimateapi import ESTIMATE_PATH, EstimateHandler
 
 PORT_REPORT_PATH = r"/api/sdcc-lab/port"
 
@@ -59,6 +60,7 @@ class PortReportHandler(APIHandler):  # type: ignore[misc]  # JupyterHub is unty
 HUB_API_HANDLERS: list[tuple[str, type[APIHandler]]] = [
     (PORT_REPORT_PATH, PortReportHandler),
     (OPENAPI_PATH, HubOpenAPIHandler),
+    (ESTIMATE_PATH, EstimateHandler),
 ]
 
 

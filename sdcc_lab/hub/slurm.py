@@ -8,7 +8,7 @@ from typing import Any
 
 from traitlets import Bool, List, Unicode
 
-from ..scheduler.commands import run_command
+from ..scheduler.commands import run_as_user, run_command
 from ..scheduler.errors import SchedulerUnparseable
 from ..scheduler.slurm import parse_sbatch_parsable, parse_squeue_json
 from .batch import BatchSessionError, BatchSessionSpawner, JobStatus
@@ -21,6 +21,8 @@ BATCH_SCRIPT = """#!/bin/bash
 # JupyterLab session of the sdcc_lab portal.
 {setup}
 """
+# The script of a test submission: options are arguments, so the script changes nothing.
+TEST_SCRIPT = "#!/bin/bash\ntrue\n"
 
 
 class SlurmSessionSpawner(BatchSessionSpawner):
@@ -86,6 +88,7 @@ class SlurmSessionSpawner(BatchSessionSpawner):
     def sbatch_args(
         self, options: dict[str, Any], log_dir: str, export: Iterable[str] = ()
     ) -> list[str]:
+        """Every argument of the session's sbatch (the real one and the test submission)."""
         names = sorted(export)
         args = [
             "--parsable",
@@ -96,6 +99,10 @@ class SlurmSessionSpawner(BatchSessionSpawner):
             # Never ALL: slurmctld keeps the job's environment in its state files.
             f"--export={','.join(names)}" if self.export_environment and names else "--export=NONE",
         ]
+        if options.get("cpus"):
+            args.append(f"--cpus-per-task={int(options['cpus'])}")
+        if options.get("memory"):
+            args.append(f"--mem={int(options['memory'])}M")
         for key in ("partition", "account", "qos"):
             value = options.get(key)
             if value:
@@ -125,6 +132,26 @@ class SlurmSessionSpawner(BatchSessionSpawner):
             scheduler="Slurm",
             env=env,
         )
+
+    async def test_only(self, options: dict[str, Any]) -> str:
+        """``sbatch --test-only`` as the user, with the real submission's arguments.
+
+        Nothing is queued. The job's variables are left out (``--export=NONE``: they
+        do not change when or where it would start). Slurm prints the answer on
+        stderr; the time as seconds since the epoch (``SLURM_TIME_FORMAT=%s``), so
+        no time zone is guessed. Returns both streams joined; raises SchedulerError.
+        """
+        argv = [self.sbatch, "--test-only", *self.sbatch_args(options, self.log_dir())]
+        result = await run_as_user(
+            self.exec_prefix,
+            self.user.name,
+            argv,
+            timeout=self.command_timeout,
+            env={**self.command_environment, "SLURM_TIME_FORMAT": "%s"},
+            input_text=TEST_SCRIPT,
+            cwd=self.unix_user.pw_dir,
+        )
+        return f"{result.stderr}\n{result.stdout}"
 
     async def job_status(self) -> JobStatus:
         result = await run_command(

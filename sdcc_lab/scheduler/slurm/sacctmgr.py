@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from .common import SlurmParseError, _short
-from .units import parse_duration
+from .units import parse_duration, parse_tres
 
 # --------------------------------------------------------------------------- sacctmgr
 
@@ -90,6 +90,8 @@ class QOS:
     name: str
     max_wall_seconds: int | None
     flags: tuple[str, ...]
+    #: MaxTRES (per job), e.g. {"cpu": "8", "mem": "16G"}; empty when unset or not asked.
+    max_tres: Mapping[str, str] = field(default_factory=dict)
 
 
 def parse_qos(text: str, fields: Sequence[str]) -> list[QOS]:
@@ -104,6 +106,7 @@ def parse_qos(text: str, fields: Sequence[str]) -> list[QOS]:
                 name=name,
                 max_wall_seconds=parse_duration(row.get("maxwall", "")),
                 flags=_csv(row.get("flags")),
+                max_tres=parse_tres(row.get("maxtres", "")),
             )
         )
     return out

@@ -109,6 +109,8 @@ class Partition:
     nodes: str | None = None
     total_cpus: int | None = None
     total_nodes: int | None = None
+    max_cpus_per_node: int | None = None  # MaxCPUsPerNode (None: UNLIMITED)
+    max_mem_per_node_mib: int | None = None  # MaxMemPerNode (None: UNLIMITED)
 
 
 def _opt_int(value: str | None, what: str) -> int | None:
@@ -139,6 +141,8 @@ def _partition(rec: Mapping[str, str]) -> Partition:
         nodes=_null(rec.get("Nodes")),
         total_cpus=_opt_int(rec.get("TotalCPUs"), f"partition {name} TotalCPUs"),
         total_nodes=_opt_int(rec.get("TotalNodes"), f"partition {name} TotalNodes"),
+        max_cpus_per_node=_opt_int(rec.get("MaxCPUsPerNode"), f"partition {name} MaxCPUsPerNode"),
+        max_mem_per_node_mib=_opt_int(rec.get("MaxMemPerNode"), f"partition {name} MaxMemPerNode"),
     )
 
 

@@ -228,7 +228,8 @@ async def test_import_preview_names_owner_file_and_mismatches(
     assert code == 200
     assert data["owner"] == "bob" and data["source_path"] == "x.ipynb"
     text = " | ".join(data["mismatches"])
-    assert "Julia 1.9" in text and "scheduler: slurm" in text and "partition: gpu" in text
+    assert "Kernel: Julia 1.9" in text and "Where: Slurm batch job" in text
+    assert "Partition: gpu" in text
     assert "account" not in text  # an account of one's own is not a mismatch
     assert (
         not list((jp_root_dir / "shared").glob("**/*.ipynb"))

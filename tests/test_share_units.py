@@ -525,7 +525,7 @@ def test_a_links_page_names_the_session_with_jupyterlabs_words() -> None:
         ("Kernel", "Python 3"),
         ("Where", table["schedulers"]["slurm"]),
         ("Partition", "gpu"),
-        ("Runtime (min)", "30"),
+        ("Runtime", "30 min"),
         ("zeta", "z"),
     ]
     assert environment_pairs({"scheduler": "local"})[0] == ("Where", table["schedulers"]["local"])

@@ -42,6 +42,7 @@ from typing import Any
 from jupyterhub.spawner import Spawner
 from traitlets import Dict, Float, Integer, List, Unicode, default
 
+from ..labels import job_name, scheduler_name
 from ..scheduler.commands import run_as_user
 from ..scheduler.errors import SchedulerError, SchedulerUnparseable
 from ..session import SECRET_ENV_NAMES
@@ -377,9 +378,10 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):  # type: ignore[misc] 
         self.reported_port = 0
         self._starting = True
         try:
-            self._say("Submitting your job…")
+            # Progress words name the job as the session panel does (labels.json).
+            self._say(f"Submitting your {scheduler_name(self.session_scheduler)}…")
             self.job_id = await self.submit_job(options)
-            self._say(f"Submitted job {self.job_id}")
+            self._say(f"Submitted {job_name(self.session_scheduler, self.job_id)}")
             host = await self._wait_for_server()
         except BaseException:
             self._starting = False
@@ -416,7 +418,10 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):  # type: ignore[misc] 
             else:
                 if running_since is None:
                     running_since = self.clock()
-                self._say(f"Job {self.job_id} is running on {status.host}; starting JupyterLab…")
+                self._say(
+                    f"{job_name(self.session_scheduler, self.job_id)} is running on "
+                    f"{status.host}; starting JupyterLab…"
+                )
                 if self.reported_port and status.host:
                     return status.host
                 if self.clock() - running_since > self.server_timeout:

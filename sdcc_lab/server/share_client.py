@@ -77,10 +77,11 @@ class ShareClient(Configurable):
 
     compared_options = List(
         Unicode(),
-        ["partition", "environment", "container", "gpu", "gpus"],
+        ["partition", "qos", "gpu", "gpus", "environment", "container"],
         help="""Session options compared between a link's environment and the recipient's
-        session; a difference is reported as a mismatch (the scheduler and the kernel
-        always are). Example::
+        session; each one that differs is reported as a mismatch (the scheduler and the
+        kernel always are). Not compared by default: ``account`` (a recipient charges
+        their own) and ``runtime`` (how long, not where). Example::
 
             c.ShareClient.compared_options = ["partition", "environment"]
         """,

@@ -25,6 +25,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from ..jsonbody import json_object
+from ..labels import difference, option_value
 from ..nbstream import InvalidNotebook, kernelspec_of, too_big
 from .handlers import API_PREFIX, SDCCAPIHandler
 from .imports import Download, ImportRecord, notebook_name, safe_segment, scan_file, umask
@@ -151,30 +152,35 @@ class ShareAPIHandler(SDCCAPIHandler):
             env["kernelspec"] = kernel
         return env
 
-    async def mismatches(self, env: dict[str, Any]) -> list[str]:
-        found: list[str] = []
+    async def differences(self, env: dict[str, Any]) -> list[dict[str, Any]]:
+        """How this session differs from a link's environment: ``{"key", "link", "session"}``
+        per difference, ``key`` an option's key, ``"scheduler"`` or ``"kernel"`` (a kernel
+        this server lacks; ``link`` its name). Options are compared as a user reads them
+        (``sdcc_lab/labels.json``): ``gpus`` 0 and unset are the same; what the link leaves
+        unset never differs."""
+        found: list[dict[str, Any]] = []
         kernel = env.get("kernelspec") or {}
         if isinstance(kernel, dict) and kernel.get("name"):
             specs = await ensure_async(self.kernel_spec_manager.get_all_specs())
             if kernel["name"] not in specs:
-                found.append(
-                    f"kernel {kernel.get('display_name') or kernel['name']} ({kernel['name']}) "
-                    "is not available on your server"
-                )
+                name = kernel.get("display_name") or kernel["name"]
+                found.append({"key": "kernel", "link": name, "session": None})
         mine = self.sdcc_session
         if env.get("scheduler") and env.get("scheduler") != mine.scheduler:
-            found.append(
-                f"scheduler: {env.get('scheduler')} in the link, {mine.scheduler} in your session"
-            )
+            found.append({"key": "scheduler", "link": env["scheduler"], "session": mine.scheduler})
         theirs_opts = env.get("options") or {}
         my_opts = mine.options
         for key in self.client.compared_options:
             theirs, ours = theirs_opts.get(key), my_opts.get(key)
-            if theirs not in (None, "") and theirs != ours:
-                found.append(
-                    f"{key}: {theirs} in the link, {ours if ours not in (None, '') else 'none'} in your session"
-                )
+            shown = option_value(key, theirs)
+            if shown is not None and shown != option_value(key, ours):
+                found.append({"key": key, "link": theirs, "session": ours})
         return found
+
+    @staticmethod
+    def mismatch_lines(differences: list[dict[str, Any]]) -> list[str]:
+        """The differences in the words the link's page and JupyterLab use (for scripts)."""
+        return [difference(d["key"], d["link"], d["session"]) for d in differences]
 
     def spawn_url(self, env: dict[str, Any]) -> str | None:
         """The hub's spawn page with the link's options (JupyterHub's ``opt-`` query style).
@@ -272,6 +278,7 @@ class ImportPreviewHandler(ShareAPIHandler):
         r = await self.client.call("POST", "api/peek", json_body={"token": token})
         share = json.loads(r.body)
         env = link_environment(share.get("environment"))
+        differences = await self.differences(env)
         self.finish(
             {
                 "owner": share["owner"],
@@ -280,7 +287,8 @@ class ImportPreviewHandler(ShareAPIHandler):
                 "expires_at": share["expires_at"],
                 "environment": env,
                 "version": share.get("version"),
-                "mismatches": await self.mismatches(env),
+                "mismatches": self.mismatch_lines(differences),
+                "differences": differences,
                 "spawn_url": self.spawn_url(env),
                 "hub_home_url": url_path_join(
                     os.environ.get("JUPYTERHUB_BASE_URL", "/"), "hub/home"
@@ -348,6 +356,7 @@ class ImportsHandler(ShareAPIHandler):
             part_path.unlink(missing_ok=True)  # noqa: ASYNC240 (one unlink)
         env = link_environment(share.get("environment"))
         rel = result[1].relative_to(root).as_posix()
+        differences = await self.differences(env)
         self.set_status(200 if result[0] == "unchanged" else 201)
         self.finish(
             {
@@ -356,7 +365,8 @@ class ImportsHandler(ShareAPIHandler):
                 "owner": share["owner"],
                 "source_path": share["path"],
                 "environment": env,
-                "mismatches": await self.mismatches(env),
+                "mismatches": self.mismatch_lines(differences),
+                "differences": differences,
                 "version": share.get("version"),
                 "spawn_url": self.spawn_url(env),
             }

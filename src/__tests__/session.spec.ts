@@ -28,12 +28,44 @@ describe('describeSession', () => {
       ['Partition', 'gpu'],
       ['Account', 'tier3'],
       ['QOS', 'gpu-qos'],
-      ['GPU', 'none'],
-      ['Runtime (min)', '30']
+      ['Runtime', '30 min']
     ]);
   });
 
-  it('keeps options it has no label for, sorted, and drops empty ones', () => {
+  it('says a session the way the link page does: labelled, with units, nothing internal', () => {
+    // What a Slurm session's identity holds (issue 15 showed these raw).
+    const rows = describeSession(
+      {
+        scheduler: 'slurm',
+        options: {
+          account: '',
+          environment: '',
+          gpu: 'none',
+          gpus: 0,
+          local: false,
+          partition: 'cpu',
+          runtime: 60
+        }
+      },
+      trans
+    );
+    expect(rows).toEqual([
+      ['Where', 'Slurm batch job'],
+      ['Partition', 'cpu'],
+      ['Runtime', '60 min']
+    ]);
+    const gpu = describeSession(
+      { scheduler: 'slurm', options: { gpu: 'a100', gpus: 1 } },
+      trans
+    );
+    expect(gpu).toEqual([
+      ['Where', 'Slurm batch job'],
+      ['GPU', 'a100'],
+      ['GPUs', '1']
+    ]);
+  });
+
+  it('keeps options it has no label for, sorted, and drops empty ones and switches', () => {
     const rows = describeSession(
       {
         scheduler: 'htcondor',
@@ -43,7 +75,6 @@ describe('describeSession', () => {
     );
     expect(rows).toEqual([
       ['Where', 'HTCondor batch job'],
-      ['alpha', 'true'],
       ['zeta', 'z']
     ]);
   });
@@ -67,7 +98,7 @@ describe('describeSession', () => {
     const rows = describeSession(
       {
         scheduler: 'slurm',
-        options: { partition: 'gpu', zeta: 'z' },
+        options: { partition: 'gpu', runtime: 45, zeta: 'z' },
         problem: 'p'
       },
       marking
@@ -75,6 +106,7 @@ describe('describeSession', () => {
     expect(rows).toEqual([
       ['«Where»', '«Slurm batch job»'],
       ['«Partition»', 'gpu'],
+      ['«Runtime»', '«45 min»'],
       ['zeta', 'z'],
       ['«Problem»', 'p']
     ]);

@@ -5,6 +5,7 @@ import {
   errorMessage,
   expiryChoices,
   isNotebookPath,
+  mismatchLines,
   PENDING_KEY,
   takePendingToken,
   takeShareToken
@@ -155,6 +156,57 @@ describe('share helpers', () => {
     ).toEqual([
       ['Where', 'Local session on the hub node'],
       ['Environment', 'default']
+    ]);
+  });
+
+  it('says a link’s environment labelled, with units, nothing internal', () => {
+    // What a Slurm session's server puts into a link (issue 15 showed these raw).
+    const rows = environmentRows(
+      {
+        scheduler: 'slurm',
+        options: {
+          account: '',
+          environment: '',
+          gpu: 'none',
+          gpus: 0,
+          local: false,
+          partition: 'cpu',
+          qos: 'normal',
+          runtime: 60
+        },
+        kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)' }
+      },
+      trans
+    );
+    expect(rows).toEqual([
+      ['Kernel', 'Python 3 (ipykernel)'],
+      ['Where', 'Slurm batch job'],
+      ['Partition', 'cpu'],
+      ['QOS', 'normal'],
+      ['Runtime', '60 min']
+    ]);
+  });
+
+  it('names every option that differs, in the session’s words, translated', () => {
+    const preview = {
+      mismatches: ['partition: gpu in the link, cpu in your session'],
+      differences: [
+        { key: 'partition', link: 'gpu', session: 'cpu' },
+        { key: 'qos', link: 'gpu-qos', session: 'normal' },
+        { key: 'gpus', link: 1, session: 0 }
+      ]
+    };
+    expect(mismatchLines(preview, trans)).toEqual([
+      'Partition: gpu in the link, cpu in your session',
+      'QOS: gpu-qos in the link, normal in your session',
+      'GPUs: 1 in the link, none in your session'
+    ]);
+    expect(mismatchLines(preview, marking)[1]).toBe(
+      '««QOS»: gpu-qos in the link, normal in your session»'
+    );
+    // A server of old sends only the English lines.
+    expect(mismatchLines({ mismatches: ['x differs'] }, trans)).toEqual([
+      'x differs'
     ]);
   });
 

@@ -19,7 +19,8 @@ import {
   absoluteLink,
   environmentRows,
   expiryChoices,
-  formatWhen
+  formatWhen,
+  mismatchLines
 } from './format';
 import { ShareModel } from './model';
 import { IImportPreview } from './types';
@@ -256,7 +257,8 @@ export async function showImportDialog(
     )
   );
   const buttons = [Dialog.cancelButton({ label: trans.__('Cancel') })];
-  if (preview.mismatches.length) {
+  const mismatches = mismatchLines(preview, trans);
+  if (mismatches.length) {
     body.node.appendChild(
       el(
         'p',
@@ -267,7 +269,7 @@ export async function showImportDialog(
       )
     );
     const list = el('ul', undefined, 'jp-sdcc-Mismatches');
-    for (const mismatch of preview.mismatches) {
+    for (const mismatch of mismatches) {
       list.appendChild(el('li', mismatch));
     }
     body.node.appendChild(list);

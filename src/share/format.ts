@@ -2,7 +2,7 @@
  * Pure helpers of the share UI (no JupyterLab application: unit-tested with jest).
  */
 import { APIError, errorText } from '../api';
-import { LABELS } from '../labels';
+import { differenceText, IDifference, LABELS } from '../labels';
 import { ITrans } from '../tokens';
 import { describeSession } from '../session/format';
 import { IShareEnvironment } from './types';
@@ -146,6 +146,20 @@ export function environmentRows(
     );
   }
   return rows;
+}
+
+/**
+ * How this session differs from the link's, one line each, in the words of
+ * the session's description ("QOS: gpu-qos in the link, normal in your
+ * session"); a server without `differences` is read by its `mismatches`.
+ */
+export function mismatchLines(
+  preview: { mismatches: string[]; differences?: IDifference[] },
+  trans: ITrans
+): string[] {
+  return preview.differences
+    ? preview.differences.map(d => differenceText(d, trans))
+    : preview.mismatches;
 }
 
 /** What a user reads when a share call failed: the service's words, and what they mean. */

@@ -1,6 +1,7 @@
 /**
  * Types of the share endpoints of the server extension (see docs/api.md).
  */
+import { IDifference } from '../labels';
 import { ISessionIdentity } from '../tokens';
 
 /** The environment that travels with a link. */
@@ -43,7 +44,10 @@ export interface IImportPreview {
   name: string;
   expires_at: string;
   environment: IShareEnvironment;
+  /** The differences in English words (for scripts). */
   mismatches: string[];
+  /** The same differences by key: the dialog says them through the translator. */
+  differences: IDifference[];
   spawn_url: string | null;
   hub_home_url: string | null;
 }
@@ -56,6 +60,7 @@ export interface IImportResult {
   source_path: string;
   environment: IShareEnvironment;
   mismatches: string[];
+  differences: IDifference[];
 }
 
 /** Command ids of the share plugin. */

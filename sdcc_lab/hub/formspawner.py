@@ -57,6 +57,7 @@ from .entitlements import Entitlements, htcondor_entitlement
 from .errors import SessionRefused
 from .estimate import StartEstimate, StartEstimator
 from .options import OPTION_KEYS, OptionsError, validate_options
+from .presets import presets_of
 
 TEMPLATES = Path(__file__).parent / "templates"
 _JINJA_ENVIRONMENTS: dict[tuple[str, ...], jinja2.Environment] = {}
@@ -86,6 +87,18 @@ PER_START_TRAITS = ("api_token", "admin_access", "cert_paths")
 # JupyterHub's query style for options in a link: /hub/spawn/USER?opt-partition=gpu
 QUERY_OPTION_PREFIX = "opt-"
 LINK_MESSAGE = "The options of your link are filled in below. Check them and press Start."
+LINK_REFUSED = (
+    "Your link asks for what you may not use: {problems}. The rest of the link is "
+    "filled in below. Check it and press Start."
+)
+
+
+def option_label(key: str) -> str:
+    """An option's name as the form and the panel show it (labels.json)."""
+    if key == "local":
+        return str(labels()["where"])
+    names = {e["key"]: e["label"] for e in labels()["options"]}
+    return str(names.get(key, key))
 
 
 def script_json(value: Any) -> str:
@@ -271,6 +284,12 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
     # The options object validated for the spawn under way: JupyterHub hands the same
     # object from options_from_form to apply_user_options to start (see accept_options).
     _accepted: dict[str, Any] | None = None
+    # A link's options as validated (options_from_query), pre-selected by the next render.
+    _link_choices: dict[str, Any] | None = None
+
+    extensions_used = Integer(
+        0, help="Extensions of the running session's time (sdcc_lab.hub.extend); saved state."
+    )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -438,6 +457,30 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
                 raise SessionRefused(str(e), reason="options") from e
             raise
 
+    async def check_link(
+        self, query: Mapping[str, list[str]]
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """A link's options validated exactly like a post, each refused one left out.
+
+        Returns the validated options of what remains and ``(field, why)`` for every
+        option the user may not use (or that is not an option): the validation is
+        run again without each refused field until the rest passes.
+        """
+        fields = {k: list(v) for k, v in query.items() if k not in HUB_FORM_FIELDS}
+        refused: list[tuple[str, str]] = []
+        for _ in range(len(fields) + 1):
+            try:
+                return await self.validate(self.shape_form(fields)), refused
+            except OptionsError as e:
+                why = str(e)[len(e.field) + 2 :]
+                # shape_form names an unknown key by its first 40 characters.
+                key = next((k for k in fields if k == e.field or k[:40] == e.field), None)
+                refused.append((e.field, why))
+                if key is None:  # nothing of the link to leave out: the defaults fail
+                    return {}, refused
+                del fields[key]
+        return {}, refused  # pragma: no cover - each round removes a field
+
     async def options_from_query(self, query_data: Mapping[str, list[str]]) -> dict[str, Any]:
         """Refuse to start from a link; the form shows the link's options instead.
 
@@ -446,6 +489,14 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
         form it then renders pre-selects the link's options (:func:`link_choices`),
         and the page is a normal one (200): only the implicit start is refused.
         """
+        options, refused = await self.check_link(query_data)
+        self._link_choices = options or None
+        if refused:
+            problems = "; ".join(f"{option_label(field)}: {why}" for field, why in refused)
+            self.log.info("%s: a link asked for %s", self._log_name, problems)
+            raise SessionRefused(
+                LINK_REFUSED.format(problems=problems), reason="link", status_code=200
+            )
         raise SessionRefused(LINK_MESSAGE, reason="link", status_code=200)
 
     @default("options_form")
@@ -471,6 +522,9 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
         if self._refused_choices is not None:
             chosen, self._refused_choices = self._refused_choices, None
             return chosen
+        if self._link_choices is not None:
+            chosen, self._link_choices = self._link_choices, None
+            return chosen
         from_link = link_choices(self.handler)
         if from_link:
             return from_link
@@ -486,6 +540,17 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
             )
         except OptionsError:
             return {}
+
+    def user_presets(self) -> list[dict[str, Any]] | None:
+        """The user's saved presets for the form (None: this hub keeps none)."""
+        store = presets_of(getattr(self.user, "settings", None))
+        if store is None:
+            return None
+        try:
+            return store.list(self.user.name)
+        except Exception as e:  # noqa: BLE001 - the form must render without its presets
+            self.log.warning("%s: presets unavailable: %s", self._log_name, e)
+            return None
 
     async def render_form(self) -> str:
         """The form's HTML (the default ``options_form``); a site's hook may wrap it."""
@@ -582,10 +647,13 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
             state["child_class"] = _class_path(type(self.child_spawner))
             state["child_state"] = self.child_spawner.get_state()
             state["child_options"] = dict(self.child_spawner.user_options or {})
+            if self.extensions_used:
+                state["extensions_used"] = self.extensions_used
         return state
 
     def load_state(self, state: dict[str, Any]) -> None:
         super().load_state(state)
+        self.extensions_used = int(state.get("extensions_used", 0) or 0)
         path = state.get("child_class")
         if not path:
             return
@@ -602,6 +670,7 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
 
     def clear_state(self) -> None:
         super().clear_state()
+        self.extensions_used = 0
         if self.child_spawner is not None:
             self.child_spawner.clear_state()
         self.child_spawner = None

@@ -19,6 +19,8 @@ from tornado import web
 from .apidoc import OPENAPI_PATH, HubOpenAPIHandler
 from .batch import BatchSessionSpawner
 from .estimateapi import ESTIMATE_PATH, EstimateHandler
+from .extend import EXTEND_PATH, ExtendHandler
+from .presets import PRESET_PATH, PRESETS_PATH, PresetHandler, PresetsHandler
 
 PORT_REPORT_PATH = r"/api/sdcc-lab/port"
 
@@ -61,6 +63,9 @@ HUB_API_HANDLERS: list[tuple[str, type[APIHandler]]] = [
     (PORT_REPORT_PATH, PortReportHandler),
     (OPENAPI_PATH, HubOpenAPIHandler),
     (ESTIMATE_PATH, EstimateHandler),
+    (PRESETS_PATH, PresetsHandler),
+    (PRESET_PATH, PresetHandler),
+    (EXTEND_PATH, ExtendHandler),
 ]
 
 

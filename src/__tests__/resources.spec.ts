@@ -6,6 +6,7 @@ import {
   formatCountdown,
   formatCpus,
   formatDuration,
+  jobLengthSeconds,
   percentOf,
   remainingSeconds
 } from '../resources/format';
@@ -130,6 +131,54 @@ describe('decideWarning', () => {
   it('warns nothing after the end, and ignores bad thresholds', () => {
     expect(decideWarning(-1, thresholds, []).warn).toBeNull();
     expect(decideWarning(60, [0, -5, NaN], []).warn).toBeNull();
+  });
+});
+
+describe('warnings and the job’s length', () => {
+  const thresholds = [30, 10, 2];
+  const MIN = 60;
+  it('does not warn a 30-minute session as it starts (issue 15)', () => {
+    // 30 min at or above the length: never; the first warning is 10 min before the end.
+    expect(decideWarning(29.9 * MIN, thresholds, [], 30 * MIN).warn).toBeNull();
+    expect(decideWarning(15 * MIN, thresholds, [], 30 * MIN).warn).toBeNull();
+    expect(decideWarning(10 * MIN, thresholds, [], 30 * MIN).warn).toBe(10);
+  });
+  it('never fires a threshold at or above the job’s length', () => {
+    const tenMinutes = decideWarning(9.9 * MIN, [10], [], 10 * MIN);
+    expect(tenMinutes.warn).toBeNull();
+    expect(decideWarning(1, [10], tenMinutes.warned, 10 * MIN).warn).toBeNull();
+    expect(decideWarning(2 * MIN, thresholds, [], 10 * MIN).warn).toBe(2);
+  });
+  it('moves a threshold beyond half the job to its half-way point', () => {
+    // 15-minute job: "10 min before the end" would come 5 min in; it comes half-way.
+    expect(decideWarning(8 * MIN, thresholds, [], 15 * MIN).warn).toBeNull();
+    let d = decideWarning(7.5 * MIN, thresholds, [], 15 * MIN);
+    expect(d.warn).toBe(7.5);
+    d = decideWarning(5 * MIN, thresholds, d.warned, 15 * MIN);
+    expect(d.warn).toBeNull();
+    expect(decideWarning(2 * MIN, thresholds, d.warned, 15 * MIN).warn).toBe(2);
+    // Several thresholds on the same half-way point warn once.
+    d = decideWarning(20 * MIN, [25, 30, 35], [], 40 * MIN);
+    expect(d).toEqual({ warn: 20, warned: [20] });
+  });
+  it('keeps the thresholds of a long job as set', () => {
+    expect(decideWarning(29 * MIN, thresholds, [], 8 * 60 * MIN).warn).toBe(30);
+    expect(decideWarning(29 * MIN, thresholds, [], 60 * MIN).warn).toBe(30);
+  });
+  it('takes the length from the start and the end, else from the limit', () => {
+    expect(
+      jobLengthSeconds({
+        start: '2026-11-27T10:00:00Z',
+        end: '2026-11-27T10:30:00Z',
+        limit_seconds: 3600
+      })
+    ).toBe(1800);
+    expect(
+      jobLengthSeconds({ start: null, end: null, limit_seconds: 3600 })
+    ).toBe(3600);
+    expect(
+      jobLengthSeconds({ start: 'garbage', end: null, limit_seconds: null })
+    ).toBeNull();
   });
 });
 

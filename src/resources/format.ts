@@ -135,20 +135,66 @@ export interface IWarningDecision {
 }
 
 /**
+ * A job's length in seconds: from its start to its end (which follows an
+ * extension), else its time limit; null when neither is known.
+ */
+export function jobLengthSeconds(time: {
+  start: string | null;
+  end: string | null;
+  limit_seconds: number | null;
+}): number | null {
+  const start = time.start === null ? NaN : Date.parse(time.start);
+  const end = time.end === null ? NaN : Date.parse(time.end);
+  if (Number.isFinite(start) && Number.isFinite(end) && end > start) {
+    return (end - start) / 1000;
+  }
+  const limit = time.limit_seconds;
+  return limit !== null && Number.isFinite(limit) && limit > 0 ? limit : null;
+}
+
+/**
+ * The warning thresholds (minutes before the end) that apply to a job of
+ * `lengthSeconds`. The rule (docs/user-guide.md, "Before the end of a job"):
+ * - a threshold at or above the job's length never fires: it would fire the
+ *   moment the job starts ("ends in 29 min" as a 30-minute session opens);
+ * - a threshold beyond half the job's length fires at its half-way point
+ *   instead, so the first warning of a short job comes half-way through it,
+ *   when there is both something to save and time left to save it;
+ * - thresholds that land on the same point warn once.
+ * An unknown length keeps the thresholds as set.
+ */
+export function effectiveThresholds(
+  thresholds: number[],
+  lengthSeconds: number | null
+): number[] {
+  const valid = thresholds.filter(t => Number.isFinite(t) && t > 0);
+  if (lengthSeconds === null || !(lengthSeconds > 0)) {
+    return [...new Set(valid)];
+  }
+  const half = lengthSeconds / 2 / 60;
+  const kept = valid
+    .filter(t => t * 60 < lengthSeconds)
+    .map(t => Math.min(t, half));
+  return [...new Set(kept)];
+}
+
+/**
  * Which warning to show at `remaining` seconds, given the thresholds already
  * warned about. Only the smallest crossed threshold is shown (a page opened
  * with 5 minutes left warns once, not three times); thresholds the end moved
  * away from (an extended job) are armed again. Unknown time warns never.
+ * With the job's length, the thresholds are those of `effectiveThresholds`.
  */
 export function decideWarning(
   remaining: number | null,
   thresholds: number[],
-  warned: number[]
+  warned: number[],
+  lengthSeconds: number | null = null
 ): IWarningDecision {
   if (remaining === null) {
     return { warn: null, warned: [...warned] };
   }
-  const valid = thresholds.filter(t => Number.isFinite(t) && t > 0);
+  const valid = effectiveThresholds(thresholds, lengthSeconds);
   const crossed = valid.filter(t => remaining <= t * 60);
   const stillWarned = warned.filter(t => crossed.includes(t));
   if (remaining <= 0 || crossed.length === 0) {

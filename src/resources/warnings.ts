@@ -9,7 +9,12 @@ import { DocumentRegistry } from '@jupyterlab/docregistry';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { IDisposable } from '@lumino/disposable';
 
-import { autosaveDue, decideWarning, formatDuration } from './format';
+import {
+  autosaveDue,
+  decideWarning,
+  formatDuration,
+  jobLengthSeconds
+} from './format';
 import { ResourcesModel } from './model';
 import { DEFAULT_SETTINGS, IResourcesSettings } from './types';
 
@@ -81,10 +86,14 @@ export class EndOfJobGuard implements IDisposable {
 
   private _check(): void {
     const remaining = this._model.remaining();
+    const time = this._model.data?.time;
+    // Only thresholds shorter than the job, none before its half-way point
+    // (effectiveThresholds in ./format has the rule).
     const decision = decideWarning(
       remaining,
       this._settings.warningMinutes,
-      this._warned
+      this._warned,
+      time ? jobLengthSeconds(time) : null
     );
     this._warned = decision.warned;
     if (decision.warn !== null && remaining !== null) {

@@ -106,10 +106,11 @@ class StartEstimator(LoggingConfigurable):
         """,
     ).tag(config=True)
     now_slack = Float(
-        60.0,
+        15.0,
         min=0,
         help="""A start this many seconds from now or sooner is shown as "Starts now"
-        (Slurm's answer for an idle node is the next scheduling pass).
+        (Slurm answers an idle node with the time of the question, give or take the
+        command's own run time).
 
         c.StartEstimator.now_slack = 30
         """,

@@ -537,6 +537,7 @@ def configure(c: Any, raw: dict[str, Any]) -> None:
     c.Authenticator.allowed_users = set(s.users)
 
     c.JupyterHub.spawner_class = "sdcc_lab.hub.SDCCSpawner"
+    c.JupyterHub.template_paths = [str(Path(__file__).parent / "hub" / "templates" / "jupyterhub")]
     if s.as_root:
         # Each user's own Unix account: the hub setuid's to it (LocalProcessSpawner).
         c.SDCCSpawner.local_spawner_class = "sdcc_lab.hub.LocalSessionSpawner"

@@ -176,6 +176,7 @@ def test_job_from_held_ad() -> None:
         allowed_job_duration_seconds=None,
         remote_host=None,  # held: only LastRemoteHost remains
         allowed_execute_duration_seconds=1209600,
+        last_rej_match_reason="no match found ",
     )
 
 

@@ -29,6 +29,7 @@ running job and ``stop`` still cancels it.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pwd
 import re
@@ -37,6 +38,7 @@ import shlex
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from jupyterhub.spawner import Spawner
@@ -45,6 +47,7 @@ from traitlets import Dict, Float, Integer, List, Unicode, default
 from ..labels import job_name, scheduler_name
 from ..scheduler.commands import run_as_user
 from ..scheduler.errors import SchedulerError, SchedulerUnparseable
+from ..scheduler.reasons import WaitReason
 from ..session import SECRET_ENV_NAMES
 from .errors import SessionRefused
 from .identity import SessionIdentityMixin
@@ -60,6 +63,23 @@ class JobStatus:
     state: str  # "pending", "running", "gone"
     detail: str | None = None  # the scheduler's reason or final state
     host: str | None = None
+    #: A pending job's reason in plain words (sdcc_lab.scheduler.reasons), if the scheduler gives one.
+    reason: WaitReason | None = None
+    #: A pending job's expected start, as the scheduler estimates it (UTC), if it has one.
+    start: datetime | None = None
+
+
+def when_words(start: datetime | None, now: datetime | None = None) -> str:
+    """The words for an expected start ("Expected to start at 14:20 UTC (in about 35 min).")."""
+    if start is None:
+        return ""
+    now = now or datetime.now(timezone.utc)
+    minutes = round((start - now).total_seconds() / 60)
+    if minutes <= 0:
+        return "Expected to start any moment now."
+    soon = f"in about {minutes} min" if minutes < 120 else f"in about {minutes // 60} h"
+    day = "" if start.date() == now.date() else f"{start:%Y-%m-%d} "
+    return f"Expected to start at {day}{start:%H:%M} UTC ({soon})."
 
 
 class BatchSessionError(SessionRefused):
@@ -67,6 +87,13 @@ class BatchSessionError(SessionRefused):
 
     def __init__(self, message: str, *, reason: str = "batch") -> None:
         super().__init__(message, reason=reason)
+
+
+class JobNotWaiting(SessionRefused):
+    """The session's job is not (or no longer) waiting in the queue."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="state", status_code=409)
 
 
 class BatchSessionSpawner(SessionIdentityMixin, Spawner):  # type: ignore[misc]  # JupyterHub is untyped
@@ -175,6 +202,17 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):  # type: ignore[misc] 
         environment in the job, before the server starts. Set by the form spawner
         from its ``environments``.""",
     )
+
+    start_instead_tests = Integer(
+        3,
+        min=0,
+        help="""Most test submissions (``sbatch --test-only``, through the hub's start
+        estimator and its budget) made per waiting job to find other choices of the user
+        that would start sooner ("start instead" on the pending page). 0: none offered.
+
+        c.BatchSessionSpawner.start_instead_tests = 5
+        """,
+    ).tag(config=True)
 
     @default("start_timeout")
     def _default_start_timeout(self) -> int:
@@ -385,19 +423,24 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):  # type: ignore[misc] 
             host = await self._wait_for_server()
         except BaseException:
             self._starting = False
+            self.wait_info = None
             if self.job_id:
                 await self._cancel_quietly()
             await self.remove_token_file()
             raise
         self._starting = False
+        self.wait_info = None
         self.job_host = host
         return self.host_map.get(host, host), self.reported_port
 
     async def _wait_for_server(self) -> str:
-        submitted = self.clock()
+        self._submitted_at = self.clock()
         running_since: float | None = None
         while True:
+            asked = self.job_id
             status = await self.job_status()
+            if self.job_id != asked:
+                continue  # replaced meanwhile ("start instead"): ask about the new job
             where = self.session_options().get("partition")
             if status.state == "gone":
                 raise BatchSessionError(
@@ -405,17 +448,28 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):  # type: ignore[misc] 
                     f"({status.detail or 'no reason given'}). Its log is in {self.log_dir()}."
                 )
             if status.state == "pending":
+                self._note_pending(status)
+                words = " ".join(
+                    w
+                    for w in (
+                        (status.reason.words if status.reason else ""),
+                        when_words(status.start),
+                    )
+                    if w
+                )
                 self._say(
                     f"Pending: {status.detail or 'waiting'}, job {self.job_id}"
                     + (f" on partition {where}" if where else "")
+                    + (f". {words}" if words else "")
                 )
-                if self.clock() - submitted > self.pending_timeout:
+                if self.clock() - self._submitted_at > self.pending_timeout:
                     raise BatchSessionError(
                         f"Job {self.job_id} was still pending after {self.pending_timeout:.0f} s "
                         f"({status.detail or 'no reason given'}), so it was cancelled. "
                         "Try a shorter runtime or another partition."
                     )
             else:
+                self.wait_info = None
                 if running_since is None:
                     running_since = self.clock()
                 self._say(
@@ -430,6 +484,83 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):  # type: ignore[misc] 
                         f"{self.server_timeout:.0f} s. Its log is in {self.log_dir()}."
                     )
             await asyncio.sleep(self.status_interval)
+
+    # --- a pending job: why it waits, cancel, start instead -----------------------------
+    #: What the last status query said of the waiting job (None: not waiting); the
+    #: progress events and ``GET /hub/api/sdcc-lab/pending/USER`` show it.
+    wait_info: dict[str, Any] | None = None
+    _submitted_at: float = 0.0
+    _switching: bool = False
+    #: The "start instead" search of the waiting job (sdcc_lab.hub.pending).
+    alternatives_search: Any = None
+
+    def _note_pending(self, status: JobStatus) -> None:
+        options = self.session_options()
+        self.wait_info = {
+            "job_id": self.job_id,
+            "scheduler": self.session_scheduler,
+            "partition": options.get("partition"),
+            "reason_code": status.reason.code if status.reason else status.detail,
+            "reason": status.reason.words if status.reason else status.detail,
+            "start": status.start.isoformat() if status.start else None,
+        }
+
+    def waiting(self) -> bool:
+        """True while this session's job waits in the queue (it can be cancelled or replaced)."""
+        return self._starting and bool(self.job_id) and self.wait_info is not None
+
+    async def switch_job(self, options: dict[str, Any]) -> str:
+        """Submit ``options`` (validated by the caller) and cancel the waiting job once the
+        new one is accepted; the spawn under way then follows the new job.
+
+        The first job is cancelled only after the scheduler accepted the second, so a
+        refused alternative loses the user nothing. Returns the new job's id.
+        """
+        if not self.waiting() or self._switching:
+            raise JobNotWaiting("your job is not waiting in the queue")
+        self._switching = True
+        try:
+            status = await self.job_status()
+            if status.state != "pending":
+                raise JobNotWaiting(f"job {self.job_id} is no longer waiting ({status.state})")
+            old_job, old_token_file, old_options = self.job_id, self.token_file, self.user_options
+            self.user_options = dict(options)
+            try:
+                new_job = await self.submit_job(options)
+            except BaseException:
+                self.user_options = old_options
+                if self.token_file != old_token_file:
+                    await self.remove_token_file()
+                    self.token_file = old_token_file
+                raise
+            self.job_id, self.reported_port, self.wait_info = new_job, 0, None
+            self._submitted_at = self.clock()
+            self._say(
+                f"Submitted {job_name(self.session_scheduler, new_job)} instead of job {old_job}"
+            )
+            try:
+                await self.as_user(self.cancel_argv(old_job))
+            except SchedulerError as e:
+                self.log.warning("could not cancel job %s of %s: %s", old_job, self.user.name, e)
+            if old_token_file and old_token_file != self.token_file:
+                try:
+                    await self.as_user(["/bin/rm", "-f", "--", old_token_file])
+                except SchedulerError as e:
+                    self.log.warning("could not remove token file %s: %s", old_token_file, e)
+            self.log.info(
+                "%s: job %s replaced by job %s (%s)",
+                self._log_name,
+                old_job,
+                new_job,
+                json.dumps(options, sort_keys=True),
+            )
+            return new_job
+        finally:
+            self._switching = False
+
+    def cancel_argv(self, job_id: str) -> list[str]:
+        """The command, run as the user, that cancels ``job_id`` (backends give theirs)."""
+        raise self._not_implemented("cancel_argv")
 
     async def _cancel_quietly(self) -> None:
         try:
@@ -459,9 +590,14 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):  # type: ignore[misc] 
         self._starting = False
 
     async def progress(self) -> AsyncIterator[dict[str, Any]]:
-        last = ""
+        last: tuple[str, Any] = ("", None)
         while self._starting:
-            if self._status_message and self._status_message != last:
-                last = self._status_message
-                yield {"progress": 50, "message": last}
+            now = (self._status_message, self.wait_info)
+            if self._status_message and now != last:
+                last = now
+                event: dict[str, Any] = {"progress": 50, "message": self._status_message}
+                if self.wait_info is not None:
+                    # For the portal's pending page: why the job waits and when it should start.
+                    event["sdcc"] = dict(self.wait_info)
+                yield event
             await asyncio.sleep(0.5)

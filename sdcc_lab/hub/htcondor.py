@@ -33,6 +33,7 @@ from ..scheduler.htcondor import (
     parse_classads,
     parse_condor_submit_output,
 )
+from ..scheduler.reasons import condor_hold_reason, condor_idle_reason
 from .batch import BatchSessionSpawner, JobStatus
 
 
@@ -159,12 +160,23 @@ class HTCondorSessionSpawner(BatchSessionSpawner):
         job = job_from_ad(ads[0])
         if job.status == "HELD":
             # A held job does not start by itself: end the spawn with HTCondor's reason.
-            return JobStatus("gone", f"held: {job.hold_reason or 'no reason given'}")
+            return JobStatus("gone", condor_hold_reason(job.hold_reason).words)
         state = STATUS.get(job.status)
         if state is None:
             return JobStatus("gone", job.status.lower())
         host = (job.remote_host or "").rpartition("@")[2] or None
+        if state == "pending":
+            # HTCondor gives no expected start; the negotiator's last answer is the reason.
+            return JobStatus(
+                state,
+                job.status.lower(),
+                host,
+                reason=condor_idle_reason(job.last_rej_match_reason),
+            )
         return JobStatus(state, job.status.lower(), host)
 
+    def cancel_argv(self, job_id: str) -> list[str]:
+        return [self.condor_rm, job_id]
+
     async def cancel_job(self) -> None:
-        await self.as_user([self.condor_rm, self.job_id])
+        await self.as_user(self.cancel_argv(self.job_id))

@@ -18,6 +18,7 @@ from tornado import web
 
 from .apidoc import OPENAPI_PATH, HubOpenAPIHandler
 from .batch import BatchSessionSpawner
+from .pending import PENDING_HANDLERS
 from .estimateapi import ESTIMATE_PATH, EstimateHandler
 from .extend import EXTEND_PATH, ExtendHandler
 from .presets import PRESET_PATH, PRESETS_PATH, PresetHandler, PresetsHandler
@@ -62,6 +63,7 @@ class PortReportHandler(APIHandler):  # type: ignore[misc]  # JupyterHub is unty
 HUB_API_HANDLERS: list[tuple[str, type[APIHandler]]] = [
     (PORT_REPORT_PATH, PortReportHandler),
     (OPENAPI_PATH, HubOpenAPIHandler),
+    *PENDING_HANDLERS,
     (ESTIMATE_PATH, EstimateHandler),
     (PRESETS_PATH, PresetsHandler),
     (PRESET_PATH, PresetHandler),

@@ -10,6 +10,7 @@ from traitlets import Bool, List, Unicode
 
 from ..scheduler.commands import run_as_user, run_command
 from ..scheduler.errors import SchedulerUnparseable
+from ..scheduler.reasons import slurm_reason
 from ..scheduler.slurm import parse_sbatch_parsable, parse_squeue_json
 from .batch import BatchSessionError, BatchSessionSpawner, JobStatus
 from .options import NAME_RE
@@ -154,8 +155,9 @@ class SlurmSessionSpawner(BatchSessionSpawner):
         return f"{result.stderr}\n{result.stdout}"
 
     async def job_status(self) -> JobStatus:
+        job_id = self.job_id  # the job asked about, even if replaced meanwhile
         result = await run_command(
-            [self.squeue, "--json", "--jobs", self.job_id],
+            [self.squeue, "--json", "--jobs", job_id],
             timeout=self.command_timeout,
             env={"LANG": "C"},
         )
@@ -163,15 +165,24 @@ class SlurmSessionSpawner(BatchSessionSpawner):
             jobs = parse_squeue_json(json.loads(result.stdout))
         except ValueError as e:  # not JSON, or JSON that is not squeue's (SlurmParseError)
             raise SchedulerUnparseable(f"unreadable squeue output: {e}", argv=[self.squeue]) from e
-        job = next((j for j in jobs if j.job_id == self.job_id), None)
+        job = next((j for j in jobs if j.job_id == job_id), None)
         if job is None:
             return JobStatus("gone", "the job is no longer known to Slurm")
         if job.state in PENDING_STATES:
-            return JobStatus("pending", job.reason or job.state.lower())
+            # Slurm's start_time of a pending job is its expected start (None: not estimated).
+            return JobStatus(
+                "pending",
+                job.reason or job.state.lower(),
+                reason=slurm_reason(job.reason),
+                start=job.start_time,
+            )
         if job.state in RUNNING_STATES:
             return JobStatus("running", None, job.batch_host or job.nodes)
         detail = job.state + (f": {job.reason}" if job.reason else "")
         return JobStatus("gone", detail)
 
+    def cancel_argv(self, job_id: str) -> list[str]:
+        return [self.scancel, job_id]
+
     async def cancel_job(self) -> None:
-        await self.as_user([self.scancel, self.job_id])
+        await self.as_user(self.cancel_argv(self.job_id))

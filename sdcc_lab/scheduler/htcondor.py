@@ -221,6 +221,8 @@ class CondorJob:
     allowed_job_duration_seconds: int | None
     remote_host: str | None
     allowed_execute_duration_seconds: int | None = None
+    #: Why the negotiator matched no machine to an idle job (LastRejMatchReason), if said.
+    last_rej_match_reason: str | None = None
 
 
 def _opt_int(ad: Mapping[str, object], name: str) -> int | None:
@@ -270,6 +272,7 @@ def job_from_ad(ad: Mapping[str, object]) -> CondorJob:
         allowed_job_duration_seconds=_opt_int(ad, "AllowedJobDuration"),
         remote_host=_opt_str(ad, "RemoteHost"),
         allowed_execute_duration_seconds=_opt_int(ad, "AllowedExecuteDuration"),
+        last_rej_match_reason=_opt_str(ad, "LastRejMatchReason"),
     )
 
 

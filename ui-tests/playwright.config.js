@@ -39,10 +39,11 @@ module.exports = {
     }
   },
   projects: [
+    // a11y.lab / keyboard.lab: the accessibility and keyboard specs of the project's JupyterLab widgets.
     { name: 'lab', testMatch: /(lab|resources|workers)\.spec\.ts$/ },
     {
       name: 'portal',
-      testMatch: /(portal|share|spawn)\.spec\.ts$/,
+      testMatch: /(portal|share|spawn|a11y|keyboard)\.spec\.ts$/,
       use: { baseURL: `http://127.0.0.1:${DEMO_PORT}` }
     }
   ],

@@ -12,13 +12,20 @@ from ..labels import labels, option_rows, scheduler_name
 from ..names import visible_text
 from .store import ShareInfo
 
+# The browser's system colours only (Canvas, CanvasText, LinkText…): the pages
+# follow the user's light or dark preference and keep their contrast in both.
 _STYLE = """
-body{font-family:system-ui,sans-serif;max-width:46em;margin:3em auto;padding:0 1em;color:#222}
+:root{color-scheme:light dark}
+body{font-family:system-ui,sans-serif;max-width:46em;margin:3em auto;padding:0 1em;
+background:Canvas;color:CanvasText}
 h1{font-size:1.4em} table{border-collapse:collapse;margin:1em 0}
-th,td{text-align:left;padding:.3em .8em;border-bottom:1px solid #ddd;vertical-align:top}
-.button{display:inline-block;padding:.5em 1em;background:#1976d2;color:#fff;border:0;
-border-radius:3px;text-decoration:none;font-size:1em;cursor:pointer}
-.problem{border-left:4px solid #d32f2f;padding:.5em 1em;background:#fff3f3}
+th,td{text-align:left;padding:.3em .8em;border-bottom:1px solid GrayText;vertical-align:top}
+a{color:LinkText}
+.button{display:inline-block;padding:.5em 1em;background:ButtonFace;color:ButtonText;
+border:1px solid ButtonBorder;border-radius:3px;text-decoration:none;font-size:1em;cursor:pointer}
+.problem{border-left:4px solid CanvasText;padding:.5em 1em;background:Mark;color:MarkText}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);
+white-space:nowrap}
 """
 
 
@@ -30,7 +37,7 @@ def page(title: str, body: str) -> str:
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{body}</body></html>"
+        f"<body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
     )
 
 
@@ -221,7 +228,9 @@ def shares_page(shares: list[ShareInfo], xsrf: str, prefix: str, admin: bool) ->
             "<button class='button' type='submit'>Revoke</button></form></td></tr>"
         )
     head = (
-        "<th>Owner</th>" if admin else ""
-    ) + "<th>Notebook</th><th>Expires</th><th>Opens</th><th></th>"
+        ("<th>Owner</th>" if admin else "")
+        + "<th>Notebook</th><th>Expires</th><th>Opens</th>"
+        + "<th><span class='visually-hidden'>Revoke</span></th>"
+    )
     title = "All live share links" if admin else "My share links"
     return page(title, f"<table><tr>{head}</tr>{''.join(rows)}</table>")

@@ -395,6 +395,9 @@ export class ResourcesPanel extends ReactWidget {
     this.title.caption = _trans.__('Session resources');
     this.node.setAttribute('role', 'region');
     this.node.setAttribute('aria-label', _trans.__('Session resources'));
+    // Focusable (not in the tab order), so opening it from the keyboard
+    // (status bar, command palette) puts the keyboard in it.
+    this.node.tabIndex = -1;
     _model.changed.connect(this.update, this);
     _model.ticked.connect(this.update, this);
     _workers.changed.connect(this.update, this);
@@ -404,6 +407,12 @@ export class ResourcesPanel extends ReactWidget {
     this._model.panelVisible = true;
     this._workers.active = true;
     this.update();
+  }
+
+  protected onActivateRequest(): void {
+    if (!this.node.contains(document.activeElement)) {
+      this.node.focus();
+    }
   }
 
   protected onAfterHide(): void {

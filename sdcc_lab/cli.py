@@ -75,6 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
         "(default /opt/sdcc-lab/jobenv; scripts/slurm/jobenv.sh builds it)",
     )
     demo.add_argument(
+        "--mfa",
+        action="store_true",
+        help="log in through the site's kind of front: Keycloak (password and one-time "
+        "code) and Apache with mod_auth_openidc, on --port; prints each user's password "
+        "and one-time-code secret with a QR code, and keeps them in "
+        "DATA/mfa/credentials.json (mode 600). As root; scripts/setup.sh installs what it needs",
+    )
+    demo.add_argument(
+        "--mfa-enrol",
+        default="",
+        metavar="USER,...",
+        help="with --mfa: these users get no one-time-code secret; Keycloak shows them a QR "
+        "code to enrol an authenticator app at their first login",
+    )
+    demo.add_argument(
         "--config",
         default="",
         help="a jupyterhub_config.py of your own, applied after the demo's settings",
@@ -100,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                 password=args.password or os.environ.get(PASSWORD_ENV, ""),
                 create_users=args.create_users,
                 home_root=args.home_root,
+                mfa=args.mfa,
+                mfa_enrol=args.mfa_enrol,
             )
         except DemoError as e:
             print(f"sdcc-lab demo: {e}", file=sys.stderr)

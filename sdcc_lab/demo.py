@@ -39,7 +39,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,15 @@ class DemoSettings:
     # Where the single-user servers' jupyterhub-singleuser is (the demo's own
     # environment, or the job environment when the users cannot run that one).
     server_bin: str = ""
+    # --mfa: the front's URL (Apache + Keycloak), and what the hub checks its
+    # tokens with (sdcc_lab.front.MfaFront.hub_settings); "" / {} otherwise.
+    front_url: str = ""
+    token_auth: dict[str, str] | None = None
+
+    @property
+    def portal_url(self) -> str:
+        """The URL users open: the front's with --mfa, else the proxy's."""
+        return self.front_url or self.url
 
     @property
     def hub_dir(self) -> Path:
@@ -531,9 +540,12 @@ def configure(c: Any, raw: dict[str, Any]) -> None:
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.proxy_api_port}"
     c.ConfigurableHTTPProxy.pid_file = str(s.hub_dir / "proxy.pid")
 
-    # One shared password, read from the data folder (never written into this config).
-    c.JupyterHub.authenticator_class = "shared-password"
-    c.SharedPasswordAuthenticator.user_password = s.password_file.read_text().strip()
+    if s.token_auth:
+        configure_token_auth(c, s.token_auth)
+    else:
+        # One shared password, read from the data folder (never written into this config).
+        c.JupyterHub.authenticator_class = "shared-password"
+        c.SharedPasswordAuthenticator.user_password = s.password_file.read_text().strip()
     c.Authenticator.allowed_users = set(s.users)
 
     c.JupyterHub.spawner_class = "sdcc_lab.hub.SDCCSpawner"
@@ -578,6 +590,21 @@ def configure(c: Any, raw: dict[str, Any]) -> None:
     configure_share_service(c, s)
 
 
+def configure_token_auth(c: Any, t: dict[str, str]) -> None:
+    """--mfa: the hub believes the Keycloak access token the front passes, once checked."""
+    c.JupyterHub.authenticator_class = "sdcc_lab.hub.OIDCTokenAuthenticator"
+    a = c.OIDCTokenAuthenticator
+    a.issuer = t["issuer"]
+    a.jwks_url = t["jwks_url"]
+    a.audience = t["audience"]
+    a.authorized_party = t["authorized_party"]
+    # Apache runs on this machine and sends /hub/ straight to the hub's port.
+    a.trusted_proxy_ips = ["127.0.0.1"]
+    a.portal_url = t["portal_url"]
+    # The hub's logout ends the front's session and Keycloak's (end-session endpoint).
+    a.proxy_logout_url = t["logout_url"]
+
+
 def configure_share_service(c: Any, s: DemoSettings) -> None:
     """The share service as a hub-managed service; its keys stay on the hub's side."""
     keys_file = s.hub_dir / "share-keys"
@@ -592,7 +619,7 @@ def configure_share_service(c: Any, s: DemoSettings) -> None:
         "# Written by `sdcc-lab demo` at each start; edits here are overwritten.\n"
         f"c.ShareService.keys_file = {str(keys_file)!r}\n"
         f"c.ShareService.data_dir = {str(s.hub_dir)!r}\n"
-        f"c.ShareService.public_url = {s.url!r}\n"
+        f"c.ShareService.public_url = {s.portal_url!r}\n"
         + (f"load_subconfig({s.extra_config!r})\n" if s.extra_config else "")
     )
     c.JupyterHub.services = [
@@ -672,6 +699,86 @@ class ProcessTree:
         psutil.wait_procs(alive, timeout=grace)
 
 
+def check_mfa(ip: str, names: tuple[str, ...], enrol: tuple[str, ...]) -> None:
+    """--mfa: refuse what cannot work before anything starts."""
+    if ip not in ("127.0.0.1", "localhost"):
+        raise DemoError("--mfa runs the front (Apache, Keycloak) on 127.0.0.1 only: leave --ip out")
+    unknown = [n for n in enrol if n not in names]
+    if unknown:
+        raise DemoError(f"--mfa-enrol names {', '.join(unknown)}, who are not in --users")
+    if os.geteuid() != 0:
+        raise DemoError("--mfa starts Apache, which runs as root: run the demo as root")
+    needed = {
+        "/usr/sbin/apachectl": "apache2",
+        "/usr/lib/apache2/modules/mod_auth_openidc.so": "libapache2-mod-auth-openidc",
+    }
+    for path, package in needed.items():
+        if not Path(path).exists():
+            raise DemoError(f"{path} is missing: install {package} (scripts/setup.sh does)")
+    if not shutil.which("java"):
+        raise DemoError("Keycloak needs Java (17 or later): install openjdk-17-jre-headless")
+    try:
+        import qrcode  # noqa: F401
+    except ImportError:
+        raise DemoError("--mfa draws QR codes with 'qrcode': pip install 'sdcc_lab[mfa]'") from None
+
+
+def prepare_front(front: Any, settings: DemoSettings) -> DemoSettings:
+    """Fetch Keycloak (once) and choose its port; return the settings with the hub's side."""
+    from .front.keycloak import KeycloakError
+
+    try:
+        front.prepare_keycloak()
+    except KeycloakError as e:
+        raise DemoError(str(e)) from None
+    return replace(settings, front_url=front.url, token_auth=front.hub_settings())
+
+
+def finish_front(
+    front: Any, settings: DemoSettings, hub_port: int, interrupted: Callable[[], bool]
+) -> None:
+    """Wait for Keycloak, import the realm, start Apache; write the users' credentials."""
+    from .front.apache import FrontError
+    from .front.keycloak import KeycloakError
+    from .front.stack import CREDENTIALS_FILE, write_credentials
+
+    try:
+        front.finish_keycloak(interrupted=interrupted)
+        front.start_apache(settings.url, f"http://127.0.0.1:{hub_port}")
+    except (KeycloakError, FrontError) as e:
+        raise DemoError(str(e)) from None
+    write_credentials(front.folder / CREDENTIALS_FILE, front.users)
+
+
+def mfa_login_text(front: Any) -> str:
+    """Each user's password and one-time-code secret, with a QR code to scan."""
+    import io
+
+    import qrcode
+
+    from .front.stack import CREDENTIALS_FILE, provisioning_uri
+
+    lines = []
+    for user in front.users:
+        lines.append(f"\n{user.name}: password {user.password}")
+        if user.enrols:
+            lines.append("  no one-time code yet: Keycloak shows a QR code to scan at first login")
+            continue
+        lines.append(f"  one-time code secret {user.totp_secret} (TOTP, SHA1, 6 digits, 30 s)")
+        qr = qrcode.QRCode(border=1)
+        qr.add_data(provisioning_uri(user))
+        out = io.StringIO()
+        qr.print_ascii(out=out, invert=True)
+        lines.append(out.getvalue().rstrip("\n"))
+    return (
+        "Log in with Keycloak: a password, then a one-time code from an authenticator app "
+        "(scan the QR code).\n"
+        + "\n".join(lines)
+        + f"\n\n(kept in {front.folder / CREDENTIALS_FILE}, mode 600; Keycloak's log: "
+        f"{front.keycloak.log_path})\n"
+    )
+
+
 def run_demo(
     port: int = 8000,
     ip: str = "127.0.0.1",
@@ -684,6 +791,8 @@ def run_demo(
     password: str = "",
     create_users: bool = False,
     home_root: str = "",
+    mfa: bool = False,
+    mfa_enrol: str = "",
 ) -> int:
     check_ip(ip, insecure_allow_remote)
     if extra_config and not Path(extra_config).is_file():
@@ -692,6 +801,11 @@ def run_demo(
     if not 0 < port < 65536:
         raise DemoError(f"--port {port} is not a port number")
     check_password(password)
+    enrol = parse_users(mfa_enrol) if mfa_enrol else ()
+    if mfa:
+        check_mfa(ip, names, enrol)
+    elif enrol:
+        raise DemoError("--mfa-enrol goes with --mfa")
     bin_dir = Path(sys.executable).parent
     as_root = os.geteuid() == 0
     server_bin = bin_dir
@@ -705,6 +819,26 @@ def run_demo(
     if not data.exists():
         data.mkdir(mode=0o700, parents=True)
     hub_port, proxy_api_port, share_port = internal_ports(data / "hub")
+    front = None
+    if mfa:
+        from .front.realm import new_user
+        from .front.stack import CREDENTIALS_FILE, MfaFront, read_credentials
+
+        kept = read_credentials(data / "mfa" / CREDENTIALS_FILE)
+        front = MfaFront(
+            data / "mfa",
+            port,
+            # A user keeps their secret across restarts (their app has it); users who
+            # enrol do so again (Keycloak keeps the realm in memory only).
+            [
+                kept[n]
+                if n in kept and n not in enrol and kept[n].totp_secret
+                else new_user(n, n in enrol)
+                for n in names
+            ],
+        )
+        # Behind the front, configurable-http-proxy listens on a port of its own.
+        port = free_port()
     settings = DemoSettings(
         ip=ip,
         port=port,
@@ -728,6 +862,8 @@ def run_demo(
         ),
         server_bin=str(server_bin),
     )
+    if front is not None:
+        settings = prepare_front(front, settings)
     config = prepare(settings)
     login_password = demo_password(settings.password_file, password)
 
@@ -747,11 +883,21 @@ def run_demo(
     )
     tree = ProcessTree(hub.pid)
     try:
+        if front is not None:
+            # Keycloak takes tens of seconds: it starts while the hub does.
+            print("sdcc-lab demo: starting Keycloak (up to a minute)...", flush=True)
+            front.launch_keycloak()
         wait_until_ready(settings.url, hub)
+        if front is not None:
+            finish_front(front, settings, hub_port, lambda: bool(stop_requested))
         print(
-            f"\nThe sdcc_lab demo portal is running at {settings.url}\n"
-            f"Log in as {' or '.join(names)}, with the password {login_password}\n"
-            f"(kept in {settings.password_file}; --password or ${PASSWORD_ENV} sets another).\n"
+            f"\nThe sdcc_lab demo portal is running at {settings.portal_url}\n"
+            + (
+                mfa_login_text(front)
+                if front is not None
+                else f"Log in as {' or '.join(names)}, with the password {login_password}\n"
+                f"(kept in {settings.password_file}; --password or ${PASSWORD_ENV} sets another).\n"
+            )
             + (
                 "Each user's local session runs as their own Unix account, in "
                 + (f"{settings.home_root}/NAME.\n" if settings.home_root else "their home.\n")
@@ -773,6 +919,8 @@ def run_demo(
         if not stop_requested:
             raise
     finally:
+        if front is not None:
+            front.stop()
         tree.refresh()
         if hub.poll() is None:
             # JupyterHub stops its servers and the proxy on SIGTERM.

@@ -73,8 +73,8 @@ class ExtendPolicy(LoggingConfigurable):
     minute_choices = List(
         Integer(min=1),
         [15, 30, 60],
-        help="""The minutes the resources panel offers (those over ``max_minutes`` are left
-        out; ``max_minutes`` itself is offered when none remains)::
+        help="""The minutes the resources panel offers; those over ``max_minutes`` are left
+        out, and ``max_minutes`` itself is always offered::
 
             c.ExtendPolicy.minute_choices = [10, 30, 60, 120]
         """,
@@ -143,8 +143,7 @@ class ExtendPolicy(LoggingConfigurable):
     ).tag(config=True)
 
     def choices(self) -> list[int]:
-        offered = sorted({m for m in self.minute_choices if m <= self.max_minutes})
-        return offered or [self.max_minutes]
+        return sorted({m for m in self.minute_choices if m < self.max_minutes} | {self.max_minutes})
 
 
 def policy_of(settings: dict[str, Any]) -> ExtendPolicy:

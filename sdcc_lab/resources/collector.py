@@ -217,6 +217,17 @@ class ResourcesCollector(LoggingConfigurable):
             self.log_once(f"sdcc_lab resources: merging the limits failed: {e!r}")
             return _Limits(self._static, CgroupInfo(), (f"merging the limits failed: {e}",))
 
+    async def refresh(self, limit_seconds: int | None = None) -> None:
+        """Ask the scheduler again now: the job's time limit changed (an extension).
+
+        The countdown and the warnings follow the next answer. A query already in
+        flight may predate the change: given the new ``limit_seconds``, one more query
+        runs when the answer still shows another.
+        """
+        limits = await self._limits.get(None, self._read_limits, fresh=True)
+        if limit_seconds is not None and limits.facts.limit_seconds != limit_seconds:
+            await self._limits.get(None, self._read_limits, fresh=True)
+
     # -- usage ---------------------------------------------------------------------------
     async def _read_usage(self) -> Usage:
         """The fetch of the usage cache: procfs/cgroupfs on the loop, NVML in a thread."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..session import SETTINGS_KEY, resolve_session
+from .extend import extend_handlers, setup_extend
 from .handlers import default_handlers
 from .resources import resources_handlers, setup_resources
 from .shares import setup_shares, share_handlers
@@ -29,6 +30,8 @@ def load_extension(server_app: Any) -> None:
     web_app.add_handlers(".*$", share_handlers(web_app.settings["base_url"]))
     web_app.settings["sdcc_lab_resources"] = setup_resources(server_app)
     web_app.add_handlers(".*$", resources_handlers(web_app.settings["base_url"]))
+    web_app.settings["sdcc_lab_extend"] = setup_extend(server_app)
+    web_app.add_handlers(".*$", extend_handlers(web_app.settings["base_url"]))
     web_app.settings["sdcc_lab_workers"] = setup_workers(server_app)
     web_app.add_handlers(".*$", workers_handlers(web_app.settings["base_url"]))
     server_app.log.info("sdcc_lab server extension loaded")

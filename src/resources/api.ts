@@ -2,7 +2,7 @@
  * The resources and workers endpoints, through the extension's one HTTP helper.
  */
 import { requestAPI } from '../api';
-import { IResources, IWorkerJob } from './types';
+import { IExtendPolicy, IExtendResult, IResources, IWorkerJob } from './types';
 
 /** `GET resources`: with the usage figures, or (`usage` false) the limits and the end only. */
 export function fetchResources(usage: boolean): Promise<IResources> {
@@ -20,4 +20,17 @@ export async function cancelWorkers(id: string | null): Promise<void> {
     id === null ? 'workers' : `workers/${encodeURIComponent(id)}`,
     { method: 'DELETE' }
   );
+}
+
+/** `GET extend`: what the hub's policy still allows this session. */
+export function fetchExtendPolicy(): Promise<IExtendPolicy> {
+  return requestAPI<IExtendPolicy>('extend');
+}
+
+/** `POST extend`: add `minutes` to the running job (the hub checks its policy). */
+export function extendSession(minutes: number): Promise<IExtendResult> {
+  return requestAPI<IExtendResult>('extend', {
+    method: 'POST',
+    body: JSON.stringify({ minutes })
+  });
 }

@@ -7,9 +7,14 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { errorText } from '../api';
-import { fetchResources } from './api';
+import { extendSession, fetchExtendPolicy, fetchResources } from './api';
 import { clockSkew, remainingSeconds } from './format';
-import { HIDDEN_REFRESH_MS, IResources } from './types';
+import {
+  HIDDEN_REFRESH_MS,
+  IExtendPolicy,
+  IExtendResult,
+  IResources
+} from './types';
 
 export namespace ResourcesModel {
   export interface IOptions {
@@ -19,6 +24,18 @@ export namespace ResourcesModel {
     hiddenInterval?: number;
     /** The call to the server; `fetchResources` by default (tests replace it). */
     fetch?: (usage: boolean) => Promise<IResources>;
+    /** `POST extend`; `extendSession` by default. */
+    extend?: (minutes: number) => Promise<IExtendResult>;
+    /** `GET extend`; `fetchExtendPolicy` by default. */
+    extendPolicy?: () => Promise<IExtendPolicy>;
+  }
+
+  /** The last extension: granted, or refused with the hub's words. */
+  export interface IExtendOutcome {
+    ok: boolean;
+    minutes: number;
+    /** Why it was refused ('' when granted). */
+    text: string;
   }
 }
 
@@ -27,6 +44,8 @@ export class ResourcesModel implements IDisposable {
     this._usageInterval = options.usageInterval;
     this._hiddenInterval = options.hiddenInterval ?? HIDDEN_REFRESH_MS;
     this._fetch = options.fetch ?? fetchResources;
+    this._extend = options.extend ?? extendSession;
+    this._extendPolicy = options.extendPolicy ?? fetchExtendPolicy;
     this._poll = new Poll({
       auto: true,
       factory: () => this._refresh(),
@@ -96,6 +115,76 @@ export class ResourcesModel implements IDisposable {
     this._applyFrequency();
   }
 
+  /** What the hub's policy still allows (null until read; batch sessions only). */
+  get extendPolicy(): IExtendPolicy | null {
+    return this._policy;
+  }
+
+  /** Whether an extension is under way. */
+  get extending(): boolean {
+    return this._extending;
+  }
+
+  /** The outcome of the last extension: the new end, or why it was refused. */
+  get extendMessage(): ResourcesModel.IExtendOutcome | null {
+    return this._extendMessage;
+  }
+
+  /** Read the hub's policy for this session again. */
+  async loadExtendPolicy(): Promise<void> {
+    try {
+      this._policy = await this._extendPolicy();
+    } catch (error) {
+      this._policy = {
+        available: false,
+        reason: errorText(error),
+        max_minutes: 0,
+        minutes: [],
+        extensions_left: 0
+      };
+    }
+    this._changed.emit();
+  }
+
+  /**
+   * Add `minutes` to the running job. The countdown follows the new end at
+   * once (the answer's), then a poll reads the resources again.
+   */
+  async extend(minutes: number): Promise<boolean> {
+    if (this._extending) {
+      return false;
+    }
+    this._extending = true;
+    this._extendMessage = null;
+    this._changed.emit();
+    let ok = false;
+    try {
+      const result = await this._extend(minutes);
+      if (this._data) {
+        this._data = {
+          ...this._data,
+          time: {
+            ...this._data.time,
+            end: result.end,
+            limit_seconds: result.limit_seconds
+          }
+        };
+      }
+      this._extendMessage = { ok: true, minutes, text: '' };
+      ok = true;
+    } catch (error) {
+      this._extendMessage = { ok: false, minutes, text: errorText(error) };
+    } finally {
+      this._extending = false;
+      this._changed.emit();
+    }
+    await Promise.all([
+      this.loadExtendPolicy(),
+      ok ? this.refresh().catch(() => undefined) : Promise.resolve()
+    ]);
+    return ok;
+  }
+
   /** Poll now. */
   async refresh(): Promise<void> {
     await this._poll.refresh();
@@ -136,6 +225,14 @@ export class ResourcesModel implements IDisposable {
       }
       this._data = data;
       this._error = null;
+      if (
+        this._policy === null &&
+        !this._policyAsked &&
+        (data.scheduler === 'slurm' || data.scheduler === 'htcondor')
+      ) {
+        this._policyAsked = true;
+        void this.loadExtendPolicy();
+      }
     } catch (error) {
       this._error = errorText(error);
       this._changed.emit();
@@ -151,6 +248,12 @@ export class ResourcesModel implements IDisposable {
   private _usageInterval: number;
   private _hiddenInterval: number;
   private _fetch: (usage: boolean) => Promise<IResources>;
+  private _extend: (minutes: number) => Promise<IExtendResult>;
+  private _extendPolicy: () => Promise<IExtendPolicy>;
+  private _policy: IExtendPolicy | null = null;
+  private _policyAsked = false;
+  private _extending = false;
+  private _extendMessage: ResourcesModel.IExtendOutcome | null = null;
   private _poll: Poll;
   private _timer: ReturnType<typeof setInterval>;
   private _isDisposed = false;

@@ -91,6 +91,81 @@ function localTime(iso: string | null): string | null {
   return Number.isNaN(d.getTime()) ? null : d.toLocaleString();
 }
 
+/** "Extend": more time for the running job, within the hub's policy. */
+export function ExtendControl(props: {
+  model: ResourcesModel;
+  trans: TranslationBundle;
+}): JSX.Element | null {
+  const { model, trans } = props;
+  const policy = model.extendPolicy;
+  if (policy === null) {
+    return null;
+  }
+  const outcome = model.extendMessage;
+  const end = localTime(model.data?.time.end ?? null);
+  const said =
+    outcome === null
+      ? policy.available
+        ? trans._n(
+            '%1 extension left.',
+            '%1 extensions left.',
+            policy.extensions_left
+          )
+        : (policy.reason ?? '')
+      : outcome.ok
+        ? trans.__(
+            'Extended by %1 min: the session now ends at %2.',
+            outcome.minutes,
+            end ?? trans.__('unknown')
+          )
+        : trans.__('Not extended: %1', outcome.text);
+  return (
+    <div className="jp-sdcc-Extend">
+      {policy.available ? (
+        <form
+          className="jp-sdcc-ExtendForm"
+          onSubmit={event => {
+            event.preventDefault();
+            const select = event.currentTarget.elements.namedItem(
+              'minutes'
+            ) as HTMLSelectElement | null;
+            void model.extend(Number(select?.value ?? policy.minutes[0]));
+          }}
+        >
+          <label htmlFor="jp-sdcc-extend-minutes">
+            {trans.__('More time')}
+          </label>{' '}
+          <select
+            id="jp-sdcc-extend-minutes"
+            name="minutes"
+            className="jp-mod-styled"
+            disabled={model.extending}
+          >
+            {policy.minutes.map(m => (
+              <option key={m} value={m}>
+                {trans.__('%1 min', m)}
+              </option>
+            ))}
+          </select>{' '}
+          <button
+            type="submit"
+            className="jp-Button jp-mod-styled jp-mod-accept jp-sdcc-SmallButton"
+            disabled={model.extending}
+          >
+            {trans.__('Extend')}
+          </button>
+        </form>
+      ) : null}
+      <p
+        className="jp-sdcc-Note"
+        role={outcome !== null && !outcome.ok ? 'alert' : 'status'}
+      >
+        {said}
+      </p>
+    </div>
+  );
+}
+
 /** The session's Dask worker jobs, each with a button that cancels it. */
 export function WorkersSection(props: {
   model: WorkersModel;
@@ -360,6 +435,7 @@ export function ResourcesView(props: {
         ) : (
           <p>{trans.__('The end of this job is unknown.')}</p>
         )}
+        {batch ? <ExtendControl model={model} trans={trans} /> : null}
       </section>
       {data.problems.length > 0 || model.error !== null ? (
         <section

@@ -38,6 +38,25 @@ export interface IResources {
   problems: string[];
 }
 
+/** `GET sdcc-lab/api/extend`: what the hub's policy still allows this session. */
+export interface IExtendPolicy {
+  available: boolean;
+  /** Why Extend is not available (a local or HTCondor session, none left…). */
+  reason: string | null;
+  /** The most minutes one extension adds. */
+  max_minutes: number;
+  /** The minutes the panel offers. */
+  minutes: number[];
+  extensions_left: number;
+}
+
+/** `POST sdcc-lab/api/extend`: the job's new end. */
+export interface IExtendResult {
+  end: string | null;
+  limit_seconds: number;
+  extensions_left: number;
+}
+
 /** One GPU's use, read through NVML on the server. */
 export interface IGPUUsage {
   id: string;

@@ -34,7 +34,8 @@ def described_operations(document: dict[str, Any], strip: str) -> set[tuple[str,
     """``(route, method)`` of every operation, the route as the hub registers it."""
     base = document["servers"][0]["url"].removeprefix(strip)
     return {
-        (base + path, method)
+        # A path parameter is a route's ([^/]+) group.
+        (base + re.sub(r"\{[^}]+\}", "([^/]+)", path), method)
         for path, item in document["paths"].items()
         for method in item
         if method in METHODS

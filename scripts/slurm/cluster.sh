@@ -210,7 +210,12 @@ AccountingStoragePort=$dbd_port
 AccountingStorageEnforce=associations,limits,qos
 AccountingStorageTRES=gres/gpu
 EnforcePartLimits=ALL
-JobAcctGatherType=jobacct_gather/none
+# Memory enforced without cgroups (cgroup v2 here has no memory controller): the
+# linux gatherer samples each step's processes every 2 s and kills a step over its
+# memory (the job ends OUT_OF_MEMORY; sacct keeps its MaxRSS).
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherParams=OverMemoryKill
+JobAcctGatherFrequency=task=2
 JobCompType=jobcomp/none
 NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$real_mb Gres=gpu:1 State=UNKNOWN
 PartitionName=cpu Nodes=$NODE Default=YES MaxTime=INFINITE DefaultTime=01:00:00 State=UP

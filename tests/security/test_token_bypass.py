@@ -23,16 +23,22 @@ import hmac
 import html
 import json
 import re
+import secrets
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import jwt
 import pytest
 import requests
 from conftest import Portal, _start_portal
+from mfa_harness import OTHER_CLIENT, TEST_CLIENT, MfaPortal
 from oidc_issuer import Issuer, b64, new_key
 
+from sdcc_lab.front.realm import CLIENT_ID, HUB_AUDIENCE, REALM, REDIRECT_PATH
 from sdcc_lab.netutil import free_port
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
@@ -227,3 +233,149 @@ def test_provider_down_gives_a_clear_503_and_the_hub_stays_up(token_hub: TokenHu
     r, _ = login(token_hub.bases[0], issuer.token())
     assert r.status_code == 302  # the provider is back: the rotated key is fetched
     assert "Traceback" not in token_hub.portal.log()[log_start:]
+
+
+# --- with REAL Keycloak tokens ---------------------------------------------------------
+# The session's `sdcc-lab demo --mfa` (tests/mfa_harness.py): Keycloak with the sdcc
+# realm, Apache with mod_auth_openidc, and a hub configured by the demo with
+# OIDCTokenAuthenticator. The tokens come from Keycloak itself; the requests go
+# straight to the hub's port and to configurable-http-proxy, around Apache.
+
+
+def form_action(page: str, form_id: str) -> str:
+    """The ``action`` of Keycloak's login form ``form_id`` in ``page``."""
+    for tag in re.findall(r"<form\b[^>]*>", page):
+        if f'id="{form_id}"' in tag:
+            action = re.search(r'action="([^"]*)"', tag)
+            assert action, tag
+            return html.unescape(action.group(1))
+    raise AssertionError(f"no form {form_id} in Keycloak's page:\n{page[:2000]}")
+
+
+def loopback_is_secure(session: requests.Session) -> None:
+    """Send Keycloak's ``Secure`` cookies back over plain HTTP to 127.0.0.1, as browsers do
+    (they count loopback as a secure context; ``requests`` does not)."""
+    for cookie in session.cookies:
+        cookie.secure = False
+
+
+def front_client_tokens(portal: MfaPortal, user: str) -> dict[str, Any]:
+    """Keycloak's token answer for ``user`` and the front's own client.
+
+    The authorization-code flow with PKCE that mod_auth_openidc runs: Keycloak's
+    login page (password), its one-time-code page, the code, then the code is
+    exchanged with the front's client secret (from Apache's mode-600 snippet).
+    """
+    secrets_conf = (portal.data_dir / "mfa" / "apache" / "oidc-secrets.conf").read_text()
+    found = re.search(r'OIDCClientSecret "([^"]+)"', secrets_conf)
+    assert found, "the front's client secret"
+    redirect_uri = portal.url + REDIRECT_PATH
+    verifier = secrets.token_urlsafe(48)
+    session = requests.Session()
+    r = session.get(
+        portal.issuer + "/protocol/openid-connect/auth",
+        params={
+            "client_id": CLIENT_ID,
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": "openid",
+            "state": secrets.token_urlsafe(16),
+            "nonce": secrets.token_urlsafe(16),
+            "code_challenge": b64(hashlib.sha256(verifier.encode()).digest()),
+            "code_challenge_method": "S256",
+        },
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text[:500]
+    loopback_is_secure(session)
+    r = session.post(
+        form_action(r.text, "kc-form-login"),
+        data={"username": user, "password": portal.password(user)},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text[:500]
+    loopback_is_secure(session)
+    r = session.post(
+        form_action(r.text, "kc-otp-login-form"),
+        data={"otp": portal.code(user)},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert r.status_code == 302, r.text[:2000]
+    location = r.headers["Location"]
+    assert location.startswith(redirect_uri + "?"), location
+    [code] = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["code"]
+    r = requests.post(
+        f"{portal.keycloak_url}/realms/{REALM}/protocol/openid-connect/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": CLIENT_ID,
+            "client_secret": found.group(1),
+            "code_verifier": verifier,
+        },
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text[:500]
+    return dict(r.json())
+
+
+def mfa_hub_bases(portal: MfaPortal) -> list[str]:
+    """The hub's own port and configurable-http-proxy's, behind the front."""
+    hub = portal.data_dir / "hub"
+    hub_port = json.loads((hub / "ports.json").read_text())["hub"]
+    chp_port = re.search(r"'port': (\d+)", (hub / "jupyterhub_config.py").read_text())
+    assert chp_port, "the demo's configuration names configurable-http-proxy's port"
+    return [f"http://127.0.0.1:{hub_port}/", f"http://127.0.0.1:{chp_port.group(1)}/"]
+
+
+@pytest.fixture(scope="module")
+def alices_front_tokens(mfa_portal: MfaPortal) -> dict[str, Any]:
+    return front_client_tokens(mfa_portal, "alice")
+
+
+@pytest.mark.mfa
+@pytest.mark.apache
+def test_a_real_keycloak_token_for_alice_logs_in_as_alice(
+    mfa_portal: MfaPortal, alices_front_tokens: dict[str, Any]
+) -> None:
+    """The control: the token the front gets from Keycloak is what the hub believes."""
+    claims = jwt.decode(alices_front_tokens["access_token"], options={"verify_signature": False})
+    assert claims["azp"] == CLIENT_ID and HUB_AUDIENCE in claims["aud"]
+    for base in mfa_hub_bases(mfa_portal):
+        r, session = login(base, alices_front_tokens["access_token"])
+        assert r.status_code == 302, (base, r.status_code, r.text[:300])
+        assert hub_user(base, session) == "alice"
+
+
+@pytest.mark.mfa
+@pytest.mark.apache
+@pytest.mark.parametrize(
+    "which",
+    [
+        "another client's token (no hub audience)",
+        "a token with the hub's audience for another client (azp)",
+        "the front's ID token for alice",
+        "the front's refresh token for alice",
+    ],
+)
+def test_a_real_keycloak_token_not_meant_for_the_hub_is_refused(
+    mfa_portal: MfaPortal, alices_front_tokens: dict[str, Any], which: str
+) -> None:
+    if which.startswith("another client's"):
+        token = mfa_portal.password_grant("alice", OTHER_CLIENT)["access_token"]
+        assert HUB_AUDIENCE not in str(jwt.decode(token, options={"verify_signature": False}))
+    elif which.startswith("a token with the hub's audience"):
+        token = mfa_portal.password_grant("alice", TEST_CLIENT)["access_token"]
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert HUB_AUDIENCE in claims["aud"] and claims["azp"] == TEST_CLIENT
+    elif which.startswith("the front's ID token"):
+        token = alices_front_tokens["id_token"]
+    else:
+        token = alices_front_tokens["refresh_token"]
+    for base in mfa_hub_bases(mfa_portal):
+        r, session = login(base, token)
+        assert r.status_code == 403, (base, r.status_code, r.text[:300])
+        assert "only accepts logins through the site's portal" in html.unescape(r.text)
+        assert not has_session(session)

@@ -67,4 +67,58 @@ test.describe('sdcc_lab in JupyterLab', () => {
       'Check that the sdcc_lab package is installed'
     );
   });
+
+  test('the countdown sits on the status bar’s baseline, like its neighbours', async ({
+    page
+  }) => {
+    // The UI-test session has an end (ui-tests/sdcc_lab_fixed_end.py).
+    const countdown = page.locator('.jp-sdcc-RemainingTimeButton');
+    await expect(countdown).toHaveText(/\d+:\d\d:\d\d left/);
+    // Each visible text of the status bar: its baseline (the bottom of an
+    // empty inline-block put after the text) and its text's box.
+    const boxes = await page.evaluate(() => {
+      const measure = (el: Element) => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        const text = range.getBoundingClientRect();
+        const probe = document.createElement('span');
+        probe.style.display = 'inline-block';
+        probe.style.width = '0';
+        probe.style.height = '0';
+        el.appendChild(probe);
+        const baseline = probe.getBoundingClientRect().bottom;
+        probe.remove();
+        return {
+          name: (el as HTMLElement).innerText.trim(),
+          baseline,
+          top: text.top,
+          bottom: text.bottom,
+          mine: el.classList.contains('jp-sdcc-RemainingTimeButton')
+        };
+      };
+      return [
+        ...document.querySelectorAll(
+          '.jp-StatusBar-Left .jp-StatusBar-TextItem, .jp-sdcc-RemainingTimeButton'
+        )
+      ]
+        .filter(el => (el as HTMLElement).offsetParent !== null)
+        .filter(el => (el as HTMLElement).innerText.trim() !== '')
+        .map(measure);
+    });
+    const mine = boxes.find(b => b.mine);
+    const others = boxes.filter(b => !b.mine);
+    expect(mine).toBeDefined();
+    expect(others.length).toBeGreaterThan(0);
+    for (const other of others) {
+      const where = `${mine!.name} vs ${other.name}: ${JSON.stringify([mine, other])}`;
+      expect(
+        Math.abs(mine!.baseline - other.baseline),
+        where
+      ).toBeLessThanOrEqual(1);
+      expect(Math.abs(mine!.top - other.top), where).toBeLessThanOrEqual(1);
+      expect(Math.abs(mine!.bottom - other.bottom), where).toBeLessThanOrEqual(
+        1
+      );
+    }
+  });
 });

@@ -200,3 +200,55 @@ def test_a_user_closing_the_tab_does_not_cancel_the_others_answer() -> None:
 
     answer = asyncio.run(scenario())
     assert (answer.starts_now, answer.source) == (True, "slurm")
+
+
+def test_over_budget_answers_come_from_the_partitions_cached_data() -> None:
+    """With the budget taken: first the free resources say no node fits, then the
+    partition's latest Slurm answer (another user's) stands in, marked cached."""
+    later = int(time.time()) + 600
+    release = asyncio.Event()
+
+    async def slurm_says_later(options: dict[str, Any]) -> str:
+        await release.wait()
+        return f"sbatch: Job 9 to start at {later} using 1 processors on nodes vm in partition cpu"
+
+    async def node_full(partition: str) -> dict[str, int] | None:
+        return {"cpus": 0, "memory_mib": 18000, "gpus": 1, "node_cpus": 0}
+
+    async def scenario() -> list[StartEstimate]:
+        est = StartEstimator(max_concurrent=1)
+        options = {"partition": "cpu", "runtime": 10}
+        first = asyncio.ensure_future(
+            est.estimate("alice", options, submit=slurm_says_later, free=node_full)
+        )
+        await asyncio.sleep(0)
+        busy = await est.estimate("bob", options, submit=slurm_says_later, free=node_full)
+        release.set()
+        answered = await first
+        blocker = asyncio.Event()
+
+        async def hold(options: dict[str, Any]) -> str:
+            await blocker.wait()
+            return ""
+
+        held = asyncio.ensure_future(est.estimate("carol", {**options, "runtime": 20}, submit=hold))
+        await asyncio.sleep(0)
+        stand_in = await est.estimate("dave", options, submit=slurm_says_later, free=node_full)
+        blocker.set()
+        await held
+        return [busy, answered, stand_in]
+
+    busy, answered, stand_in = asyncio.run(scenario())
+    assert busy.to_json() == {
+        "starts_now": False,
+        "start": None,
+        "reason": "No estimate right now (no free node fits it now, and the scheduler is busy).",
+        "source": "cached",
+    }
+    assert (answered.starts_now, answered.source) == (False, "slurm")
+    assert answered.start is not None and int(answered.start.timestamp()) == later
+    assert (stand_in.starts_now, stand_in.start, stand_in.source) == (
+        False,
+        answered.start,
+        "cached",
+    )

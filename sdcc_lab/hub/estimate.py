@@ -243,6 +243,7 @@ class StartEstimator(LoggingConfigurable):
         """A partition-level answer from cached data only (no command runs for it)."""
         self.counts["fallback"] += 1
         partition = str(options.get("partition") or "")
+        available: Mapping[str, int] | None = None
         if free is not None and partition:
             try:
                 available = await free(partition)
@@ -256,9 +257,9 @@ class StartEstimator(LoggingConfigurable):
             if answer.start is not None and answer.start <= self._now():
                 answer = replace(answer, start=None)
             return replace(answer, source="cached", reason=answer.reason)
-        return StartEstimate(
-            False, None, f"No estimate right now ({why}); the partition is busy.", "cached"
-        )
+        if available is not None:
+            why = f"no free node fits it now, and {why}"
+        return StartEstimate(False, None, f"No estimate right now ({why}).", "cached")
 
 
 def fits(options: Mapping[str, Any], free: Mapping[str, int]) -> bool:

@@ -172,12 +172,31 @@ export function WorkersSection(props: {
   trans: TranslationBundle;
 }): JSX.Element | null {
   const { model, trans } = props;
+  const section = React.useRef<HTMLElement>(null);
   const workers = model.workers;
   if (workers.length === 0 && model.error === null) {
     return null;
   }
+  // The pressed Cancel button goes with its row: the focus stays in the
+  // section (or the panel, once the last worker is gone), not on the page.
+  const cancel = (id: string | null): void => {
+    const node = section.current;
+    const target =
+      id === null || workers.length === 1
+        ? node?.closest<HTMLElement>('.jp-sdcc-ResourcesPanel')
+        : node;
+    if (node?.contains(document.activeElement)) {
+      target?.focus();
+    }
+    void model.cancel(id);
+  };
   return (
-    <section aria-labelledby="jp-sdcc-res-workers" className="jp-sdcc-Workers">
+    <section
+      aria-labelledby="jp-sdcc-res-workers"
+      className="jp-sdcc-Workers"
+      ref={section}
+      tabIndex={-1}
+    >
       <h3 id="jp-sdcc-res-workers">{trans.__('Dask workers')}</h3>
       {model.error !== null ? (
         <p className="jp-sdcc-Note" role="alert">
@@ -224,7 +243,7 @@ export function WorkersSection(props: {
                         model.isCancelling(w.id) || model.isCancelling(null)
                       }
                       aria-label={trans.__('Cancel worker job %1', w.id)}
-                      onClick={() => void model.cancel(w.id)}
+                      onClick={() => cancel(w.id)}
                     >
                       {trans.__('Cancel')}
                     </button>
@@ -237,7 +256,7 @@ export function WorkersSection(props: {
             <button
               className="jp-Button jp-mod-styled jp-mod-warn jp-sdcc-SmallButton"
               disabled={model.isCancelling(null)}
-              onClick={() => void model.cancel(null)}
+              onClick={() => cancel(null)}
             >
               {trans.__('Cancel all worker jobs')}
             </button>

@@ -91,6 +91,11 @@ export const resourcesPlugin: JupyterFrontEndPlugin<void> = {
       command: ResourcesCommandIDs.open,
       category: 'sdcc_lab'
     });
+    // The warnings' "Save all" from the keyboard too (Ctrl+Shift+C).
+    palette?.addItem({
+      command: ResourcesCommandIDs.saveAll,
+      category: 'sdcc_lab'
+    });
 
     if (statusBar) {
       const item = new RemainingTimeItem(model, trans, () =>

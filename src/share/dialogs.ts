@@ -164,11 +164,28 @@ export async function showManageDialog(
   body.addClass('jp-sdcc-ManageShares');
   // Links being revoked right now: their buttons stay disabled across renders.
   const revoking = new Set<string>();
+  // A Revoke button pressed from the keyboard goes with its row: the focus
+  // then moves to the next Revoke button (or the dialog's Close button), never
+  // to the page, where Escape and Tab would no longer reach the dialog.
+  let refocus = false;
+  const keepFocus = (): void => {
+    if (!refocus || body.node.contains(document.activeElement)) {
+      return;
+    }
+    refocus = false;
+    const next =
+      body.node.querySelector<HTMLElement>('button:not(:disabled)') ??
+      body.node
+        .closest('.jp-Dialog')
+        ?.querySelector<HTMLElement>('.jp-Dialog-button.jp-mod-accept');
+    next?.focus();
+  };
   const render = (): void => {
     if (model.shares.length === 0) {
       body.node.replaceChildren(
         el('p', trans.__('You have no live share links.'))
       );
+      keepFocus();
       return;
     }
     const rows = model.shares.map(share => {
@@ -183,6 +200,7 @@ export async function showManageDialog(
       );
       revoke.disabled = revoking.has(share.id);
       revoke.onclick = async () => {
+        refocus = revoke === document.activeElement;
         revoking.add(share.id);
         revoke.disabled = true;
         try {
@@ -212,6 +230,7 @@ export async function showManageDialog(
       rows
     );
     body.node.replaceChildren(table);
+    keepFocus();
   };
   render();
   model.changed.connect(render);

@@ -550,6 +550,10 @@ def configure(c: Any, raw: dict[str, Any]) -> None:
 
     c.JupyterHub.spawner_class = "sdcc_lab.hub.SDCCSpawner"
     c.JupyterHub.template_paths = [str(Path(__file__).parent / "hub" / "templates" / "jupyterhub")]
+    # The home page says how the last batch session ended (sdcc_lab.hub.ends).
+    from .hub.ends import session_end_for
+
+    c.JupyterHub.template_vars = {"sdcc_session_end": session_end_for}
     if s.as_root:
         # Each user's own Unix account: the hub setuid's to it (LocalProcessSpawner).
         c.SDCCSpawner.local_spawner_class = "sdcc_lab.hub.LocalSessionSpawner"

@@ -44,6 +44,25 @@ class MismatchWords(TypedDict):
     kernel: str
 
 
+class EndsWords(TypedDict):
+    """How a batch session ended, said at the next visit (``sdcc_lab.hub.ends``)."""
+
+    title: str
+    #: ``%1`` where ("gpu (tier3, 30 min)"), ``%2`` when ("11:28 UTC"), ``%3`` why (``kinds``)
+    message: str
+    unknownTime: str
+    kinds: dict[str, str]
+    startAgain: str
+    chooseOther: str
+    dismiss: str
+    #: ``%1`` the memory now set (MiB), ``%2`` the last session's, ``%3`` the user's limit (MiB)
+    moreMemory: str
+    #: the same where no limit is known: ``%1`` the memory now set, ``%2`` the last session's
+    moreMemoryNoLimit: str
+    #: ``%1`` the partition
+    noMoreMemory: str
+
+
 class Labels(TypedDict):
     schedulers: dict[str, str]
     jobs: dict[str, str]
@@ -54,6 +73,7 @@ class Labels(TypedDict):
     options: list[OptionLabel]
     hiddenOptions: list[str]
     mismatch: MismatchWords
+    ends: EndsWords
 
 
 @cache

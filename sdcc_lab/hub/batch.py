@@ -46,9 +46,11 @@ from traitlets import Dict, Float, Integer, List, Unicode, default
 
 from ..labels import job_name, scheduler_name
 from ..scheduler.commands import run_as_user
+from ..scheduler.ends import JobEnd
 from ..scheduler.errors import SchedulerError, SchedulerUnparseable
 from ..scheduler.reasons import WaitReason
 from ..session import SECRET_ENV_NAMES
+from .ends import record_job_end
 from .errors import SessionRefused
 from .identity import SessionIdentityMixin
 
@@ -268,6 +270,14 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):  # type: ignore[misc] 
     async def cancel_job(self) -> None:
         """Cancel ``self.job_id``."""
         raise self._not_implemented("cancel_job")
+
+    async def job_end(self) -> JobEnd | None:
+        """How ``self.job_id`` ended, from the scheduler's records (None: it keeps none).
+
+        Called once the job is gone; raise a SchedulerError when the scheduler does
+        not answer. Backends give theirs (Slurm: sacct; HTCondor: the job ad).
+        """
+        return None
 
     # --- helpers for backends -------------------------------------------------------
     @property
@@ -578,6 +588,10 @@ class BatchSessionSpawner(SessionIdentityMixin, Spawner):  # type: ignore[misc] 
             self.log.warning("cannot poll job %s: %s", self.job_id, e)
             return None
         if status.state == "gone":
+            if self.job_host:
+                # It ran (a start that failed said why on its own page): keep how it
+                # ended for the user's next visit (sdcc_lab.hub.ends).
+                await record_job_end(self, status.detail)
             await self.remove_token_file()
             self.clear_state()
             return 1

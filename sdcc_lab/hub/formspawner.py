@@ -34,6 +34,7 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from jupyterhub.spawner import Spawner
@@ -50,9 +51,10 @@ from traitlets import (
     default,
 )
 
-from ..labels import labels
+from ..labels import fill, labels
 from ..scheduler.errors import SchedulerError, SchedulerUnavailable
 from .discovery import SlurmDiscovery, unix_groups
+from .ends import SessionEnd, clear_session_end, end_words, ends_of, memory_suggestion
 from .entitlements import Entitlements, htcondor_entitlement
 from .errors import SessionRefused
 from .estimate import StartEstimate, StartEstimator
@@ -528,7 +530,15 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
         from_link = link_choices(self.handler)
         if from_link:
             return from_link
-        last = dict(self.orm_spawner.user_options or {}) if self.orm_spawner else {}
+        ended = self.last_end()
+        if ended is not None:
+            # The ended session's options; after running out of memory, with more.
+            last = dict(ended.options)
+            more = self.more_memory(ended, entitlements)
+            if more is not None:
+                last["memory"] = more
+        else:
+            last = dict(self.orm_spawner.user_options or {}) if self.orm_spawner else {}
         if not last:
             return {}
         try:
@@ -552,10 +562,59 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
             self.log.warning("%s: presets unavailable: %s", self._log_name, e)
             return None
 
+    def last_end(self) -> SessionEnd | None:
+        """How this user's last batch session ended, until they start another (sdcc_lab.hub.ends)."""
+        store = ends_of(getattr(self.user, "settings", None))
+        if store is None:
+            return None
+        try:
+            return store.latest(self.user.name, str(self.name or ""))
+        except Exception as e:  # noqa: BLE001 - the form must render without it
+            self.log.warning("%s: session ends unavailable: %s", self._log_name, e)
+            return None
+
+    def more_memory(self, ended: SessionEnd, entitlements: Entitlements) -> int | None:
+        """The memory (MiB) to suggest after an out-of-memory end, within the user's limit."""
+        options = ended.options
+        limit, _ = entitlements.resource_limit(
+            str(options.get("partition") or ""), str(options.get("qos") or ""), "memory"
+        )
+        return memory_suggestion(ended.end, options, limit)
+
+    def end_notice(self, ended: SessionEnd, entitlements: Entitlements) -> dict[str, Any]:
+        """The form's words about the last session: the message, and what memory it now asks."""
+        notice = end_words(ended)
+        if ended.end.kind != "out_of_memory":
+            return notice
+        words = labels()["ends"]
+        options = ended.options
+        partition = str(options.get("partition") or "")
+        limit, _ = entitlements.resource_limit(partition, str(options.get("qos") or ""), "memory")
+        more = self.more_memory(ended, entitlements)
+        had = (
+            ended.end.memory_limit_bytes
+            or int(options.get("memory") or 0) * (1 << 20)
+            or ended.end.peak_memory_bytes
+            or 0
+        )
+        if more is not None:
+            had_words = f"{-(-had // (1 << 20))} MiB"
+            notice["memory_note"] = (
+                fill(words["moreMemory"], more, had_words, limit)
+                if limit is not None
+                else fill(words["moreMemoryNoLimit"], more, had_words)
+            )
+            notice["suggested_memory"] = more
+        elif limit is not None:
+            notice["memory_note"] = fill(words["noMoreMemory"], partition)
+        return notice
+
     async def render_form(self) -> str:
         """The form's HTML (the default ``options_form``); a site's hook may wrap it."""
         entitlements = await self.user_entitlements()
         chosen = await self.preselected(entitlements)
+        ended = self.last_end()
+        session_end = self.end_notice(ended, entitlements) if ended is not None else None
         data = entitlements.to_json()
         if self.htcondor_partition:
             data["htcondor_partition"] = self.htcondor_partition
@@ -571,6 +630,11 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
         presets = self.user_presets()
         template = self._jinja().get_template("sdcc_spawn_form.html")
         return template.render(
+            session_end=session_end,
+            session_end_fields_json=script_json(session_end["fields"] if session_end else []),
+            end_labels=labels()["ends"],
+            spawn_url=self.spawn_url(),
+            dismiss_url=f"{self.hub_base_url()}api/sdcc-lab/session-end/dismiss",
             presets=presets,
             presets_json=script_json(presets),
             free=free,
@@ -611,9 +675,21 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
             )
         return cls  # type: ignore[no-any-return]
 
+    def hub_base_url(self) -> str:
+        """The hub's own prefix ("/hub/")."""
+        return str(getattr(getattr(self, "hub", None), "base_url", None) or "/hub/")
+
+    def spawn_url(self) -> str:
+        """This server's spawn page (where the form, and "Start again", post)."""
+        name = f"/{self.name}" if self.name else ""
+        user = getattr(self.user, "escaped_name", None) or quote(self.user.name, safe="")
+        return f"{self.hub_base_url()}spawn/{user}{name}"
+
     async def start(self) -> Any:
         # Validated where the options arrived, unless a site hook replaced them since.
         options = await self.accept_options(self.user_options)  # type: ignore[has-type]
+        # A new session: the message about the last one has served (sdcc_lab.hub.ends).
+        clear_session_end(self.user, str(self.name or ""))
         self._accepted = None  # a later spawn with these options reloaded checks them again
         self.user_options = options
         child = self._make_child(self.child_class_for(options))

@@ -26,6 +26,7 @@ from typing import Any
 from traitlets import Integer, Unicode
 
 from ..scheduler.commands import run_command
+from ..scheduler.ends import JobEnd, condor_job_end
 from ..scheduler.errors import SchedulerUnparseable
 from ..scheduler.htcondor import (
     HTCondorParseError,
@@ -87,6 +88,14 @@ class HTCondorSessionSpawner(BatchSessionSpawner):
         help="""Full path of condor_q (follows the job, run as the hub).
 
         c.HTCondorSessionSpawner.condor_q = "/opt/condor/bin/condor_q"
+        """,
+    ).tag(config=True)
+    condor_history = Unicode(
+        "/usr/bin/condor_history",
+        help="""Full path of condor_history (how an ended session's job ended: exit code,
+        hold or remove reason, peak memory; run as the hub, once per ended session).
+
+        c.HTCondorSessionSpawner.condor_history = "/opt/condor/bin/condor_history"
         """,
     ).tag(config=True)
     condor_rm = Unicode(
@@ -174,6 +183,19 @@ class HTCondorSessionSpawner(BatchSessionSpawner):
                 reason=condor_idle_reason(job.last_rej_match_reason),
             )
         return JobStatus(state, job.status.lower(), host)
+
+    async def job_end(self) -> JobEnd | None:
+        """The job's ad: still in the queue if it is held, else in the history."""
+        job_id = self.job_id
+        for argv in (
+            [self.condor_q, "-long", job_id],
+            [self.condor_history, "-long", "-limit", "1", job_id],
+        ):
+            result = await run_command(argv, timeout=self.command_timeout, env={"LANG": "C"})
+            ads = parse_classads(result.stdout)
+            if ads:
+                return condor_job_end(ads[0])
+        return None
 
     def cancel_argv(self, job_id: str) -> list[str]:
         return [self.condor_rm, job_id]

@@ -18,9 +18,10 @@ from tornado import web
 
 from .apidoc import OPENAPI_PATH, HubOpenAPIHandler
 from .batch import BatchSessionSpawner
-from .pending import PENDING_HANDLERS
+from .ends import SESSION_END_HANDLERS
 from .estimateapi import ESTIMATE_PATH, EstimateHandler
 from .extend import EXTEND_PATH, ExtendHandler
+from .pending import PENDING_HANDLERS
 from .presets import PRESET_PATH, PRESETS_PATH, PresetHandler, PresetsHandler
 
 PORT_REPORT_PATH = r"/api/sdcc-lab/port"
@@ -68,6 +69,7 @@ HUB_API_HANDLERS: list[tuple[str, type[APIHandler]]] = [
     (PRESETS_PATH, PresetsHandler),
     (PRESET_PATH, PresetHandler),
     (EXTEND_PATH, ExtendHandler),
+    *SESSION_END_HANDLERS,
 ]
 
 

@@ -9,9 +9,11 @@ from typing import Any
 from traitlets import Bool, List, Unicode
 
 from ..scheduler.commands import run_as_user, run_command
+from ..scheduler.ends import JobEnd, slurm_job_end
 from ..scheduler.errors import SchedulerUnparseable
 from ..scheduler.reasons import slurm_reason
 from ..scheduler.slurm import parse_sbatch_parsable, parse_squeue_json
+from ..scheduler.slurm.sacct import SACCT_FIELDS, parse_sacct
 from .batch import BatchSessionError, BatchSessionSpawner, JobStatus
 from .options import NAME_RE
 
@@ -48,6 +50,14 @@ class SlurmSessionSpawner(BatchSessionSpawner):
         help="""Full path of squeue (follows the job, run as the hub).
 
         c.SlurmSessionSpawner.squeue = "/opt/slurm/bin/squeue"
+        """,
+    ).tag(config=True)
+    sacct = Unicode(
+        "/usr/bin/sacct",
+        help="""Full path of sacct (how an ended session's job ended: its state, exit code,
+        peak memory; run as the hub, once per ended session).
+
+        c.SlurmSessionSpawner.sacct = "/opt/slurm/bin/sacct"
         """,
     ).tag(config=True)
     scancel = Unicode(
@@ -173,13 +183,28 @@ class SlurmSessionSpawner(BatchSessionSpawner):
             return JobStatus(
                 "pending",
                 job.reason or job.state.lower(),
-                reason=slurm_reason(job.reason),
+                # No reason yet (Slurm's "None"): queued, not yet looked at.
+                reason=slurm_reason(job.reason or "None"),
                 start=job.start_time,
             )
         if job.state in RUNNING_STATES:
             return JobStatus("running", None, job.batch_host or job.nodes)
         detail = job.state + (f": {job.reason}" if job.reason else "")
         return JobStatus("gone", detail)
+
+    async def job_end(self) -> JobEnd | None:
+        """Slurm's accounting of the job: its final state, exit code and steps' MaxRSS."""
+        job_id = self.job_id
+        result = await run_command(
+            [self.sacct, "-nP", "-j", job_id, f"--format={','.join(SACCT_FIELDS)}"],
+            timeout=self.command_timeout,
+            # Epoch seconds: no time zone to guess.
+            env={"LANG": "C", "SLURM_TIME_FORMAT": "%s"},
+        )
+        rows = parse_sacct(result.stdout)
+        if not any(r.job_id == job_id and r.step is None for r in rows):
+            return None  # accounting off, or not written yet: the status query's words stay
+        return slurm_job_end(rows, job_id)
 
     def cancel_argv(self, job_id: str) -> list[str]:
         return [self.scancel, job_id]

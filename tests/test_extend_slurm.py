@@ -108,7 +108,7 @@ def test_alice_extends_her_session_within_the_policy_and_nobody_else_can(portal:
     }
 
     # Bad requests change nothing.
-    for body in ({"minutes": "10"}, {"minutes": 0}, {"minutes": True}, {}, {"minutes": 5, "x": 1}):
+    for body in ({"minutes": "10"}, {"minutes": 0}, {"minutes": True}, {}, {"minutes": 2.5}):
         r = extend(alice, body)
         assert r.status_code == 400, (body, r.text)
     assert time_limit(job) == "00:10:00"

@@ -112,6 +112,7 @@ async def test_the_routes_the_extension_registers_are_the_described_ones(
 
 def test_the_handler_lists_are_the_described_paths() -> None:
     """The handler lists themselves (what ``load_extension`` adds), without a server."""
+    from sdcc_lab.server.extend import extend_handlers
     from sdcc_lab.server.handlers import default_handlers
     from sdcc_lab.server.resources import resources_handlers
     from sdcc_lab.server.shares import share_handlers
@@ -119,7 +120,13 @@ def test_the_handler_lists_are_the_described_paths() -> None:
 
     listed = {
         _template(pattern + "$"): _implemented(handler)
-        for make in (default_handlers, share_handlers, resources_handlers, workers_handlers)
+        for make in (
+            default_handlers,
+            share_handlers,
+            resources_handlers,
+            workers_handlers,
+            extend_handlers,
+        )
         for pattern, handler in make("/")
     }
     assert listed == described_routes()

@@ -112,7 +112,7 @@ def test_alices_preset_is_saved_listed_for_her_alone_and_offered_in_her_form(
 def test_a_preset_the_user_may_not_use_is_refused_with_the_forms_message(portal: Portal) -> None:
     bob = client(portal, "bob")
     r = put(bob, "gpu", ALICE_GPU)
-    assert r.status_code == 400
+    assert r.status_code == 403
     message = r.json()["message"]
     assert message == "partition: 'gpu' is not a partition you may use"
     # The form says the same of the same choice.

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -38,12 +39,12 @@ from traitlets.config import LoggingConfigurable
 
 from ..jsonbody import json_object
 from ..scheduler.commands import run_command
-from ..scheduler.errors import SchedulerError
+from ..scheduler.errors import SchedulerError, SchedulerRefused
 from ..scheduler.slurm import SlurmParseError, parse_scontrol_job
 
 EXTEND_PATH = r"/api/sdcc-lab/extend"
 SETTINGS_KEY = "sdcc_lab_extend_policy"
-LOCKS_KEY = "sdcc_lab_extend_locks"
+LOCK_KEY = "sdcc_lab_extend_lock"
 ACTIVE_STATES = {"RUNNING", "PENDING", "SUSPENDED", "CONFIGURING"}
 HTCONDOR_UNAVAILABLE = "Extend is not available for HTCondor sessions at this site."
 
@@ -172,108 +173,69 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(timezone.utc).isoformat()
 
 
-class ExtendHandler(APIHandler):  # type: ignore[misc]  # JupyterHub is untyped
-    """``GET``: what the caller's session may still get; ``POST {"minutes"}``: extend it."""
+class Extender:
+    """The policy's checks and the scheduler's update for one session (no HTTP here).
 
-    @property
-    def policy(self) -> ExtendPolicy:
-        return policy_of(self.settings)
+    ``spawner`` is the user's form spawner (its ``user_entitlements`` and
+    ``extensions_used``); ``batch`` its batch child (``session_scheduler``,
+    ``job_id``). ``run`` runs a scheduler command as the hub and returns its
+    output (tests give recorded outputs).
+    """
 
-    # --- whose session ------------------------------------------------------------------
-    def _session(self) -> tuple[Any, Any]:
-        """The caller's running batch session: (form spawner, batch child)."""
-        from .portreport import batch_spawner_of  # portreport lists this handler
+    def __init__(
+        self,
+        policy: ExtendPolicy,
+        log: Any,
+        run: Callable[[list[str]], Awaitable[str]] | None = None,
+    ) -> None:
+        self.policy = policy
+        self.log = log
+        self.run = run or self._run
 
-        user = self.current_user
-        if user is None or getattr(user, "kind", "user") != "user":
-            raise web.HTTPError(403, "a user's server token, login or API token is required")
-        found = []
-        for name, spawner in user.spawners.items():
-            # The server's own token reaches its own server only; the user's reach all theirs.
-            if not self.has_scope(f"access:servers!server={user.name}/{name}"):
-                continue
-            batch = batch_spawner_of(spawner)
-            if batch is not None and batch.job_id and spawner.active:
-                found.append((spawner, batch))
-        if not found:
-            raise Refused(409, "you have no running batch session to extend")
-        if len(found) > 1:
-            raise Refused(409, "several sessions run: extend from the session itself")
-        return found[0]
+    async def _run(self, argv: list[str]) -> str:
+        """Run a scheduler command as the hub: an argument list, a minimal environment."""
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C", "SLURM_TIME_FORMAT": "standard"}
+        for name in ("SLURM_CONF", "CONDOR_CONFIG"):
+            if name in os.environ:
+                env[name] = os.environ[name]
+        try:
+            result = await run_command(argv, timeout=self.policy.command_timeout, env=env)
+        except SchedulerRefused as e:
+            self.log.warning("extension: %s", e)
+            raise Refused(503, f"{e.program} refused: {e.output}") from None
+        except SchedulerError as e:
+            self.log.warning("extension: %s", e)
+            raise Refused(503, f"the scheduler did not answer: {e}") from None
+        return result.stdout
 
-    def _left(self, spawner: Any) -> int:
+    def left(self, spawner: Any) -> int:
         return max(0, self.policy.max_extensions - int(getattr(spawner, "extensions_used", 0)))
 
-    async def get(self) -> None:
-        policy = self.policy
-        answer: dict[str, Any] = {
-            "available": False,
-            "reason": None,
-            "max_minutes": policy.max_minutes,
-            "minutes": policy.choices(),
-            "extensions_left": 0,
-        }
-        try:
-            spawner, batch = self._session()
-            if batch.session_scheduler == "htcondor" and not policy.htcondor_runtime_attribute:
-                raise Refused(409, HTCONDOR_UNAVAILABLE)
-            answer["extensions_left"] = self._left(spawner)
-            if answer["extensions_left"] == 0:
-                raise Refused(403, self._none_left_message())
-            answer["available"] = True
-        except Refused as e:
-            answer["reason"] = str(e)
-        self.set_header("Cache-Control", "no-store")
-        self.finish(answer)
-
-    def _none_left_message(self) -> str:
+    def none_left_message(self) -> str:
         n = self.policy.max_extensions
         if n == 0:
             return "Extending sessions is off at this site."
         return f"This session was extended {n} time{'s' if n != 1 else ''}, the most allowed."
 
-    # --- the extension --------------------------------------------------------------------
-    async def post(self) -> None:
-        body = json_object(self.request.body)
-        minutes = body.get("minutes")
-        if set(body) != {"minutes"} or isinstance(minutes, bool) or not isinstance(minutes, int):
-            raise web.HTTPError(400, 'only {"minutes": <whole number>} is accepted')
-        if minutes < 1:
-            raise web.HTTPError(400, "minutes must be at least 1")
-        try:
-            spawner, batch = self._session()
-            locks: dict[str, asyncio.Lock] = self.settings.setdefault(LOCKS_KEY, {})
-            lock = locks.setdefault(f"{batch.session_scheduler}:{batch.job_id}", asyncio.Lock())
-            async with lock:  # two clicks at once must not both pass the count
-                result = await self._extend(spawner, batch, minutes)
-        except Refused as e:
-            self.log.info("extension of %s's session refused: %s", self.current_user.name, e)
-            raise web.HTTPError(e.status, str(e)) from None
-        self.set_header("Cache-Control", "no-store")
-        self.finish(
-            {
-                "end": _iso(result.end),
-                "limit_seconds": result.limit_seconds,
-                "extensions_left": self._left(spawner),
-            }
-        )
-
-    async def _extend(self, spawner: Any, batch: Any, minutes: int) -> Extended:
-        policy = self.policy
-        if minutes > policy.max_minutes:
-            raise Refused(403, f"at most {policy.max_minutes} min can be added at a time")
-        if batch.session_scheduler == "htcondor" and not policy.htcondor_runtime_attribute:
+    def check_session(self, spawner: Any, batch: Any) -> None:
+        """Refused when this session cannot be extended at all (before any command)."""
+        if batch.session_scheduler == "htcondor" and not self.policy.htcondor_runtime_attribute:
             raise Refused(409, HTCONDOR_UNAVAILABLE)
-        if self._left(spawner) == 0:
-            raise Refused(403, self._none_left_message())
+        if batch.session_scheduler not in ("slurm", "htcondor"):
+            raise Refused(409, f"{batch.session_scheduler} sessions cannot be extended")
+        if self.left(spawner) == 0:
+            raise Refused(403, self.none_left_message())
+
+    async def extend(self, spawner: Any, batch: Any, minutes: int) -> Extended:
+        """Check the policy, update the job, count and log it; :class:`Refused` changes nothing."""
+        if minutes > self.policy.max_minutes:
+            raise Refused(403, f"at most {self.policy.max_minutes} min can be added at a time")
+        self.check_session(spawner, batch)
         if batch.session_scheduler == "slurm":
             result = await self._extend_slurm(spawner, batch, minutes)
-        elif batch.session_scheduler == "htcondor":
-            result = await self._extend_htcondor(spawner, batch, minutes)
         else:
-            raise Refused(409, f"{batch.session_scheduler} sessions cannot be extended")
+            result = await self._extend_htcondor(spawner, batch, minutes)
         spawner.extensions_used = int(getattr(spawner, "extensions_used", 0)) + 1
-        self._save_state(spawner)
         self.log.info(
             "EXTEND %s's %s job %s by %d min: limit now %d min (extension %d of %d)",
             spawner.user.name,
@@ -282,28 +244,9 @@ class ExtendHandler(APIHandler):  # type: ignore[misc]  # JupyterHub is untyped
             minutes,
             result.limit_seconds // 60,
             spawner.extensions_used,
-            policy.max_extensions,
+            self.policy.max_extensions,
         )
         return result
-
-    def _save_state(self, spawner: Any) -> None:
-        """The count survives a hub restart: it is part of the spawner's saved state."""
-        orm = getattr(spawner, "orm_spawner", None)
-        if orm is not None:
-            orm.state = spawner.get_state()
-            self.db.commit()
-
-    async def _run(self, argv: list[str]) -> str:
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C", "SLURM_TIME_FORMAT": "standard"}
-        for name in ("SLURM_CONF", "CONDOR_CONFIG"):
-            if name in os.environ:
-                env[name] = os.environ[name]
-        try:
-            result = await run_command(argv, timeout=self.policy.command_timeout, env=env)
-        except SchedulerError as e:
-            self.log.warning("extension: %s failed: %s", os.path.basename(argv[0]), e)
-            raise Refused(503, f"the scheduler did not answer: {e}") from None
-        return result.stdout
 
     async def _limit(
         self, spawner: Any, partition: str, account: str, qos: str
@@ -321,7 +264,7 @@ class ExtendHandler(APIHandler):  # type: ignore[misc]  # JupyterHub is untyped
         return limit, by
 
     async def _slurm_job(self, job_id: str, user: str) -> Any:
-        out = await self._run([self.policy.scontrol, "show", "job", "-o", job_id])
+        out = await self.run([self.policy.scontrol, "show", "job", "-o", job_id])
         try:
             job = parse_scontrol_job(out)
         except SlurmParseError as e:
@@ -351,7 +294,7 @@ class ExtendHandler(APIHandler):  # type: ignore[misc]  # JupyterHub is untyped
                 + (f": at most {room} min more" if room else ": no more time can be added"),
             )
         if policy.refuse_while_pending and job.partition:
-            waiting = await self._run(
+            waiting = await self.run(
                 [policy.squeue, "-h", "-p", job.partition, "-t", "PENDING", "-o", "%i"]
             )
             count = len(waiting.split())
@@ -361,17 +304,17 @@ class ExtendHandler(APIHandler):  # type: ignore[misc]  # JupyterHub is untyped
                     f"partition {job.partition} has {count} job{'s' if count != 1 else ''} "
                     "waiting: no extensions until they start",
                 )
-        await self._run([policy.scontrol, "update", f"JobId={job.job_id}", f"TimeLimit={wanted}"])
+        await self.run([policy.scontrol, "update", f"JobId={job.job_id}", f"TimeLimit={wanted}"])
         after = await self._slurm_job(batch.job_id, user)
         end = after.end_time
         if end is None and after.start_time is not None:
             end = after.start_time + timedelta(minutes=wanted)
-        return Extended(end, (after.time_limit_seconds or wanted * 60))
+        return Extended(end, after.time_limit_seconds or wanted * 60)
 
     async def _extend_htcondor(self, spawner: Any, batch: Any, minutes: int) -> Extended:
         policy = self.policy
         attribute = policy.htcondor_runtime_attribute
-        out = await self._run(
+        out = await self.run(
             [policy.condor_q, batch.job_id, "-af", attribute, "JobCurrentStartDate", "Owner"]
         )
         fields = out.split()
@@ -388,7 +331,7 @@ class ExtendHandler(APIHandler):  # type: ignore[misc]  # JupyterHub is untyped
                 403,
                 f"{current} + {minutes} min would pass the {limit} min limit of HTCondor sessions",
             )
-        await self._run([policy.condor_qedit, batch.job_id, attribute, str(wanted * 60)])
+        await self.run([policy.condor_qedit, batch.job_id, attribute, str(wanted * 60)])
         start = int(fields[1]) if fields[1].isdigit() else None
         end = (
             datetime.fromtimestamp(start, timezone.utc) + timedelta(minutes=wanted)
@@ -396,3 +339,84 @@ class ExtendHandler(APIHandler):  # type: ignore[misc]  # JupyterHub is untyped
             else None
         )
         return Extended(end, wanted * 60)
+
+
+class ExtendHandler(APIHandler):  # type: ignore[misc]  # JupyterHub is untyped
+    """``GET``: what the caller's session may still get; ``POST {"minutes"}``: extend it."""
+
+    @property
+    def extender(self) -> Extender:
+        return Extender(policy_of(self.settings), self.log)
+
+    def _session(self) -> tuple[Any, Any]:
+        """The caller's running batch session: (form spawner, batch child)."""
+        from .portreport import batch_spawner_of  # portreport lists this handler
+
+        user = self.current_user
+        if user is None or getattr(user, "kind", "user") != "user":
+            raise web.HTTPError(403, "a user's server token, login or API token is required")
+        found = []
+        for name, spawner in user.spawners.items():
+            # The server's own token reaches its own server only; the user's reach all theirs.
+            if not self.has_scope(f"access:servers!server={user.name}/{name}"):
+                continue
+            batch = batch_spawner_of(spawner)
+            if batch is not None and batch.job_id and spawner.active:
+                found.append((spawner, batch))
+        if not found:
+            raise Refused(409, "you have no running batch session to extend")
+        if len(found) > 1:
+            raise Refused(409, "several sessions run: extend from the session itself")
+        return found[0]
+
+    async def get(self) -> None:
+        extender = self.extender
+        answer: dict[str, Any] = {
+            "available": False,
+            "reason": None,
+            "max_minutes": extender.policy.max_minutes,
+            "minutes": extender.policy.choices(),
+            "extensions_left": 0,
+        }
+        try:
+            spawner, batch = self._session()
+            answer["extensions_left"] = extender.left(spawner)
+            extender.check_session(spawner, batch)
+            answer["available"] = True
+        except Refused as e:
+            answer["reason"] = str(e)
+        self.set_header("Cache-Control", "no-store")
+        self.finish(answer)
+
+    async def post(self) -> None:
+        body = json_object(self.request.body)
+        minutes = body.get("minutes")
+        if set(body) != {"minutes"} or isinstance(minutes, bool) or not isinstance(minutes, int):
+            raise web.HTTPError(400, 'only {"minutes": <whole number>} is accepted')
+        if minutes < 1:
+            raise web.HTTPError(400, "minutes must be at least 1")
+        extender = self.extender
+        try:
+            spawner, batch = self._session()
+            lock = self.settings.setdefault(LOCK_KEY, asyncio.Lock())
+            async with lock:  # two clicks at once must not both pass the count
+                result = await extender.extend(spawner, batch, minutes)
+                self._save_state(spawner)
+        except Refused as e:
+            self.log.info("extension of %s's session refused: %s", self.current_user.name, e)
+            raise web.HTTPError(e.status, str(e)) from None
+        self.set_header("Cache-Control", "no-store")
+        self.finish(
+            {
+                "end": _iso(result.end),
+                "limit_seconds": result.limit_seconds,
+                "extensions_left": extender.left(spawner),
+            }
+        )
+
+    def _save_state(self, spawner: Any) -> None:
+        """The count survives a hub restart: it is part of the spawner's saved state."""
+        orm = getattr(spawner, "orm_spawner", None)
+        if orm is not None:
+            orm.state = spawner.get_state()
+            self.db.commit()

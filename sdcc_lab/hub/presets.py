@@ -5,7 +5,8 @@ SQLAlchemy table (:class:`SpawnPresets`: SQLite beside the hub's database by
 default), so it follows the user to any browser. Every preset is validated
 when it is saved, by the same code as a form post
 (:meth:`~sdcc_lab.hub.formspawner.FormSpawner.validate`): a preset the user
-may not use is refused with the form's message. Starting a session from a
+may not use is refused with the form's message (403 for a partition, account or QOS
+that is not theirs, 400 for any other value, as the start estimate answers). Starting a session from a
 preset is an ordinary form post or ``user_options``, validated again then
 (what a user may use can change between the two).
 
@@ -236,12 +237,15 @@ class PresetHandler(_PresetsHandler):
         spawner = user.spawner
         validate = getattr(spawner, "validate", None)
         if validate is None:
-            raise web.HTTPError(501, "presets need the sdcc_lab form spawner")
+            raise web.HTTPError(404, "presets need the sdcc_lab form spawner")
         try:
             options = await validate(body["options"])
         except OptionsError as e:
-            # The form's own message for the same choice.
-            raise web.HTTPError(400, str(e)) from None
+            from .estimateapi import FORBIDDEN_FIELDS  # estimateapi imports the form spawner
+
+            # The form's own message for the same choice; 403 for what is not the user's,
+            # as the estimate answers.
+            raise web.HTTPError(403 if e.field in FORBIDDEN_FIELDS else 400, str(e)) from None
         try:
             preset = self._store().save(user.name, name, options)
         except PresetError as e:

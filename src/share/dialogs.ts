@@ -229,6 +229,10 @@ export async function showManageDialog(
       [trans.__('Notebook'), trans.__('Expires'), trans.__('Opens'), ''],
       rows
     );
+    // The Revoke column's header, for screen readers (its buttons say the rest).
+    table.tHead?.rows[0].lastElementChild?.replaceChildren(
+      el('span', trans.__('Revoke'), 'jp-sdcc-VisuallyHidden')
+    );
     body.node.replaceChildren(table);
     keepFocus();
   };

@@ -363,11 +363,13 @@ def test_a_real_keycloak_token_for_alice_logs_in_as_alice(
 def test_a_real_keycloak_token_not_meant_for_the_hub_is_refused(
     mfa_portal: MfaPortal, alices_front_tokens: dict[str, Any], which: str
 ) -> None:
+    # bob's: each user's one-time codes are accepted once, and alice's code of this
+    # 30 s has gone to alices_front_tokens (a second one for her means waiting).
     if which.startswith("another client's"):
-        token = mfa_portal.password_grant("alice", OTHER_CLIENT)["access_token"]
+        token = mfa_portal.password_grant("bob", OTHER_CLIENT)["access_token"]
         assert HUB_AUDIENCE not in str(jwt.decode(token, options={"verify_signature": False}))
     elif which.startswith("a token with the hub's audience"):
-        token = mfa_portal.password_grant("alice", TEST_CLIENT)["access_token"]
+        token = mfa_portal.password_grant("bob", TEST_CLIENT)["access_token"]
         claims = jwt.decode(token, options={"verify_signature": False})
         assert HUB_AUDIENCE in claims["aud"] and claims["azp"] == TEST_CLIENT
     elif which.startswith("the front's ID token"):

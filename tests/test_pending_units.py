@@ -380,3 +380,14 @@ def test_only_a_scheduler_answer_that_is_really_sooner_is_offered() -> None:
     assert not sooner(StartEstimate(True, None, None, "cached"), later, now)  # not Slurm's word
     assert not sooner(StartEstimate(False, None, "Invalid qos specification", "slurm"), None, now)
     assert not sooner(StartEstimate(True, now, None, "slurm"), now + timedelta(seconds=30), now)
+
+
+def test_a_job_slurm_has_not_looked_at_yet_reads_as_queued(tmp_path: Path, fakes: Fakes) -> None:
+    spawner = make(tmp_path, fakes)
+    fakes.squeue_answers("PENDING None")  # squeue --json's state_reason right after sbatch
+    spawner.job_id = "4242"
+    status = asyncio.run(spawner.job_status())
+    assert status.state == "pending" and status.reason is not None
+    assert status.reason.words == (
+        "Your job is queued and will be considered at the next scheduling pass."
+    )

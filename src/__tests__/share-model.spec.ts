@@ -1,6 +1,7 @@
 import { APIError } from '../api';
 import { DAY } from '../share/format';
 import { ShareAPI, ShareModel } from '../share/model';
+import { acceptKernelMetadata, withoutKernelMetadata } from '../share/open';
 import { IShareSummary } from '../share/types';
 
 const share = (id: string, path: string): IShareSummary => ({
@@ -101,5 +102,104 @@ describe('ShareModel', () => {
       status: 410
     });
     model.dispose();
+  });
+});
+
+describe('an imported notebook opens unmodified', () => {
+  /**
+   * An opened notebook whose kernel connects when `connect()` is called: as
+   * JupyterLab's NotebookPanel does, a handler attached when the kernel
+   * started writes the kernel's metadata (marking the model modified) once
+   * the kernel's info arrives.
+   */
+  function openedNotebook(metadata: { [key: string]: unknown }) {
+    const notebook = {
+      cells: [{ cell_type: 'code', source: 'print(1)', metadata: {} }],
+      metadata: { ...metadata },
+      nbformat: 4,
+      nbformat_minor: 5
+    };
+    const model = {
+      dirty: false,
+      toJSON: () => JSON.parse(JSON.stringify(notebook))
+    };
+    let connect: () => void = () => undefined;
+    const info = new Promise<unknown>(resolve => {
+      connect = () => resolve({});
+    });
+    const kernel = { info, spec: info.then(() => ({ name: 'python3' })) };
+    void info.then(() => {
+      notebook.metadata.language_info = { name: 'python', version: '3.11.2' };
+      notebook.metadata.kernelspec = {
+        name: 'python3',
+        display_name: 'Python 3 (ipykernel)',
+        language: 'python'
+      };
+      model.dirty = true;
+    });
+    const doc = {
+      ready: Promise.resolve(),
+      model,
+      sessionContext: { ready: Promise.resolve(), session: { kernel } }
+    };
+    return { doc, notebook, connect };
+  }
+
+  it('takes the kernel’s metadata as it was opened (issue 15)', async () => {
+    const { doc, connect } = openedNotebook({
+      kernelspec: { name: 'python3', display_name: 'Python 3' }
+    });
+    const settling = acceptKernelMetadata(doc, 5000);
+    connect();
+    expect(await settling).toBe(true);
+    expect(doc.model.dirty).toBe(false);
+  });
+
+  it('keeps the mark when a cell changed too', async () => {
+    const { doc, notebook, connect } = openedNotebook({});
+    const settling = acceptKernelMetadata(doc, 5000);
+    await doc.ready;
+    await new Promise(resolve => setTimeout(resolve, 0));
+    notebook.cells[0].source = 'print(2)';
+    connect();
+    expect(await settling).toBe(false);
+    expect(doc.model.dirty).toBe(true);
+  });
+
+  it('keeps the mark when other metadata changed', async () => {
+    const { doc, notebook, connect } = openedNotebook({});
+    const settling = acceptKernelMetadata(doc, 5000);
+    await new Promise(resolve => setTimeout(resolve, 0));
+    (notebook.metadata as { [key: string]: unknown }).tags = ['mine'];
+    connect();
+    expect(await settling).toBe(false);
+    expect(doc.model.dirty).toBe(true);
+  });
+
+  it('also when JupyterLab marked it on loading (a copy never run)', async () => {
+    // No language_info in the file: JupyterLab adds an empty one as it loads.
+    const { doc, notebook, connect } = openedNotebook({});
+    notebook.metadata.language_info = { name: '' };
+    doc.model.dirty = true;
+    const settling = acceptKernelMetadata(doc, 5000);
+    connect();
+    expect(await settling).toBe(true);
+    expect(doc.model.dirty).toBe(false);
+  });
+
+  it('leaves the document as it is when no kernel comes', async () => {
+    const { doc } = openedNotebook({});
+    doc.model.dirty = true;
+    expect(await acceptKernelMetadata(doc, 20)).toBe(false);
+    expect(doc.model.dirty).toBe(true);
+  });
+
+  it('compares notebooks without the kernel’s metadata', () => {
+    const a = { cells: [], metadata: { kernelspec: { name: 'a' }, x: 1 } };
+    const b = { cells: [], metadata: { language_info: { name: 'b' }, x: 1 } };
+    expect(withoutKernelMetadata(a)).toBe(withoutKernelMetadata(b));
+    expect(withoutKernelMetadata({ ...a, metadata: { x: 2 } })).not.toBe(
+      withoutKernelMetadata(a)
+    );
   });
 });

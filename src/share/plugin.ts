@@ -36,6 +36,7 @@ import {
   takeShareToken
 } from './format';
 import { ShareModel } from './model';
+import { acceptKernelMetadata } from './open';
 import { ShareCommandIDs } from './types';
 
 const PLUGIN_ID = 'sdcc-lab:share';
@@ -48,7 +49,8 @@ async function runImport(
   app: JupyterFrontEnd,
   model: ShareModel,
   link: string,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  docManager: IDocumentManager | null
 ): Promise<void> {
   let preview;
   try {
@@ -70,7 +72,15 @@ async function runImport(
   }
   try {
     const result = await model.importLink(link);
-    await app.commands.execute('docmanager:open', { path: result.path });
+    const wasOpen = !!docManager?.findWidget(result.path);
+    const widget = await app.commands.execute('docmanager:open', {
+      path: result.path
+    });
+    const context = docManager?.contextForWidget(widget);
+    if (context && !wasOpen) {
+      // The kernel's metadata must not mark the fresh copy modified (./open).
+      void acceptKernelMetadata(context);
+    }
     const texts = {
       created: trans.__('Imported %1 from %2.', result.path, result.owner),
       refreshed: trans.__(
@@ -207,7 +217,7 @@ export const sharePlugin: JupyterFrontEndPlugin<void> = {
           link = answer.button.accept ? (answer.value ?? '').trim() : '';
         }
         if (link) {
-          await runImport(app, model, link, trans);
+          await runImport(app, model, link, trans, docManager);
         }
       }
     });

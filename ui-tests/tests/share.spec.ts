@@ -10,7 +10,7 @@
  */
 import * as fs from 'fs';
 
-import { Browser, expect, Page, test } from '@playwright/test';
+import { Browser, expect, Locator, Page, test } from '@playwright/test';
 
 import { DEMO_PASSWORD } from './demo-login';
 
@@ -66,6 +66,43 @@ async function shareFromFileBrowser(page: Page, name: string): Promise<string> {
   return value;
 }
 
+/** The row labels JupyterLab and the link page use (sdcc_lab/labels.json). */
+const LABELS = [
+  'Shared by',
+  'Notebook',
+  'Link valid until',
+  'Kernel',
+  'Where',
+  'Partition',
+  'Account',
+  'QOS',
+  'GPU',
+  'GPUs',
+  'Runtime',
+  'Environment'
+];
+
+/**
+ * A table that says alice's (local) session in the one vocabulary: labelled
+ * rows, the scheduler's name, nothing internal (no `local` row, no
+ * true/false, no empty value).
+ */
+async function expectSessionWords(table: Locator): Promise<void> {
+  await expect(table.locator('tr', { hasText: 'Where' })).toContainText(
+    'Local session on the hub node'
+  );
+  const rows = await table
+    .locator('tr')
+    .evaluateAll(trs =>
+      trs.map(tr => [...tr.querySelectorAll('th, td')].map(c => (c.textContent ?? '').trim()))
+    );
+  for (const [label, value] of rows) {
+    expect(LABELS, `row ${label}: ${value}`).toContain(label);
+    expect(value, `row ${label}`).not.toBe('');
+    expect(value, `row ${label}`).not.toMatch(/^(true|false|True|False|None|none|0)$/);
+  }
+}
+
 /** bob opens the link, sees the service's page, continues, confirms the import. */
 async function openAsBob(page: Page, link: string): Promise<void> {
   await page.goto(link);
@@ -80,6 +117,8 @@ async function openAsBob(page: Page, link: string): Promise<void> {
     timeout: SIGN_IN_TIMEOUT
   });
   await expect(page.locator('body')).toContainText('alice');
+  await expectSessionWords(page.locator('table').first());
+  await page.screenshot({ path: 'test-results/link-page.png' });
   await page.getByRole('link', { name: 'Continue to my JupyterLab' }).click();
   await throughSpawnForm(page, 'bob');
 }
@@ -111,13 +150,24 @@ test('alice shares a notebook; bob opens the link and gets her cells', async ({
   await expect(dialog).toContainText('Import a shared notebook', { timeout: 30000 });
   await expect(dialog).toContainText('alice');
   await expect(dialog).toContainText('welcome.ipynb');
+  // The same words as the link's page.
+  await expectSessionWords(dialog.locator('table').first());
   await bob.screenshot({ path: 'test-results/import-dialog.png' });
   await dialog.getByRole('button', { name: /^Import/ }).click();
   await expect(bob.locator('.jp-Notebook')).toContainText(
     'Welcome to the sdcc_lab demo portal, alice',
     { timeout: 30000 }
   );
-  await expect(bob.locator('.lm-TabBar-tab.jp-mod-current')).toContainText('welcome.ipynb');
+  const bobsTab = bob.locator('.lm-TabBar-tab.jp-mod-current');
+  await expect(bobsTab).toContainText('welcome.ipynb');
+  // The copy opens unmodified, also once its kernel runs (the kernel's
+  // metadata used to mark it changed) and a moment after.
+  await expect(bob.locator('.jp-StatusBar-Widget')).toContainText('| Idle', {
+    timeout: 60000
+  });
+  await bob.waitForTimeout(2000);
+  await expect(bobsTab).not.toHaveClass(/jp-mod-dirty/);
+  await expect(bob.locator('.jp-NotebookPanel.jp-mod-current.jp-mod-dirty')).toHaveCount(0);
   // The token left the address bar and the tab's storage: a reload does not ask again.
   expect(bob.url()).not.toContain('sdcc-share');
   expect(bob.url()).not.toContain(new URL(link).hash.slice(1));

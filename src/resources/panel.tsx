@@ -7,7 +7,7 @@ import { ReactWidget, LabIcon } from '@jupyterlab/ui-components';
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { jobName, optionLabel } from '../labels';
+import { jobName, LABELS, optionLabel } from '../labels';
 
 import {
   formatBytes,
@@ -297,7 +297,7 @@ export function ResourcesView(props: {
   return (
     <div className="jp-sdcc-Resources">
       <section aria-labelledby="jp-sdcc-res-where">
-        <h3 id="jp-sdcc-res-where">{trans.__('Where')}</h3>
+        <h3 id="jp-sdcc-res-where">{trans.__(LABELS.where)}</h3>
         <table className="jp-sdcc-SessionTable">
           <tbody>
             <Row
@@ -365,7 +365,7 @@ export function ResourcesView(props: {
         />
         <div className="jp-sdcc-Usage">
           <div className="jp-sdcc-UsageLabel">
-            <span>{trans.__('GPUs')}</span>
+            <span>{optionLabel('gpus', trans)}</span>
             <span className="jp-sdcc-UsageText">
               {data.allocation.gpus === null
                 ? trans.__('unknown')

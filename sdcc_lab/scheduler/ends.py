@@ -10,7 +10,8 @@ Kinds (``JobEnd.kind``):
 
 ==================  =====================================================================
 ``time_limit``      Slurm TIMEOUT / DEADLINE; HTCondor removed or held for its time limit
-``out_of_memory``   Slurm OUT_OF_MEMORY (the job or any step); HTCondor held over memory
+``out_of_memory``   Slurm OUT_OF_MEMORY (the job or any step), or SIGKILL with MaxRSS over
+                    ReqMem (OverMemoryKill); HTCondor held over memory
 ``cancelled``       Slurm CANCELLED (``cancelled_by``: the uid); HTCondor removed (the user)
 ``node_fail``       Slurm NODE_FAIL / BOOT_FAIL
 ``preempted``       Slurm PREEMPTED
@@ -60,6 +61,7 @@ _SLURM_KINDS = {
 _CONDOR_HOLD_MEMORY = 34  # "memory usage exceeded a request_memory-derived limit"
 _CONDOR_HOLD_TIME = {46, 47}  # job duration / execute duration exceeded
 _CONDOR_REMOVED, _CONDOR_COMPLETED, _CONDOR_HELD = 3, 4, 5
+_SIGKILL = 9
 
 
 @dataclass(frozen=True)
@@ -111,11 +113,17 @@ def slurm_job_end(rows: Sequence[SacctRow], job_id: str) -> JobEnd:
     steps = [r for r in mine if r.step is not None]
     peaks = [r.max_rss_bytes for r in steps if r.max_rss_bytes is not None]
     kind = _SLURM_KINDS.get(job.state, "unknown")
+    limit = job.req_mem_bytes if not job.req_mem_per_cpu else None
+    peak = max(peaks) if peaks else None
     if any(r.state == "OUT_OF_MEMORY" for r in mine):
-        kind = "out_of_memory"
+        kind = "out_of_memory"  # task/cgroup's OOM event
+    elif kind in ("failed", "cancelled") and job.exit_signal == _SIGKILL and peak and limit:
+        # jobacct_gather's OverMemoryKill (no cgroups) SIGKILLs the step without a state
+        # of its own: the job is FAILED 0:9, its step "CANCELLED by 0", MaxRSS over ReqMem.
+        if peak > limit:
+            kind = "out_of_memory"
     if kind == "completed" and (job.exit_code or job.exit_signal):
         kind = "failed"
-    limit = job.req_mem_bytes if not job.req_mem_per_cpu else None
     return JobEnd(
         kind=kind,
         state=f"CANCELLED by {job.cancelled_by}" if job.cancelled_by else job.state,
@@ -123,7 +131,7 @@ def slurm_job_end(rows: Sequence[SacctRow], job_id: str) -> JobEnd:
         exit_code=job.exit_code,
         signal=job.exit_signal or None,
         cancelled_by=job.cancelled_by,
-        peak_memory_bytes=max(peaks) if peaks else None,
+        peak_memory_bytes=peak,
         memory_limit_bytes=limit,
         time_limit_seconds=job.time_limit_seconds,
         reason=job.reason,

@@ -252,3 +252,33 @@ def test_over_budget_answers_come_from_the_partitions_cached_data() -> None:
         answered.start,
         "cached",
     )
+
+
+def test_at_most_max_per_minute_start_in_any_minute() -> None:
+    now = [1000.0]
+    ran: list[str] = []
+
+    async def submit(options: dict[str, Any]) -> str:
+        ran.append(str(options["runtime"]))
+        return f"sbatch: Job 1 to start at {int(time.time())} using 1 processors on nodes vm"
+
+    async def scenario(est: StartEstimator, first: int) -> list[StartEstimate]:
+        return list(
+            await asyncio.gather(
+                *(
+                    est.estimate(f"user{n}", {"partition": "cpu", "runtime": first + n}, submit)
+                    for n in range(10)
+                )
+            )
+        )
+
+    est = StartEstimator(max_concurrent=10, max_per_minute=3, user_interval=0)
+    est.clock = lambda: now[0]
+    answers = asyncio.run(scenario(est, 10))
+    assert len(ran) == 3 and [a.source for a in answers].count("cached") == 7
+    now[0] += 59.0
+    asyncio.run(scenario(est, 100))
+    assert len(ran) == 3  # still within the same minute
+    now[0] += 1.5
+    asyncio.run(scenario(est, 200))
+    assert len(ran) == 6

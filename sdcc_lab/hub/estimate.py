@@ -7,7 +7,8 @@ queued. Whatever the number of users, the hub asks Slurm within a budget:
 
 - an answer is reused per (user, request shape) for ``cache_ttl`` seconds, and
   callers asking the same question meanwhile share the one command in flight;
-- at most ``max_concurrent`` test submissions run hub-wide at once;
+- at most ``max_concurrent`` test submissions run hub-wide at once, and at most
+  ``max_per_minute`` start in any minute;
 - at most one per user per ``user_interval`` seconds.
 
 A question over budget is not queued (a form must never wait on a queue of
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -96,6 +97,16 @@ class StartEstimator(LoggingConfigurable):
         c.StartEstimator.user_interval = 10
         """,
     ).tag(config=True)
+    max_per_minute = Integer(
+        120,
+        min=0,
+        help="""Most test submissions started hub-wide in any 60 seconds (0: no such cap).
+        With ``max_concurrent`` this bounds what the hub asks of slurmctld whatever the
+        number of users; beyond it, answers come from cached data.
+
+        c.StartEstimator.max_per_minute = 60
+        """,
+    ).tag(config=True)
     fallback_ttl = Float(
         300.0,
         min=0,
@@ -130,6 +141,7 @@ class StartEstimator(LoggingConfigurable):
         self._by_partition: dict[str, tuple[float, StartEstimate]] = {}
         self._running = 0
         self._semaphore: asyncio.Semaphore | None = None
+        self._started: deque[float] = deque()  # clock times of the last minute's submissions
 
     @classmethod
     def shared(cls, **kwargs: Any) -> StartEstimator:
@@ -189,6 +201,12 @@ class StartEstimator(LoggingConfigurable):
         if self._running >= self.max_concurrent:
             self.counts["budget_full"] += 1
             return await self._fallback(options, free, "the scheduler is busy")
+        while self._started and now - self._started[0] >= 60:
+            self._started.popleft()
+        if self.max_per_minute and len(self._started) >= self.max_per_minute:
+            self.counts["minute_full"] += 1
+            return await self._fallback(options, free, "many people are asking right now")
+        self._started.append(now)
         self._last_asked[user_name] = now
         # Counted now, not when the task starts: callers arriving in the same loop turn
         # must see it, or all of them would pass the check above.

@@ -142,6 +142,8 @@ def _hub_settings() -> dict[str, Any] | None:
 
 def ends_of(settings: Mapping[str, Any] | None) -> SessionEnds | None:
     """The hub's one ends store (beside its presets store); None outside a hub."""
+    if isinstance(settings, dict) and isinstance(settings.get(SETTINGS_KEY), SessionEnds):
+        return settings[SETTINGS_KEY]  # type: ignore[no-any-return]
     if not isinstance(settings, dict) or settings.get("app") is None:
         settings = _hub_settings()
     if settings is None:

@@ -780,6 +780,8 @@ def mfa_login_text(front: Any) -> str:
         + "\n".join(lines)
         + f"\n\n(kept in {front.folder / CREDENTIALS_FILE}, mode 600; Keycloak's log: "
         f"{front.keycloak.log_path})\n"
+        f"Keycloak's admin API: {front.keycloak.url}/admin/ (user admin, password in "
+        f"{front.keycloak.work_dir / 'admin-password'})\n"
     )
 
 

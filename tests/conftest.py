@@ -27,7 +27,7 @@ from hubclient import PORTAL_PASSWORDS
 from sdcc_lab.demo import PASSWORD_FILE
 from sdcc_lab.netutil import free_port
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "mfa_harness"]
 
 BIN_DIR = Path(sys.executable).parent
 JOBENV_BIN = Path("/opt/sdcc-lab/jobenv/bin")

@@ -174,6 +174,8 @@ class Keycloak:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        # For whoever must find it: the tests stop it to see the front's error page.
+        (self.work_dir / "keycloak.pid").write_text(f"{self.proc.pid}\n")
 
     def wait_ready(
         self, timeout: float = 300, interrupted: Callable[[], bool] = lambda: False
@@ -214,17 +216,30 @@ class Keycloak:
             raise KeycloakError(f"Keycloak's admin login failed ({status}): {body[:300]!r}")
         return str(json.loads(body)["access_token"])
 
-    def create_realm(self, realm: dict[str, Any]) -> None:
-        status, body = _request(
-            f"{self.url}/admin/realms",
-            data=json.dumps(realm).encode(),
+    def admin_call(self, path: str, body: Any) -> None:
+        """POST ``body`` to Keycloak's admin API at ``path`` (after /admin/)."""
+        status, answer = _request(
+            f"{self.url}/admin/{path}",
+            data=json.dumps(body).encode(),
             headers={
                 "Authorization": f"Bearer {self.admin_token()}",
                 "Content-Type": "application/json",
             },
         )
-        if status != 201:
-            raise KeycloakError(f"Keycloak refused the realm ({status}): {body[:500]!r}")
+        if status not in (200, 201, 204):
+            raise KeycloakError(f"Keycloak refused POST {path} ({status}): {answer[:500]!r}")
+
+    def create_realm(self, realm: dict[str, Any]) -> None:
+        self.admin_call("realms", realm)
+
+    def write_admin_password(self) -> Path:
+        """Keep the admin console's password (mode 600) for whoever runs this Keycloak."""
+        path = self.work_dir / "admin-password"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as f:
+            os.fchmod(f.fileno(), 0o600)
+            f.write(self.admin_password + "\n")
+        return path
 
     def rss_bytes(self) -> int:
         """Resident memory of the server's processes (the JVM)."""
@@ -261,3 +276,29 @@ class Keycloak:
         else:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sdcc_lab.front.keycloak fetch``: fetch Keycloak into the cache and start
+    it once, so that Keycloak's one-time build for these options is done (scripts/setup.sh)."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(prog="python -m sdcc_lab.front.keycloak")
+    parser.add_argument("command", choices=["fetch"])
+    parser.parse_args(argv)
+    home = fetch_keycloak()
+    with tempfile.TemporaryDirectory() as work:
+        server = Keycloak(home, Path(work), "http://127.0.0.1:1/")
+        try:
+            server.start()
+        finally:
+            server.stop()
+    print(
+        f"Keycloak {KEYCLOAK_VERSION} is ready in {home} (started in {server.start_seconds:.0f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

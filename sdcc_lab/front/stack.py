@@ -111,6 +111,7 @@ class MfaFront:
         assert self.keycloak is not None, "launch_keycloak() first"
         self.keycloak.wait_ready(timeout, interrupted)
         self.keycloak.create_realm(realm_representation(self.url, self.client_secret, self.users))
+        self.keycloak.write_admin_password()
 
     def start_keycloak(self) -> None:
         self.launch_keycloak()

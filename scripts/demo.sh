@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (scripts/setup.sh) and run the demo portal. Arguments go to
 # `sdcc-lab demo`, e.g. scripts/demo.sh --port 8000 --users alice,bob
+# With --mfa (the Keycloak + Apache front), setup also installs what that needs.
 # As root, it also brings up the single-node Slurm test cluster and the job
 # environment, so that sessions can run as Slurm jobs of the system users
 # alice and bob (pass --local-only to skip the cluster). The cluster stays up
@@ -11,7 +12,11 @@
 # this clone (one under /root, say).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+if [[ " $* " == *" --mfa "* ]]; then
+  bash scripts/setup.sh --mfa
+else
+  bash scripts/setup.sh
+fi
 extra=()
 if [ "$(id -u)" = 0 ]; then
   extra+=(--create-users)

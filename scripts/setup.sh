@@ -3,13 +3,21 @@
 # Debian packages, a virtual environment (.venv) with sdcc_lab installed in
 # development mode, the built frontend, and configurable-http-proxy.
 #   scripts/setup.sh          what the demo portal needs
-#   scripts/setup.sh --test   also what the test suites need (chromium, ui-tests)
+#   scripts/setup.sh --mfa    also what `sdcc-lab demo --mfa` needs (Apache with
+#                             mod_auth_openidc, Java, Keycloak fetched into the cache)
+#   scripts/setup.sh --test   also what the test suites need (chromium, ui-tests, all of --mfa)
 # Safe to run again: it skips what is already in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WITH_TESTS=0
-[ "${1:-}" = "--test" ] && WITH_TESTS=1
+WITH_MFA=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) WITH_TESTS=1; WITH_MFA=1 ;;
+    --mfa) WITH_MFA=1 ;;
+  esac
+done
 
 log() { printf '\n==> %s\n' "$*"; }
 
@@ -18,6 +26,10 @@ packages=(python3 python3-venv python3-dev git ca-certificates)
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 if [ "$WITH_TESTS" = 1 ]; then
   packages+=(chromium apache2 apache2-utils postgresql)
+fi
+if [ "$WITH_MFA" = 1 ]; then
+  # Keycloak runs on Java 17+ and comes from Maven Central (sdcc_lab/front/keycloak.py).
+  packages+=(apache2 libapache2-mod-auth-openidc openjdk-17-jre-headless maven unzip)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -55,6 +67,16 @@ jupyter labextension develop --overwrite . >/dev/null 2>&1
 if [ ! -x .venv/bin/configurable-http-proxy ]; then
   log "configurable-http-proxy"
   npm install -g --silent --prefix .venv configurable-http-proxy@5.3.0 >/dev/null
+fi
+
+if [ "$WITH_MFA" = 1 ]; then
+  # Once per machine (cached in ~/.cache/sdcc-lab): download, unpack, and Keycloak's own
+  # first-start build, so that neither the demo nor the tests pay for it.
+  kc_home="${SDCC_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sdcc-lab}/keycloak-26.7.3"
+  if [ ! -f "$kc_home/.sdcc-lab-built" ]; then
+    log "Keycloak (Maven Central), into the cache"
+    .venv/bin/python -c 'import sys; from sdcc_lab.front.keycloak import main; sys.exit(main(["fetch"]))'
+  fi
 fi
 
 if [ "$WITH_TESTS" = 1 ]; then

@@ -38,6 +38,8 @@ KEYCLOAK_VERSION = "26.7.3"
 ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{KEYCLOAK_VERSION}:zip"
 CACHE_ENV = "SDCC_LAB_CACHE"
 RELATIVE_PATH = "/kc"
+# In Keycloak's home once it was started with this module's options (its build is done).
+BUILT_STAMP = ".sdcc-lab-built"
 
 
 class KeycloakError(Exception):
@@ -279,7 +281,7 @@ class Keycloak:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m sdcc_lab.front.keycloak fetch``: fetch Keycloak into the cache and start
+    """``main(["fetch"])`` (scripts/setup.sh): fetch Keycloak into the cache and start
     it once, so that Keycloak's one-time build for these options is done (scripts/setup.sh)."""
     import argparse
     import tempfile
@@ -294,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
             server.start()
         finally:
             server.stop()
+    # scripts/setup.sh skips all this next time.
+    (home / BUILT_STAMP).write_text(f"started in {server.start_seconds:.1f} s\n")
     print(
         f"Keycloak {KEYCLOAK_VERSION} is ready in {home} (started in {server.start_seconds:.0f} s)"
     )

@@ -117,6 +117,7 @@ def test_the_handler_lists_are_the_described_paths() -> None:
     from sdcc_lab.server.resources import resources_handlers
     from sdcc_lab.server.shares import share_handlers
     from sdcc_lab.server.workers import workers_handlers
+    from sdcc_lab.server.workspace import workspace_handlers
 
     listed = {
         _template(pattern + "$"): _implemented(handler)
@@ -126,6 +127,7 @@ def test_the_handler_lists_are_the_described_paths() -> None:
             resources_handlers,
             workers_handlers,
             extend_handlers,
+            workspace_handlers,
         )
         for pattern, handler in make("/")
     }

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import re
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,12 @@ from traitlets import (
     Instance,
     Integer,
     List,
+    TraitError,
     TraitType,
     Type,
     Unicode,
     default,
+    validate,
 )
 
 from ..labels import fill, labels
@@ -183,6 +186,34 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
             c.FormSpawner.allow_local = False
         """,
     ).tag(config=True)
+
+    restore_workspace = Bool(
+        True,
+        help="""Open every session in the portal's named JupyterLab workspace
+        (``/lab/workspaces/<workspace_name>``, kept in the user's home), so a new start,
+        "Start again" included and whatever its options, reopens the notebooks of the last
+        session where they were, with their kernels (sdcc_lab.server.workspace). Applies only
+        when ``c.Spawner.default_url`` is JupyterLab's (empty or ``/lab``). Off::
+
+            c.FormSpawner.restore_workspace = False
+        """,
+    ).tag(config=True)
+
+    workspace_name = Unicode(
+        "sdcc-lab",
+        help="""Name of the portal's JupyterLab workspace (letters, digits, ``.``, ``_``,
+        ``-``; the file is ``~/.jupyter/lab/workspaces/<name>-<hash>.jupyterlab-workspace``)::
+
+            c.FormSpawner.workspace_name = "portal"
+        """,
+    ).tag(config=True)
+
+    @validate("workspace_name")
+    def _valid_workspace_name(self, proposal: Any) -> str:
+        name = str(proposal["value"])
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+            raise TraitError(f"workspace_name {name!r}: letters, digits, '.', '_', '-' only")
+        return name
 
     htcondor_partition = Unicode(
         "",
@@ -659,6 +690,12 @@ class FormSpawner(Spawner):  # type: ignore[misc]  # JupyterHub is untyped
         return child
 
     def _configure_child(self, child: Spawner) -> None:
+        # The start URL is where the workspace comes back: the hub's redirect after a spawn
+        # goes to the server, which goes to its default URL; JupyterLab loads the named
+        # workspace there and writes each change of the layout back into it. This works
+        # before any of the frontend loads and for every way in (form, "Start again", REST).
+        if self.restore_workspace and str(child.default_url or "").rstrip("/") in ("", "/lab"):
+            child.default_url = f"/lab/workspaces/{self.workspace_name}"
         if hasattr(child, "environment_setup"):
             child.environment_setup = {
                 name: str(env.get("setup", "")) for name, env in self.environments.items()

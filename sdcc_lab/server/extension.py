@@ -10,6 +10,7 @@ from .handlers import default_handlers
 from .resources import resources_handlers, setup_resources
 from .shares import setup_shares, share_handlers
 from .workers import setup_workers, workers_handlers
+from .workspace import setup_workspace, workspace_handlers
 
 
 def load_extension(server_app: Any) -> None:
@@ -34,4 +35,6 @@ def load_extension(server_app: Any) -> None:
     web_app.add_handlers(".*$", extend_handlers(web_app.settings["base_url"]))
     web_app.settings["sdcc_lab_workers"] = setup_workers(server_app)
     web_app.add_handlers(".*$", workers_handlers(web_app.settings["base_url"]))
+    web_app.settings["sdcc_lab_workspace"] = setup_workspace(server_app)
+    web_app.add_handlers(".*$", workspace_handlers(web_app.settings["base_url"]))
     server_app.log.info("sdcc_lab server extension loaded")

@@ -5,5 +5,6 @@
 import { resourcesPlugin } from './resources/plugin';
 import { sessionPlugin } from './session/plugin';
 import { sharePlugin } from './share/plugin';
+import { workspacePlugin } from './workspace/plugin';
 
-export default [sessionPlugin, sharePlugin, resourcesPlugin];
+export default [sessionPlugin, sharePlugin, resourcesPlugin, workspacePlugin];

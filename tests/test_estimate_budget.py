@@ -282,3 +282,23 @@ def test_at_most_max_per_minute_start_in_any_minute() -> None:
     now[0] += 1.5
     asyncio.run(scenario(est, 200))
     assert len(ran) == 6
+
+
+@pytest.mark.slurm
+def test_entitlements_are_built_once_per_answer_not_per_change() -> None:
+    """Every estimate validates the choice: a storm of changes reuses the user's entitlements."""
+    SlurmDiscovery.forget()
+    discovery = SlurmDiscovery()
+
+    async def twice() -> tuple[Any, Any, int]:
+        first = await discovery.entitlements("alice")
+        runs = sum(SlurmDiscovery.commands_run.values())
+        second = await discovery.entitlements("alice")
+        return first, second, sum(SlurmDiscovery.commands_run.values()) - runs
+
+    first, second, commands = asyncio.run(twice())
+    assert first is second and commands == 0
+    assert {p.name for p in first.partitions} == {"cpu", "gpu"}
+    SlurmDiscovery.forget()  # an admin's forget (or the next period) asks and builds again
+    third, _, _ = asyncio.run(twice())
+    assert third is not first and third == first

@@ -12,8 +12,10 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import time
 from collections import Counter
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from traitlets import Bool, Float, Unicode
 from traitlets.config import LoggingConfigurable
@@ -24,6 +26,8 @@ from ..scheduler.errors import SchedulerError
 from ..scheduler.slurm import parse_associations, parse_partitions, parse_qos
 from ..scheduler.slurm.nodes import FreeResources, Node, free_per_partition, parse_nodes
 from .entitlements import Entitlements, build_entitlements
+
+T = TypeVar("T")
 
 ASSOC_FIELDS = ("user", "defaultaccount", "account", "partition", "qos", "defaultqos", "maxwall")
 QOS_FIELDS = ("name", "maxwall", "flags", "maxtres")
@@ -110,6 +114,11 @@ class SlurmDiscovery(LoggingConfigurable):
     _caches: ClassVar[dict[str, TTLCache[str, str]]] = {}
     #: How many commands of each kind ran (for tests and benchmarks).
     commands_run: ClassVar[Counter[str]] = Counter()
+    # Parsed answers and each user's entitlements, valid while the answers are the same
+    # objects (the caches hand out the same text until they ask again).
+    _parse_memo: ClassVar[dict[str, tuple[str, Any]]] = {}
+    _built: ClassVar[dict[str, tuple[tuple[Any, ...], Entitlements]]] = {}
+    _groups: ClassVar[dict[str, tuple[float, list[str] | None]]] = {}
 
     def _cache(self, kind: str) -> TTLCache[str, str]:
         ttl = self.free_ttl if kind == "node" else self.cache_ttl
@@ -123,6 +132,9 @@ class SlurmDiscovery(LoggingConfigurable):
         """Drop every cached answer (tests; an admin after changing accounting)."""
         for cache in cls._caches.values():
             cache.clear()
+        cls._parse_memo.clear()
+        cls._built.clear()
+        cls._groups.clear()
 
     async def _run(self, kind: str, argv: list[str]) -> str:
         self.commands_run[kind] += 1
@@ -164,7 +176,16 @@ class SlurmDiscovery(LoggingConfigurable):
 
     async def nodes(self) -> list[Node]:
         """Every node, from the one cluster-wide query of the current period."""
-        return parse_nodes(await self.node_text())
+        return self._parsed("node", await self.node_text(), parse_nodes)
+
+    def _parsed(self, kind: str, text: str, parse: Callable[[str], T]) -> T:
+        """``parse(text)``, parsed once per answer (the form asks at every change)."""
+        seen = self._parse_memo.get(kind)
+        if seen is not None and seen[0] is text:
+            return seen[1]  # type: ignore[no-any-return]
+        parsed = parse(text)
+        self._parse_memo[kind] = (text, parsed)
+        return parsed
 
     async def free_resources(self) -> dict[str, FreeResources]:
         """Free resources per partition (all users share the query; :attr:`free_ttl`)."""
@@ -179,12 +200,34 @@ class SlurmDiscovery(LoggingConfigurable):
             last = self._cache("node").last_value("*")
             return parse_nodes(last) if last else []
 
+    def _groups_of(self, username: str) -> list[str] | None:
+        # getgrouplist reads the group database (LDAP at many sites): once per period.
+        now = time.monotonic()
+        seen = self._groups.get(username)
+        if seen is None or seen[0] <= now:
+            seen = self._groups[username] = (now + self.cache_ttl, unix_groups(username))
+        return seen[1]
+
     async def entitlements(self, username: str) -> Entitlements:
-        """What ``username`` may use; on failure, no batch choice and a notice why."""
+        """What ``username`` may use; on failure, no batch choice and a notice why.
+
+        Built once per user and set of answers: every estimate validates the
+        user's choice, and a login storm must not rebuild it for each change.
+        """
         try:
             assoc_text = await self.association_text(username)
-            partitions = parse_partitions(await self.partition_text())
-            qos = parse_qos(await self.qos_text(), QOS_FIELDS)
+            partition_text = await self.partition_text()
+            qos_text = await self.qos_text()
+            nodes = await self._node_sizes()
+            groups = self._groups_of(username)
+            sources = (assoc_text, partition_text, qos_text, nodes, groups)
+            built = self._built.get(username)
+            if built is not None and all(
+                a is b or a == b for a, b in zip(built[0], sources, strict=True)
+            ):
+                return built[1]
+            partitions = self._parsed("partition", partition_text, parse_partitions)
+            qos = self._parsed("qos", qos_text, lambda t: parse_qos(t, QOS_FIELDS))
             associations = parse_associations(assoc_text, ASSOC_FIELDS)
         except SchedulerError as e:
             self.log.warning("Slurm discovery for %s failed: %s", username, e)
@@ -198,12 +241,13 @@ class SlurmDiscovery(LoggingConfigurable):
             associations,
             partitions,
             qos,
-            user_groups=unix_groups(username),
-            nodes=await self._node_sizes(),
+            user_groups=groups,
+            nodes=nodes,
         )
         if not entitlements.partitions:
-            return Entitlements(
+            entitlements = Entitlements(
                 user=username,
                 notice="You have no Slurm association that allows a partition here.",
             )
+        self._built[username] = (sources, entitlements)
         return entitlements

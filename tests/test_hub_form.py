@@ -337,7 +337,9 @@ def test_on_a_real_hub_the_sites_hook_runs_links_start_nothing_and_each_spawn_va
 def admin_guide_hooks() -> dict[str, Any]:
     """Run the python blocks of the guide's hooks section as one jupyterhub_config.py."""
     guide = (Path(__file__).parents[1] / "docs" / "admin-guide.md").read_text()
-    section = guide.split("### Your site's own rules: hooks", 1)[1].split("\n## ", 1)[0]
+    # The section ends at the next heading: the sections after it have snippets of their own.
+    hooks = guide.split("### Your site's own rules: hooks", 1)[1]
+    section = re.split(r"\n##+ ", hooks, maxsplit=1)[0]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert len(blocks) == 4, "the guide's hook snippets changed: update this test"
     namespace: dict[str, Any] = {"c": Config()}

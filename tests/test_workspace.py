@@ -204,9 +204,9 @@ async def test_an_unreadable_record_is_replaced(jp_fetch: Any, workspaces: Path)
     await open_in_lab(jp_fetch, "one.ipynb")
     await start_kernel(jp_fetch, "one.ipynb")
     await recorded(jp_fetch, [{"path": "one.ipynb", "kernel": "python3"}])
-    assert json.loads(read(workspaces / f"{NAME}.sdcc-kernels.json"))["kernels"] == {
-        "one.ipynb": "python3"
-    }
+    assert json.loads(read(workspaces / f"{NAME}.sdcc-kernels.json"))["kernels"] == [
+        {"path": "one.ipynb", "kernel": "python3"}
+    ]
 
 
 @pytest.mark.parametrize("default_url", ["/lab"])
@@ -227,10 +227,24 @@ async def test_without_the_portal_workspace_nothing_is_kept(
 
 
 def test_open_notebooks_reads_the_layout_restorers_keys() -> None:
-    workspace = layout("a.ipynb", "sub/b c.ipynb")
+    workspace = layout("sub/b c.ipynb", "a.ipynb")
+    workspace["data"] = dict(sorted(workspace["data"].items()))  # as JupyterLab stores it
     workspace["data"]["editor:x.py"] = {"data": {"path": "x.py", "factory": "Editor"}}
     workspace["data"]["notebook:old-style.ipynb"] = {}
-    assert open_notebooks(workspace) == ["a.ipynb", "sub/b c.ipynb", "old-style.ipynb"]
+    # The tabs' order, then notebooks not in the main area.
+    assert open_notebooks(workspace) == ["sub/b c.ipynb", "a.ipynb", "old-style.ipynb"]
+    split = {
+        "type": "split-area",
+        "children": [{"widgets": ["notebook:z"]}, {"widgets": ["notebook:y"]}],
+    }
+    both = {
+        "data": {
+            "notebook:y": {},
+            "notebook:z": {},
+            "layout-restorer:data": {"main": {"dock": split}},
+        }
+    }
+    assert open_notebooks(both) == ["z", "y"]
     assert open_notebooks({"data": []}) == []
 
 

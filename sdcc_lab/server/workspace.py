@@ -67,13 +67,30 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _dock_order(node: Any, found: list[str]) -> None:
+    """The widget ids of a dock layout (tab areas within split areas), left to right."""
+    if isinstance(node, dict):
+        for part in ("widgets", "children"):
+            for child in node.get(part) or ():
+                if isinstance(child, str):
+                    found.append(child)
+                else:
+                    _dock_order(child, found)
+
+
 def open_notebooks(workspace: dict[str, Any]) -> list[str]:
-    """The paths of the notebooks a workspace file has open, in its order."""
+    """The paths of the notebooks a workspace file has open: in the order of the main
+    area's tabs (JupyterLab stores the data keys sorted), then any others."""
     data = workspace.get("data")
     if not isinstance(data, dict):
         return []
+    main = data.get("layout-restorer:data")
+    tabs: list[str] = []
+    if isinstance(main, dict) and isinstance(main.get("main"), dict):
+        _dock_order(main["main"].get("dock"), tabs)
+    rank = {key: i for i, key in reversed(list(enumerate(tabs)))}
     paths: list[str] = []
-    for key, value in data.items():
+    for key, value in sorted(data.items(), key=lambda kv: rank.get(kv[0], len(rank))):
         if not isinstance(key, str) or not key.startswith(NOTEBOOK_KEY):
             continue
         path = value.get("data", {}).get("path") if isinstance(value, dict) else None
@@ -163,10 +180,18 @@ class WorkspaceKeeper(LoggingConfigurable):
         return record if isinstance(record, dict) else {}
 
     def recorded_kernels(self, record: dict[str, Any]) -> dict[str, str]:
+        """The record's ``[{"path", "kernel"}]`` in its order (a list: the tabs' order)."""
         kernels = record.get("kernels")
-        if not isinstance(kernels, dict):
+        if not isinstance(kernels, list):
             return {}
-        return {str(p): str(k) for p, k in kernels.items() if isinstance(k, str) and k}
+        return {
+            k["path"]: k["kernel"]
+            for k in kernels
+            if isinstance(k, dict)
+            and isinstance(k.get("path"), str)
+            and isinstance(k.get("kernel"), str)
+            and k["kernel"]
+        }
 
     def write_record(self, name: str, record: dict[str, Any]) -> None:
         """Replace the record at once (a job killed mid-write leaves the old one whole)."""
@@ -227,7 +252,7 @@ class WorkspaceKeeper(LoggingConfigurable):
             # The user asked for a blank start: nothing of the last session reopens.
             with contextlib.suppress(FileNotFoundError):
                 self.workspace_file(name).unlink()
-            self.write_record(name, {"restore": False, "kernels": {}, "saved": _now()})
+            self.write_record(name, {"restore": False, "kernels": [], "saved": _now()})
             self.log.info("sdcc_lab workspace: %s emptied (the user's setting)", name)
         self._checker = PeriodicCallback(self.check, self.check_interval * 1000)
         self._checker.start()
@@ -271,9 +296,11 @@ class WorkspaceKeeper(LoggingConfigurable):
         }
         record = self.read_record(name)
         kernels = merge_kernels(self._open_notebooks(name), running, self.recorded_kernels(record))
-        if kernels == self.recorded_kernels(record) and "saved" in record:
+        if list(kernels.items()) == list(self.recorded_kernels(record).items()) and (
+            "saved" in record
+        ):
             return False
-        record.update(kernels=kernels, saved=_now())
+        record.update(kernels=[{"path": p, "kernel": k} for p, k in kernels.items()], saved=_now())
         try:
             self.write_record(name, record)
         except OSError as e:

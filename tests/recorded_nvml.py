@@ -6,6 +6,11 @@ same calls with those values, so sdcc_lab's NVML code path runs unchanged on
 machines without a GPU. It raises ``NVMLError`` with the driver's own words
 where the real library did during the recording ("Invalid Argument" for an
 index past the last GPU).
+
+Recordings named ``constructed_*`` are built by hand in the same shape (a
+node with several GPUs, MIG instances): no such machine was lent. A device's
+``mig_devices`` are found by their ``MIG-`` UUID, and a ``null`` utilisation
+raises "Not Supported" as the real library does for a MIG instance.
 """
 
 from __future__ import annotations
@@ -37,7 +42,15 @@ def replaying(recording: str) -> types.ModuleType:
         for device in devices:
             if device["uuid"] == uuid:
                 return device
+            for mig in device.get("mig_devices", []):
+                if mig["uuid"] == uuid:
+                    return mig
         raise NVMLError("Not Found")
+
+    def utilization(h: dict[str, Any]) -> types.SimpleNamespace:
+        if h["utilization"] is None:
+            raise NVMLError("Not Supported")
+        return types.SimpleNamespace(**h["utilization"])
 
     calls: dict[str, Any] = {
         "NVMLError": NVMLError,
@@ -47,7 +60,7 @@ def replaying(recording: str) -> types.ModuleType:
         "nvmlDeviceGetHandleByUUID": by_uuid,
         "nvmlDeviceGetName": lambda h: h["name"],
         "nvmlDeviceGetUUID": lambda h: h["uuid"],
-        "nvmlDeviceGetUtilizationRates": lambda h: types.SimpleNamespace(**h["utilization"]),
+        "nvmlDeviceGetUtilizationRates": utilization,
         "nvmlDeviceGetMemoryInfo": lambda h: types.SimpleNamespace(**h["memory"]),
         "nvmlDeviceGetComputeRunningProcesses": lambda h: [
             types.SimpleNamespace(pid=p["pid"], usedGpuMemory=p["used_gpu_memory"])

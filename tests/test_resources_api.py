@@ -42,6 +42,8 @@ KEYS = {
     "updated_at",
     "scheduler_checked_at",
     "problems",
+    "storage",
+    "memory_warning_share",
 }
 
 

@@ -15,7 +15,7 @@ import sys
 import pytest
 from recorded_nvml import FIXTURES, replaying
 
-from sdcc_lab.resources.gpu import NVMLReader, visible_gpus
+from sdcc_lab.resources.gpu import NVMLReader, physical_gpus, visible_gpus
 
 H200_UUID = "GPU-eb8f8136-f5e5-ea40-85da-2bcdc209b8f5"
 
@@ -61,5 +61,77 @@ def test_replay_agrees_with_the_reader_run_on_the_real_gpu(
     on_gpu = json.loads((FIXTURES / recording).read_text())["sdcc_reader"]
     for case in on_gpu.values():
         reader = NVMLReader(visible_gpus(case["env"]))
-        assert reader.read() == case["read"]
+        read = reader.read()
+        # The compute-process list was added to the reader after that run: compared
+        # with the recording's own compute_processes below.
+        if read is not None:
+            read = [{k: v for k, v in g.items() if k != "processes"} for g in read]
+        assert read == case["read"]
         assert reader.problem == case["problem"]
+    device = json.loads((FIXTURES / recording).read_text())["devices"][0]
+    reader = NVMLReader(["0"])
+    [gpu] = reader.read() or []
+    assert gpu["processes"] == [
+        {"pid": p["pid"], "memory_bytes": p["used_gpu_memory"]} for p in device["compute_processes"]
+    ]
+
+
+def test_the_torch_process_is_listed_with_its_gpu_memory(nvml: None) -> None:
+    [gpu] = NVMLReader(["0"]).read() or []
+    assert gpu["processes"] == [{"pid": 506, "memory_bytes": 3600809984}]
+
+
+NODE = "constructed_4xh200_node.json"  # built by hand: see tests/recorded_nvml.py
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        # devices not confined: NVML sees the node's 4 GPUs; CUDA's 0,1 are the node's 1,3
+        {"CUDA_VISIBLE_DEVICES": "0,1", "SLURM_JOB_GPUS": "1,3"},
+        {"CUDA_VISIBLE_DEVICES": "0,1", "SLURM_STEP_GPUS": "1,3", "SLURM_JOB_GPUS": "0,1,2,3"},
+        {"SLURM_JOB_GPUS": "1,3"},
+        {
+            "CUDA_VISIBLE_DEVICES": "GPU-00000000-0000-4000-8000-000000000001,"
+            "GPU-00000000-0000-4000-8000-000000000003"
+        },
+    ],
+)
+def test_only_the_jobs_gpus_of_a_shared_node_appear(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", replaying(NODE))
+    reader = NVMLReader(visible_gpus(env), physical_gpus(env))
+    gpus = reader.read() or []
+    assert len(gpus) == 2
+    busy, idle = gpus
+    assert busy["utilization_percent"] == 100.0 and busy["processes"] == [
+        {"pid": 506, "memory_bytes": 3600809984}
+    ]
+    assert idle["utilization_percent"] == 0.0 and idle["processes"] == []
+    # GPU 2 (another job's process 9999) is never read
+    assert all(p["pid"] != 9999 for g in gpus for p in g["processes"] or [])
+    assert reader.problem is None
+
+
+def test_confined_devices_keep_cudas_numbering(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ConstrainDevices NVML sees only the job's GPUs: CUDA's index is NVML's."""
+    monkeypatch.setitem(sys.modules, "pynvml", replaying("h200_torch_load_nvml.json"))
+    env = {"CUDA_VISIBLE_DEVICES": "0", "SLURM_JOB_GPUS": "3"}
+    [gpu] = NVMLReader(visible_gpus(env), physical_gpus(env)).read() or []
+    assert gpu["name"] == "NVIDIA H200" and gpu["utilization_percent"] == 100.0
+
+
+MIG = "constructed_h200_mig.json"  # built by hand: see tests/recorded_nvml.py
+
+
+def test_a_mig_instance_is_read_by_its_uuid_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", replaying(MIG))
+    env = {"CUDA_VISIBLE_DEVICES": "MIG-11111111-2222-5333-8444-555555555501"}
+    reader = NVMLReader(visible_gpus(env), physical_gpus(env))
+    [gpu] = reader.read() or []
+    assert gpu["name"] == "NVIDIA H200 MIG 1g.18gb"
+    assert gpu["memory_total_bytes"] == 17985175552  # the instance's, not the H200's 141 GiB
+    assert gpu["utilization_percent"] is None  # NVML: Not Supported on a MIG instance
+    assert gpu["processes"] == [{"pid": 506, "memory_bytes": 3600809984}]  # not 7777's
+    assert reader.problem is None

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -37,11 +37,13 @@ from ..scheduler.errors import SchedulerError
 from ..session import Session
 from .cgroup import CgroupInfo, CgroupReader
 from .facts import Facts
-from .gpu import visible_gpus
+from .gpu import physical_gpus, visible_gpus
 from .htcondor import htcondor_from_env
+from .kernels import KernelRef, KernelSampler
 from .local import host_facts, jupyterhub_limits
 from .merge import merge_limits
 from .model import answer
+from .quota import QuotaReader
 from .slurm import SlurmQuery, slurm_from_env
 from .usage import ProcessTree, Usage, UsageSampler
 
@@ -125,6 +127,23 @@ class ResourcesCollector(LoggingConfigurable):
         """,
     ).tag(config=True)
 
+    memory_warning_share = Float(
+        0.9,
+        help="""Share of the job's memory limit at which JupyterLab warns that the session is
+        about to be killed for memory, naming the notebook using most and offering to save
+        all (each user may choose another share in the panel's settings). 0 turns the
+        warning off by default. Example: ``c.ResourcesCollector.memory_warning_share = 0.85``.
+        """,
+    ).tag(config=True)
+    kernel_memory = Unicode(
+        "pss",
+        help="""What a kernel's memory counts: ``pss`` (pages shared between processes are split
+        between them, so the kernels add up to the job's figure; reads /proc/PID/smaps_rollup)
+        or ``rss`` (cheaper; shared pages count in full for each).
+        Example: ``c.ResourcesCollector.kernel_memory = "rss"``.
+        """,
+    ).tag(config=True)
+
     def __init__(
         self,
         session: Session,
@@ -132,9 +151,14 @@ class ResourcesCollector(LoggingConfigurable):
         *,
         query: FactsQuery | None = None,
         clock: Callable[[], float] = time.monotonic,
+        kernels: Callable[[], Awaitable[list[KernelRef]]] | None = None,
+        quota: QuotaReader | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.kernels = kernels
+        self.quota = quota
+        self.kernel_sampler = KernelSampler(clock, use_pss=self.kernel_memory != "rss")
         self.session = session
         self.environ = dict(os.environ if environ is None else environ)
         self._logged: set[str] = set()
@@ -153,6 +177,7 @@ class ResourcesCollector(LoggingConfigurable):
             visible_gpus(self.environ),
             self.use_nvml,
             clock,
+            physical_gpus(self.environ),
         )
         self._usage: TTLCache[None, Usage] = TTLCache(self.usage_cache_seconds, clock=clock)
 
@@ -232,6 +257,16 @@ class ResourcesCollector(LoggingConfigurable):
     async def _read_usage(self) -> Usage:
         """The fetch of the usage cache: procfs/cgroupfs on the loop, NVML in a thread."""
         usage = self.usage_sampler.sample((await self.limits()).cgroup)
+        owners: dict[int, str] = {}
+        if self.kernels is not None:
+            try:
+                refs = await self.kernels()
+                kernels, owners = self.kernel_sampler.sample(refs)
+                usage = replace(
+                    usage, kernels=kernels, kernel_memory=self.kernel_sampler.memory_kind
+                )
+            except Exception as e:  # noqa: BLE001 - the job's figures still show
+                self.log_once(f"sdcc_lab resources: reading the kernels failed: {e!r}")
         if self.usage_sampler.reads_gpus:
             gpus, problem = await asyncio.get_running_loop().run_in_executor(
                 None, self.usage_sampler.read_gpus
@@ -239,6 +274,7 @@ class ResourcesCollector(LoggingConfigurable):
             if problem:
                 self.log_once(f"sdcc_lab resources: {problem}")
             usage = replace(usage, gpus=gpus)
+            _gpu_memory_per_kernel(usage, owners)
         return usage
 
     async def start(self) -> None:
@@ -272,4 +308,21 @@ class ResourcesCollector(LoggingConfigurable):
             now=datetime.now(timezone.utc),
             checked_at=self._checked_at,
             problems=problems,
+            storage=self.quota.to_json() if self.quota is not None else None,
+            memory_warning_share=self.memory_warning_share,
         )
+
+
+def _gpu_memory_per_kernel(usage: Usage, owners: dict[int, str]) -> None:
+    """Add to each kernel the GPU memory NVML says its processes use (on the job's GPUs)."""
+    if not usage.kernels or not usage.gpus:
+        return
+    totals: dict[str, int] = {}
+    for gpu in usage.gpus:
+        for p in gpu.get("processes") or []:
+            kernel = owners.get(p["pid"])
+            if kernel is not None and p["memory_bytes"] is not None:
+                totals[kernel] = totals.get(kernel, 0) + p["memory_bytes"]
+    for k in usage.kernels:
+        if k["id"] in totals:
+            k["gpu_memory_bytes"] = totals[k["id"]]

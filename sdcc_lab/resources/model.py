@@ -24,6 +24,8 @@ def answer(
     now: datetime,
     checked_at: datetime | None,
     problems: Sequence[str],
+    storage: dict[str, Any] | None = None,
+    memory_warning_share: float | None = None,
 ) -> dict[str, Any]:
     """The endpoint's answer from merged limits and one usage reading."""
     remaining = round((facts.end - now).total_seconds()) if facts.end is not None else None
@@ -50,6 +52,8 @@ def answer(
             "remaining_seconds": remaining,
         },
         "usage": usage.to_json(),
+        "storage": storage,
+        "memory_warning_share": memory_warning_share,
         "updated_at": iso(now),
         "scheduler_checked_at": iso(checked_at),
         "problems": list(problems),

@@ -147,6 +147,8 @@ class Usage:
     cpu_percent: float | None = None
     gpus: list[dict[str, Any]] | None = None
     measured_from: str | None = None  # "cgroup" or "processes"
+    kernels: list[dict[str, Any]] | None = None  # per running kernel (see .kernels)
+    kernel_memory: str | None = None  # "pss" or "rss": what the kernels' figures count
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -154,6 +156,8 @@ class Usage:
             "cpu_percent": self.cpu_percent,
             "gpus": self.gpus,
             "measured_from": self.measured_from,
+            "kernels": self.kernels,
+            "kernel_memory": self.kernel_memory,
         }
 
 
@@ -172,7 +176,9 @@ class UsageSampler:
         gpu_devices: list[str] | None,
         use_nvml: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        physical_gpus: list[str] | None = None,
     ) -> None:
+        self.physical_gpus = physical_gpus
         self.cgroup = cgroup
         self.tree = tree
         self.gpu_devices = gpu_devices
@@ -208,5 +214,5 @@ class UsageSampler:
         if not self.reads_gpus:
             return None, None
         if self.nvml is None:
-            self.nvml = NVMLReader(self.gpu_devices)
+            self.nvml = NVMLReader(self.gpu_devices, self.physical_gpus)
         return self.nvml.read(), self.nvml.problem

@@ -1,10 +1,11 @@
 /**
  * The "About this Session…" dialog: renders what the session model read.
  */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Dialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
+import { showDialogKeepingFocus } from '../focus';
 import { labelTable } from '../table';
 import { IInfo } from '../tokens';
 import { describeSession } from './format';
@@ -27,7 +28,7 @@ export async function showSessionDialog(
 ): Promise<void> {
   const body = new Widget();
   body.node.appendChild(labelTable(infoRows(info, trans)));
-  await showDialog({
+  await showDialogKeepingFocus({
     title: trans.__('This session'),
     body,
     buttons: [Dialog.okButton({ label: trans.__('Close') })]

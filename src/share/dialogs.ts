@@ -7,12 +7,12 @@ import {
   Clipboard,
   Dialog,
   Notification,
-  showDialog,
   showErrorMessage
 } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
+import { showDialogKeepingFocus } from '../focus';
 import { errorText } from '../api';
 import { gridTable, labelTable } from '../table';
 import {
@@ -128,7 +128,7 @@ export async function showShareDialog(
     }
   };
 
-  const answer = await showDialog({
+  const answer = await showDialogKeepingFocus({
     title: trans.__('Share notebook'),
     body,
     buttons: [
@@ -239,7 +239,7 @@ export async function showManageDialog(
   render();
   model.changed.connect(render);
   try {
-    await showDialog({
+    await showDialogKeepingFocus({
       title: trans.__('My share links'),
       body,
       buttons: [Dialog.okButton({ label: trans.__('Close') })]
@@ -308,7 +308,7 @@ export async function showImportDialog(
   } else {
     buttons.push(Dialog.okButton({ label: trans.__('Import') }));
   }
-  const answer = await showDialog({
+  const answer = await showDialogKeepingFocus({
     title: trans.__('Import a shared notebook'),
     body,
     buttons
@@ -355,7 +355,7 @@ export async function showMatchDialog(
     links.appendChild(spawn);
   }
   body.node.appendChild(links);
-  await showDialog({
+  await showDialogKeepingFocus({
     title: trans.__('Start a matching session'),
     body,
     buttons: [Dialog.okButton({ label: trans.__('Close') })]

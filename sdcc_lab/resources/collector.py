@@ -135,6 +135,15 @@ class ResourcesCollector(LoggingConfigurable):
         warning off by default. Example: ``c.ResourcesCollector.memory_warning_share = 0.85``.
         """,
     ).tag(config=True)
+    kernel_pss_seconds = Float(
+        30.0,
+        help="""Seconds between two PSS readings of one kernel process (/proc/PID/smaps_rollup, a
+        walk of its page tables: ~0.75 ms per 50 MB). A new process is read at once; between
+        readings its figure follows its resident size (one small /proc file per poll), and
+        at most one process is re-read per poll, so a poll's cost stays flat in the number of
+        kernels. Example: ``c.ResourcesCollector.kernel_pss_seconds = 60``.
+        """,
+    ).tag(config=True)
     kernel_memory = Unicode(
         "pss",
         help="""What a kernel's memory counts: ``pss`` (pages shared between processes are split
@@ -158,7 +167,6 @@ class ResourcesCollector(LoggingConfigurable):
         super().__init__(**kwargs)
         self.kernels = kernels
         self.quota = quota
-        self.kernel_sampler = KernelSampler(clock, use_pss=self.kernel_memory != "rss")
         self.session = session
         self.environ = dict(os.environ if environ is None else environ)
         self._logged: set[str] = set()
@@ -180,6 +188,13 @@ class ResourcesCollector(LoggingConfigurable):
             physical_gpus(self.environ),
         )
         self._usage: TTLCache[None, Usage] = TTLCache(self.usage_cache_seconds, clock=clock)
+        # The kernels' processes come from the same /proc scan as the job's own figure.
+        self.kernel_sampler = KernelSampler(
+            self.usage_sampler.tree,
+            clock,
+            use_pss=self.kernel_memory != "rss",
+            pss_seconds=self.kernel_pss_seconds,
+        )
 
     def _read_static(self) -> Facts:
         env = self.environ

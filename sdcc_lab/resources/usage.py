@@ -82,6 +82,7 @@ class ProcessTree:
         self.scan_interval = scan_interval
         self.clock = clock
         self._descendants: dict[int, int] = {}  # pid -> start ticks
+        self.parents: dict[int, int] = {}  # descendant pid -> its parent's, as of the last scan
         self._scanned_at: float | None = None
 
     def _stat(self, pid: int) -> ProcStat | None:
@@ -112,19 +113,30 @@ class ProcessTree:
             if st is not None:
                 children.setdefault(st.ppid, []).append((int(name), st.start_ticks))
         found: dict[int, int] = {}
+        parents: dict[int, int] = {}
         todo = [self.root]
         while todo:
-            for pid, start in children.get(todo.pop(), ()):
+            parent = todo.pop()
+            for pid, start in children.get(parent, ()):
                 if pid not in found:
-                    found[pid] = start
+                    found[pid], parents[pid] = start, parent
                     todo.append(pid)
         self._descendants = found
+        self.parents = parents
         self._scanned_at = self.clock()
+
+    def scan_if_due(self) -> None:
+        """Scan when the last scan is older than ``scan_interval`` (or there was none)."""
+        if self._scanned_at is None or self.clock() - self._scanned_at >= self.scan_interval:
+            self.scan()
+
+    def stat(self, pid: int) -> ProcStat | None:
+        """``/proc/PID/stat`` of one process (None once it exited)."""
+        return self._stat(pid)
 
     def sample(self) -> tuple[int, float]:
         """(resident bytes, cumulative CPU seconds) of the tree; exited processes left out."""
-        if self._scanned_at is None or self.clock() - self._scanned_at >= self.scan_interval:
-            self.scan()
+        self.scan_if_due()
         rss, cpu = 0, 0.0
         root = self._stat(self.root)
         if root is not None:

@@ -4,6 +4,7 @@
  * jest tests them directly.
  */
 import { ITrans } from '../tokens';
+import { IKernelUsage, IResources, IStorage } from './types';
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
@@ -219,4 +220,77 @@ export function autosaveDue(
     remaining <= leadMinutes * 60 &&
     remaining > -60
   );
+}
+
+/** The memory warning: the notebook using most once the job passes its share. */
+export interface IMemoryWarning {
+  /** The kernel's notebook (or the kernel's id where it has none). */
+  notebook: string;
+  kernelBytes: number;
+  usedBytes: number;
+  limitBytes: number;
+}
+
+/**
+ * Whether the session is near its memory limit: `share` of
+ * `allocation.memory_bytes` (the user's percent, else the site's share) is passed.
+ * Null when off, below, or without a limit or kernels.
+ */
+export function memoryWarning(
+  data: IResources,
+  userPercent: number | null
+): IMemoryWarning | null {
+  const share =
+    userPercent !== null ? userPercent / 100 : (data.memory_warning_share ?? 0);
+  const used = data.usage.memory_bytes;
+  const limit = data.allocation.memory_bytes;
+  if (!(share > 0) || used === null || limit === null || limit <= 0) {
+    return null;
+  }
+  if (used < share * limit) {
+    return null;
+  }
+  let top: IKernelUsage | null = null;
+  for (const k of data.usage.kernels ?? []) {
+    if ((k.memory_bytes ?? 0) > (top?.memory_bytes ?? -1)) {
+      top = k;
+    }
+  }
+  if (top === null) {
+    return null;
+  }
+  return {
+    notebook: top.path ?? top.id,
+    kernelBytes: top.memory_bytes ?? 0,
+    usedBytes: used,
+    limitBytes: limit
+  };
+}
+
+/** The storage line's level: 'over' past the hard limit or soft, 'near' past the share. */
+export function storageLevel(
+  s: IStorage | null
+): 'ok' | 'near' | 'over' | null {
+  if (s === null || s.used_bytes === null) {
+    return null;
+  }
+  const limit = s.hard_bytes ?? s.soft_bytes;
+  if (s.over_soft || (limit !== null && s.used_bytes >= limit)) {
+    return 'over';
+  }
+  if (limit !== null && s.used_bytes >= s.warning_share * limit) {
+    return 'near';
+  }
+  return 'ok';
+}
+
+/** The kernel with the highest peak (the panel marks it), or null. */
+export function peakKernel(kernels: IKernelUsage[] | null): string | null {
+  let best: IKernelUsage | null = null;
+  for (const k of kernels ?? []) {
+    if ((k.peak_memory_bytes ?? 0) > (best?.peak_memory_bytes ?? 0)) {
+      best = k;
+    }
+  }
+  return best?.id ?? null;
 }

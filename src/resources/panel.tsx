@@ -14,9 +14,12 @@ import {
   formatCountdown,
   formatCpus,
   formatDuration,
-  percentOf
+  peakKernel,
+  percentOf,
+  storageLevel
 } from './format';
 import { ResourcesModel } from './model';
+import { IResources } from './types';
 import { WorkersModel } from './workersmodel';
 
 const GAUGE_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
@@ -268,6 +271,138 @@ export function WorkersSection(props: {
 }
 
 /** The whole panel's content for one state of the model. */
+/** Per running kernel: its notebook, memory (the peak marked), CPU and GPU memory. */
+export function KernelTable(props: {
+  data: IResources;
+  trans: TranslationBundle;
+}): JSX.Element | null {
+  const { data, trans } = props;
+  const kernels = data.usage.kernels ?? null;
+  if (kernels === null) {
+    return null;
+  }
+  const peak = peakKernel(kernels);
+  const limit = data.allocation.memory_bytes;
+  const hasGpu = kernels.some(k => k.gpu_memory_bytes !== null);
+  return (
+    <section aria-labelledby="jp-sdcc-res-kernels">
+      <h3 id="jp-sdcc-res-kernels">{trans.__('Kernels')}</h3>
+      {kernels.length === 0 ? (
+        <p className="jp-sdcc-Note">{trans.__('No kernel is running.')}</p>
+      ) : (
+        <table className="jp-sdcc-KernelTable">
+          <thead>
+            <tr>
+              <th scope="col">{trans.__('Notebook')}</th>
+              <th scope="col">{trans.__('Memory')}</th>
+              <th scope="col">{trans.__('Peak')}</th>
+              <th scope="col">{trans.__('CPU')}</th>
+              {hasGpu ? <th scope="col">{trans.__('GPU memory')}</th> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {kernels.map(k => (
+              <tr
+                key={k.id}
+                className={k.id === peak ? 'jp-sdcc-mod-peak' : undefined}
+              >
+                <th scope="row" title={k.path ?? k.id}>
+                  {k.path
+                    ? (k.path.split('/').pop() ?? k.path)
+                    : trans.__('Kernel %1', k.id.slice(0, 8))}
+                </th>
+                <td>
+                  {formatBytes(k.memory_bytes, trans)}
+                  {limit && k.memory_bytes !== null
+                    ? ` (${Math.round(percentOf(k.memory_bytes, limit) ?? 0)}%)`
+                    : ''}
+                </td>
+                <td>
+                  {formatBytes(k.peak_memory_bytes, trans)}
+                  {k.id === peak ? (
+                    <span className="jp-sdcc-PeakMark">
+                      {' '}
+                      {trans.__('(highest)')}
+                    </span>
+                  ) : null}
+                </td>
+                <td>
+                  {k.cpu_percent === null
+                    ? trans.__('unknown')
+                    : `${Math.round(k.cpu_percent)}%`}
+                </td>
+                {hasGpu ? (
+                  <td>
+                    {k.gpu_memory_bytes === null
+                      ? '–'
+                      : formatBytes(k.gpu_memory_bytes, trans)}
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/** The home folder's usage against its quota, with a warning near the limit. */
+export function StorageLine(props: {
+  data: IResources;
+  trans: TranslationBundle;
+}): JSX.Element | null {
+  const { data, trans } = props;
+  const s = data.storage ?? null;
+  if (s === null) {
+    return null;
+  }
+  const level = storageLevel(s);
+  const limit = s.hard_bytes ?? s.soft_bytes;
+  const text =
+    s.used_bytes === null
+      ? trans.__('not read yet')
+      : s.source === 'df'
+        ? trans.__(
+            '%1 of %2 (no quota: the disk’s size)',
+            formatBytes(s.used_bytes, trans),
+            formatBytes(s.hard_bytes, trans)
+          )
+        : trans.__(
+            '%1 of %2',
+            formatBytes(s.used_bytes, trans),
+            formatBytes(limit, trans)
+          );
+  return (
+    <>
+      <UsageBar
+        label={trans.__('Home folder')}
+        used={s.used_bytes}
+        limit={limit}
+        text={text}
+        trans={trans}
+      />
+      {level === 'near' || level === 'over' ? (
+        <p className="jp-sdcc-Note jp-sdcc-mod-warn" role="status">
+          {level === 'over'
+            ? s.grace
+              ? trans.__(
+                  'Your home folder is over its quota: free space within %1 or writing stops (and the next session may not start).',
+                  s.grace
+                )
+              : trans.__(
+                  'Your home folder is full: free space, or writing stops and the next session may not start.'
+                )
+            : trans.__(
+                'Your home folder is nearly full (%1%): free space before it reaches its limit.',
+                Math.round(percentOf(s.used_bytes, limit) ?? 0)
+              )}
+        </p>
+      ) : null}
+    </>
+  );
+}
+
 export function ResourcesView(props: {
   model: ResourcesModel;
   trans: TranslationBundle;
@@ -390,6 +525,7 @@ export function ResourcesView(props: {
             trans={trans}
           />
         ))}
+        <StorageLine data={data} trans={trans} />
         {data.allocation.gpus && data.usage.gpus === null ? (
           <p className="jp-sdcc-Note">
             {trans.__('GPU use is not available on this machine (no NVML).')}
@@ -407,6 +543,7 @@ export function ResourcesView(props: {
           )}
         </p>
       </section>
+      <KernelTable data={data} trans={trans} />
       <section aria-labelledby="jp-sdcc-res-time">
         <h3 id="jp-sdcc-res-time">{trans.__('Wall time')}</h3>
         {hasEnd || data.time.limit_seconds !== null ? (

@@ -41,7 +41,12 @@ function readSettings(
     autosave: composite.autosave ?? DEFAULT_SETTINGS.autosave,
     autosaveMinutes: Number(
       composite.autosaveMinutes ?? DEFAULT_SETTINGS.autosaveMinutes
-    )
+    ),
+    memoryWarningPercent:
+      composite.memoryWarningPercent === null ||
+      composite.memoryWarningPercent === undefined
+        ? null
+        : Number(composite.memoryWarningPercent)
   };
 }
 

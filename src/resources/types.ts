@@ -32,7 +32,15 @@ export interface IResources {
     cpu_percent: number | null;
     gpus: IGPUUsage[] | null;
     measured_from: 'cgroup' | 'processes' | null;
+    /** One entry per running kernel (null where the server lists none). */
+    kernels?: IKernelUsage[] | null;
+    /** What a kernel's memory counts: pss (shared pages split) or rss. */
+    kernel_memory?: 'pss' | 'rss' | null;
   };
+  /** The home folder's usage against its quota (null without a quota reader). */
+  storage?: IStorage | null;
+  /** The site's share of the job's memory at which JupyterLab warns (0: off). */
+  memory_warning_share?: number | null;
   updated_at: string;
   scheduler_checked_at: string | null;
   problems: string[];
@@ -64,6 +72,35 @@ export interface IGPUUsage {
   utilization_percent: number | null;
   memory_bytes: number | null;
   memory_total_bytes: number | null;
+  /** NVML's compute processes on this GPU. */
+  processes?: { pid: number; memory_bytes: number | null }[] | null;
+}
+
+/** One running kernel's use: its process tree's memory and CPU. */
+export interface IKernelUsage {
+  id: string;
+  /** The notebook's path; null for a kernel without a notebook. */
+  path: string | null;
+  kernel_name: string | null;
+  memory_bytes: number | null;
+  peak_memory_bytes: number | null;
+  cpu_percent: number | null;
+  gpu_memory_bytes: number | null;
+}
+
+/** The home folder's storage (`quota`, `lfs`, `mmlsquota`, or the file system's free space). */
+export interface IStorage {
+  path: string;
+  source: 'quota' | 'lfs' | 'mmlsquota' | 'df' | null;
+  filesystem: string | null;
+  used_bytes: number | null;
+  soft_bytes: number | null;
+  /** The hard limit; for `df` the file system's size. */
+  hard_bytes: number | null;
+  grace: string | null;
+  over_soft: boolean;
+  warning_share: number;
+  problem: string | null;
 }
 
 /** One worker job, as `GET sdcc-lab/api/workers` lists it. */
@@ -89,13 +126,16 @@ export interface IResourcesSettings {
   autosave: boolean;
   /** Minutes before the end from which documents are saved on their own. */
   autosaveMinutes: number;
+  /** Percent of the job's memory at which to warn; null: the site's choice. */
+  memoryWarningPercent: number | null;
 }
 
 export const DEFAULT_SETTINGS: IResourcesSettings = {
   usageInterval: 5,
   warningMinutes: [30, 10, 2],
   autosave: true,
-  autosaveMinutes: 2
+  autosaveMinutes: 2,
+  memoryWarningPercent: null
 };
 
 /** While the panel is hidden, only the end time is refreshed, this often (ms). */

@@ -12,8 +12,10 @@ import { IDisposable } from '@lumino/disposable';
 import {
   autosaveDue,
   decideWarning,
+  formatBytes,
   formatDuration,
-  jobLengthSeconds
+  jobLengthSeconds,
+  memoryWarning
 } from './format';
 import { ResourcesModel } from './model';
 import { DEFAULT_SETTINGS, IResourcesSettings } from './types';
@@ -99,6 +101,7 @@ export class EndOfJobGuard implements IDisposable {
     if (decision.warn !== null && remaining !== null) {
       this._warn(remaining);
     }
+    this._checkMemory();
     if (
       autosaveDue(
         remaining,
@@ -146,6 +149,50 @@ export class EndOfJobGuard implements IDisposable {
     );
   }
 
+  /** Once per crossing of the memory share (again after it fell below). */
+  private _checkMemory(): void {
+    const data = this._model.data;
+    if (!data) {
+      return;
+    }
+    const warning = memoryWarning(data, this._settings.memoryWarningPercent);
+    if (warning === null) {
+      this._memoryWarned = false;
+      return;
+    }
+    if (this._memoryWarned) {
+      return;
+    }
+    this._memoryWarned = true;
+    const trans = this._trans;
+    Notification.warning(
+      trans.__(
+        'This session uses %1 of its %2 of memory: past the limit the job is killed and unsaved work is lost. %3 uses most (%4).',
+        formatBytes(warning.usedBytes, trans),
+        formatBytes(warning.limitBytes, trans),
+        warning.notebook,
+        formatBytes(warning.kernelBytes, trans)
+      ),
+      {
+        autoClose: false,
+        actions: [
+          {
+            label: trans.__('Save all'),
+            caption: trans.__('Save every open document with unsaved changes'),
+            displayType: 'accent',
+            callback: () => {
+              void this.saveAll().then(n => {
+                Notification.success(trans.__('Saved %1 document(s).', n), {
+                  autoClose: 4000
+                });
+              });
+            }
+          }
+        ]
+      }
+    );
+  }
+
   private async _autosave(): Promise<void> {
     this._saving = true;
     try {
@@ -168,6 +215,7 @@ export class EndOfJobGuard implements IDisposable {
 
   private _settings: IResourcesSettings = DEFAULT_SETTINGS;
   private _warned: number[] = [];
+  private _memoryWarned = false;
   private _notification: string | null = null;
   private _lastAutosave = 0;
   private _saving = false;

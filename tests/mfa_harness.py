@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
 import json
 import os
 import re
@@ -37,6 +38,8 @@ from typing import Any
 
 import pyotp
 import pytest
+from hubclient import HubClient
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from sdcc_lab.front.keycloak import Keycloak, fetch_keycloak
 from sdcc_lab.front.realm import REALM, FrontUser, realm_representation
@@ -210,6 +213,28 @@ class MfaPortal:
             self.restarted_keycloak.stop()
 
 
+FORM_ACTION = re.compile(r'<form[^>]*\baction="([^"]+)"')
+
+
+def keycloak_login(front_url: str, user: str, password: str, code: str) -> HubClient:
+    """Log in through a front as a plain HTTP client: the front's redirect to Keycloak,
+    the password form, the one-time-code form, back through mod_auth_openidc."""
+    client = HubClient(front_url, user)
+    page = client.session.get(front_url)
+    page.raise_for_status()
+    for form in ({"username": user, "password": password}, {"otp": code}):
+        # Keycloak marks its cookies Secure; browsers send them to http://127.0.0.1
+        # (a secure context), requests does only when told.
+        for cookie in client.session.cookies:
+            cookie.secure = False
+        action = FORM_ACTION.search(page.text)
+        assert action, page.text[:500]
+        page = client.session.post(html.unescape(action.group(1)), data=form)
+        page.raise_for_status()
+    assert page.url.startswith(front_url) and "/kc/" not in page.url, page.url
+    return client
+
+
 def start_mfa_portal(data_dir: Path) -> MfaPortal:
     """``sdcc-lab demo --mfa`` on free ports, as root (Apache), with the test users."""
     from conftest import _HOME_ROOTS
@@ -269,6 +294,23 @@ def start_mfa_portal(data_dir: Path) -> MfaPortal:
     )
     portal.add_test_clients()
     return portal
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    """Per module: Playwright's sync API holds the thread's event loop while it runs,
+    which other modules' (pytest-jupyter's) tests need back. A module that uses it
+    overrides ``jp_asyncio_loop`` (see tests/test_mfa_front.py)."""
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    # Debian's Chromium: no browser download. As root it needs --no-sandbox.
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -15,15 +15,8 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from mfa_harness import BRUTE_FORCE_USER, CHROMIUM, ENROL_USER, MfaPortal
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    Page,
-    Playwright,
-    expect,
-    sync_playwright,
-)
+from mfa_harness import BRUTE_FORCE_USER, ENROL_USER, MfaPortal
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 pytestmark = [pytest.mark.mfa, pytest.mark.apache, pytest.mark.hub, pytest.mark.slow]
 
@@ -43,20 +36,6 @@ def jp_asyncio_loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop = asyncio.new_event_loop()
     yield loop
     loop.close()
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    # Debian's Chromium: no browser download. As root it needs --no-sandbox.
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-    yield browser
-    browser.close()
 
 
 @pytest.fixture

@@ -7,10 +7,13 @@ folder and one set of signing keys.
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import secrets
 import signal
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +24,10 @@ import psutil
 import pytest
 from conftest import Portal, _start_portal
 from hubclient import HubClient, cell_sources, save_notebook
+from mfa_harness import MfaPortal, keycloak_login
 
+from sdcc_lab.front.apache import FRONT_DIR, write_private
+from sdcc_lab.front.realm import realm_representation
 from sdcc_lab.netutil import free_port
 
 pytestmark = [pytest.mark.hub, pytest.mark.apache, pytest.mark.slow]
@@ -29,6 +35,7 @@ pytestmark = [pytest.mark.hub, pytest.mark.apache, pytest.mark.slow]
 ROOT = Path(__file__).parents[1]
 EXAMPLE = ROOT / "examples" / "two-hubs"
 USERS = ["alice", "bob", "carol", "dave", "erin", "frank"]
+TWO_HUBS_CLIENT = "sdcc-two-hubs"
 
 
 def load_router() -> object:
@@ -57,8 +64,13 @@ class TwoHubs:
 
 
 @contextmanager
-def two_hubs_running(folder: Path) -> Iterator[TwoHubs]:
-    """PostgreSQL, two demo hubs and the Apache in front (also used by benchmarks/)."""
+def two_hubs_running(folder: Path, keycloak: MfaPortal | None = None) -> Iterator[TwoHubs]:
+    """PostgreSQL, two demo hubs and the Apache in front (also used by benchmarks/).
+
+    With ``keycloak`` (the MFA harness's), the front logs in through that Keycloak
+    (httpd-keycloak.conf, a client of its own in the realm) and the hubs check its
+    tokens (jupyterhub_config_keycloak.py); otherwise Basic auth and the shared secret.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     pg_dir = Path(f"/tmp/sdcc-pg-{uuid.uuid4().hex[:8]}")
     run_dir = Path(f"/tmp/sdcc-apache-{uuid.uuid4().hex[:8]}")
@@ -87,13 +99,39 @@ def two_hubs_running(folder: Path) -> Iterator[TwoHubs]:
         "SDCC_SHARE_KEYS_FILE": str(keys_file),
         "SDCC_SHARE_SNAPSHOTS": str(snapshots),
     }
+    config = EXAMPLE / "jupyterhub_config.py"
+    run_env: dict[str, str] = {}
+    if keycloak is not None:
+        client_secret = keycloak_client(keycloak, url)
+        env.update(
+            {
+                "SDCC_OIDC_ISSUER": keycloak.issuer,
+                "SDCC_OIDC_JWKS_URL": f"{keycloak.keycloak_url}/realms/sdcc/protocol/openid-connect/certs",
+                "SDCC_OIDC_CLIENT_ID": TWO_HUBS_CLIENT,
+            }
+        )
+        config = EXAMPLE / "jupyterhub_config_keycloak.py"
+        run_dir.mkdir(mode=0o755)
+        write_private(
+            run_dir / "oidc-secrets.conf",
+            f'OIDCClientSecret "{client_secret}"\n'
+            f'OIDCCryptoPassphrase "{secrets.token_urlsafe(32)}"\n',
+        )
+        run_env = {
+            "HTTPD_CONF": str(EXAMPLE / "httpd-keycloak.conf"),
+            "PORTAL_URL": url,
+            "KEYCLOAK_ORIGIN": keycloak.keycloak_url.removesuffix("/kc"),
+            "OIDC_METADATA_URL": f"{keycloak.keycloak_url}/realms/sdcc/.well-known/openid-configuration",
+            "OIDC_CLIENT_ID": TWO_HUBS_CLIENT,
+            "SDCC_FRONT_DIR": str(FRONT_DIR),
+        }
     hubs: dict[str, Portal] = {}
     try:
         for name in ("a", "b"):
             portal = _start_portal(
                 folder / f"hub-{name}",
                 users=",".join(USERS),
-                args=("--local-only", "--config", str(EXAMPLE / "jupyterhub_config.py")),
+                args=("--local-only", "--config", str(config)),
                 env=env,
             )
             hubs[portal.url.removeprefix("http://").rstrip("/")] = portal
@@ -103,14 +141,15 @@ def two_hubs_running(folder: Path) -> Iterator[TwoHubs]:
                 "start",
                 str(run_dir),
                 str(portal_port),
-                str(secret_file),
+                "/dev/null" if keycloak else str(secret_file),
                 " ".join(hubs),
-                *(f"{u}:{u}-pw" for u in USERS),
+                *(() if keycloak else (f"{u}:{u}-pw" for u in USERS)),
             ],
             check=True,
             capture_output=True,
             text=True,
             timeout=60,
+            env={**os.environ, **run_env},
         )
         yield TwoHubs(url, hubs, secret)
     finally:
@@ -121,6 +160,24 @@ def two_hubs_running(folder: Path) -> Iterator[TwoHubs]:
             ["bash", str(ROOT / "scripts/postgres.sh"), "stop", str(pg_dir)], check=False
         )
         subprocess.run(["rm", "-rf", str(run_dir), str(pg_dir)], check=False)
+
+
+def keycloak_client(keycloak: MfaPortal, portal_url: str) -> str:
+    """Add the two-hubs front's client to the realm (as realm.json's, for its URL)."""
+    secret = secrets.token_urlsafe(32)
+    (client,) = realm_representation(portal_url, secret, [])["clients"]
+    client["clientId"] = TWO_HUBS_CLIENT
+    request = urllib.request.Request(
+        f"{keycloak.keycloak_url}/admin/realms/sdcc/clients",
+        data=json.dumps(client).encode(),
+        headers={
+            "Authorization": f"Bearer {keycloak.admin_token()}",
+            "Content-Type": "application/json",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as r:
+        assert r.status == 201
+    return secret
 
 
 @pytest.fixture(scope="module")
@@ -212,3 +269,24 @@ def test_the_share_service_stops_on_sigint_and_sigterm(tmp_path: Path, signum: i
         assert exited(), f"the share service ignored signal {signum}"
     finally:
         assert portal.stop() == 0
+
+
+@pytest.mark.mfa
+def test_alice_logs_in_once_through_keycloak_and_reaches_her_one_server(
+    mfa_portal: MfaPortal, tmp_path: Path
+) -> None:
+    """examples/two-hubs with the Keycloak login (httpd-keycloak.conf): one login with
+    password and code, then her JupyterLab on the hub the portal routes her to."""
+    with two_hubs_running(tmp_path / "two-hubs-kc", keycloak=mfa_portal) as two:
+        client = keycloak_login(
+            two.url, "alice", mfa_portal.password("alice"), mfa_portal.code("alice")
+        )
+        assert client.session.get(client.url + "hub/home").status_code == 200
+        with_server(client)
+        assert client.server_api("GET", "sdcc-lab/api/info").json()["user"] == "alice"
+        home = two.hub_of("alice")
+        other = next(p for p in two.hubs.values() if p is not home)
+        assert "User logged in: alice" in home.log()
+        assert "jupyterhub-user-alice" not in other.log()
+        assert "User logged in: alice" not in other.log()
+        client.stop_server()

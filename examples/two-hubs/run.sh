@@ -7,6 +7,9 @@
 # hub's own address is then read from that proxy's process as
 # examples/apache-header-auth/run.sh does (`run.sh hub-url`).
 # The login, the secret and the users are set up as in examples/apache-header-auth.
+# With HTTPD_CONF=examples/two-hubs/httpd-keycloak.conf the login is Keycloak's
+# (password and one-time code; see README.md): SECRET_FILE is /dev/null, no
+# USER:PASSWORD pairs, and the environment names the realm.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 single="$here/../apache-header-auth/run.sh"
@@ -32,7 +35,8 @@ case "$cmd" in
     printf '#!/bin/sh\nexec /usr/bin/python3 -u %s/hub_for_user.py%s\n' "$run_dir" "$hubs" \
       > "$run_dir/hub_for_user"
     chmod 755 "$run_dir/hub_for_user"
-    HTTPD_CONF="$here/httpd.conf" exec "$single" start "$run_dir" "$port" "-" "$secret_file" "$@"
+    # HTTPD_CONF=httpd-keycloak.conf: the Keycloak login (no secret: give /dev/null).
+    HTTPD_CONF="${HTTPD_CONF:-$here/httpd.conf}" exec "$single" start "$run_dir" "$port" "-" "$secret_file" "$@"
     ;;
   stop)
     exec "$single" stop "$run_dir"

@@ -126,3 +126,23 @@ async def test_a_kernel_without_a_notebook_is_listed_without_a_path(
     data = await _resources(jp_fetch)
     [k] = [k for k in data["usage"]["kernels"] if k["id"] == kid]
     assert k["path"] is None and k["memory_bytes"] > 0
+
+
+async def test_the_homes_storage_appears_without_holding_a_poll(
+    jp_fetch: Any, jp_root_dir: Any
+) -> None:
+    """No quota tool is installed here (and no quota can be set on this kernel): quota,
+    lfs and mmlsquota cannot run, so the disk's own size and use answer (source df)."""
+    import asyncio
+    import shutil
+
+    first = (await _resources(jp_fetch))["storage"]
+    assert first["path"] == str(jp_root_dir)
+    for _ in range(100):  # the reading runs in the background; polls answer meanwhile
+        storage = (await _resources(jp_fetch))["storage"]
+        if storage["source"] is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert storage["source"] == "df"
+    assert storage["hard_bytes"] == shutil.disk_usage(jp_root_dir).total
+    assert "quota: cannot run quota" in storage["problem"]

@@ -377,7 +377,8 @@ class QuotaReader(LoggingConfigurable):
                 problems.append(f"{source}: {e}")
                 continue
             if storage is not None:
-                self.problem = None
+                # what the sources before failed on: an admin sees why df answered, say
+                self.problem = "; ".join(problems) or None
                 return storage
             problems.append(f"{source}: no quota for {self.path}")
         self.problem = "; ".join(problems) or "no storage source configured"

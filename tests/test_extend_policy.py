@@ -203,19 +203,23 @@ def test_entitlements_slurm_cannot_give_are_a_503() -> None:
 
 
 def test_slurm_refusing_the_hubs_update_is_a_503_in_slurms_words(tmp_path: Path) -> None:
-    """The hub's account without Slurm's operator level (the admin guide's privilege)."""
+    """The hub's account without Slurm's operator level (the admin guide's privilege).
+
+    The stand-in says what Slurm 22.05's scontrol said on the test cluster when a
+    user (not an operator) raised their own job's limit (exit 1, on stderr).
+    """
     scontrol = tmp_path / "scontrol"
     scontrol.write_text(
         "#!/bin/sh\n"
         f'if [ "$1" = show ]; then cat {FIXTURE}; exit 0; fi\n'
-        'echo "slurm_update error: Access/permission denied" >&2\nexit 1\n'
+        'echo "Access/permission denied for job 478" >&2\nexit 1\n'
     )
     scontrol.chmod(0o755)
     spawner, batch = session()
     e = refused(extender(scontrol=str(scontrol)), spawner, batch, 10)
     assert (e.status, str(e)) == (
         503,
-        "scontrol refused: slurm_update error: Access/permission denied",
+        "scontrol refused: Access/permission denied for job 478",
     )
     assert spawner.extensions_used == 0
 

@@ -31,7 +31,6 @@ import json
 import time
 from typing import Any
 
-import jwt
 from tornado import web
 from tornado.httpclient import HTTPRequest
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
@@ -251,6 +250,10 @@ class OIDCTokenAuthenticator(FrontProxyAuthenticator):
     # --- the token ------------------------------------------------------------------
     async def verify_token(self, token: str) -> dict[str, Any]:
         """The token's claims when it is valid for this hub, else raise ``refuse(...)``."""
+        # Imported here: sdcc_lab.hub is also imported inside batch jobs, whose
+        # environment has no PyJWT (only hubs that use this authenticator need it).
+        import jwt
+
         if len(token) > self.max_token_bytes:
             raise self.refuse(f"{self.token_header} is longer than {self.max_token_bytes} bytes")
         try:

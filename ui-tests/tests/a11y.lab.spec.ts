@@ -13,6 +13,7 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 
 import { checkA11y, logCoreViolations } from './axe';
+import { docsImage } from './docs-images';
 
 const WORKERS = [
   { id: '701', name: 'dask-alice-12', state: 'RUNNING', reason: null, cpus: 1,
@@ -30,6 +31,9 @@ async function projectWidgets(page: IJupyterLabPageFixture, theme: string): Prom
   await checkA11y(page, `lab ${theme}: Session resources panel`, {
     include: ['#sdcc-lab-resources']
   });
+  if (theme === 'light') {
+    await docsImage(page, 'resources-panel');
+  }
 
   await expect(page.locator('.jp-sdcc-RemainingTimeButton')).toHaveText(/left/);
   await checkA11y(page, `lab ${theme}: status-bar countdown`, {
@@ -64,3 +68,28 @@ test('the project\'s JupyterLab widgets pass axe in the light and dark theme', a
   expect(await page.theme.getTheme()).toBe('JupyterLab Dark');
   await projectWidgets(page, 'dark');
 });
+
+test('the countdown is announced politely, once a minute, not every second', async ({ page }) => {
+  const visible = page.locator('.jp-sdcc-RemainingTimeButton');
+  const spoken = page.locator('.jp-sdcc-RemainingTime [aria-live="polite"]');
+  await expect(spoken).toHaveText(/^1 h \d+ min left in this session$|^\d+ min left in this session$/);
+  // Count what changes while the visible countdown ticks a few seconds.
+  await spoken.evaluate(node => {
+    (window as any).__spokenChanges = 0;
+    new MutationObserver(() => (window as any).__spokenChanges++).observe(node, {
+      childList: true,
+      characterData: true,
+      subtree: true
+    });
+  });
+  const first = await visible.innerText();
+  await expect.poll(() => visible.innerText()).not.toBe(first);
+  const second = await visible.innerText();
+  await expect.poll(() => visible.innerText()).not.toBe(second);
+  // Two seconds passed: the announced text changed at most once (a minute may have ended).
+  const changes = await page.evaluate(() => (window as any).__spokenChanges);
+  expect(changes).toBeLessThanOrEqual(1);
+  // The button itself is not a live region: screen readers do not read every second.
+  expect(await visible.getAttribute('aria-live')).toBeNull();
+});
+

@@ -102,13 +102,29 @@ async function labDialogs(page: Page, theme: string): Promise<void> {
   await expect(dialog).toHaveCount(0);
 }
 
-/** bob opens a link; the import dialog in his JupyterLab, in the current theme. */
-async function importDialog(page: Page, link: string, theme: string): Promise<void> {
+const THEMES: Record<string, string> = { light: 'JupyterLab Light', dark: 'JupyterLab Dark' };
+
+/** bob opens the link from its page; the import dialog shows in his JupyterLab. */
+async function openImport(page: Page, link: string): Promise<void> {
+  await page.goto('about:blank'); // the page may be the same address with another "#…"
   await page.goto(link);
   await page.getByRole('link', { name: 'Continue to my JupyterLab' }).click();
   await throughSpawnForm(page, 'bob');
+  await expect(page.locator('.jp-Dialog')).toContainText('Import a shared notebook', {
+    timeout: 30000
+  });
+}
+
+/** bob's import dialogs in his JupyterLab, in `theme`. */
+async function importDialog(page: Page, link: string, theme: string): Promise<void> {
   const dialog = page.locator('.jp-Dialog');
-  await expect(dialog).toContainText('Import a shared notebook', { timeout: 30000 });
+  await openImport(page, link);
+  if ((await page.locator('body').getAttribute('data-jp-theme-name')) !== THEMES[theme]) {
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await setLabTheme(page, THEMES[theme]);
+    await openImport(page, link);
+  }
+  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-name', THEMES[theme]);
   await checkA11y(page, `lab ${theme}: import dialog`, DIALOG);
   if (theme === 'light') {
     await docsImage(page, 'import-dialog');
@@ -148,7 +164,7 @@ test('every page and widget of the project passes axe (light and dark)', async (
     await page.locator('#sdcc-limits summary').click();
     await expect(page.locator('#sdcc-limits table')).toBeVisible();
     await checkA11y(page, 'hub: spawn form, batch job with its limits');
-    await docsImage(page, 'spawn-form');
+    await docsImage(page, 'spawn-form', { fullPage: true });
     await pendingPage(page, 'alice');
     await page.goto('/hub/spawn-pending/alice');
     await throughSpawnForm(page, 'alice');
@@ -167,6 +183,7 @@ test('every page and widget of the project passes axe (light and dark)', async (
   const revoked = absolute(revokedShare.url);
 
   await test.step('alice\'s JupyterLab, light theme', async () => {
+    await setLabTheme(page, THEMES.light);
     await labDialogs(page, 'light');
   });
   await test.step('the share service\'s list of alice\'s links', async () => {
@@ -174,7 +191,7 @@ test('every page and widget of the project passes axe (light and dark)', async (
   });
   await test.step('alice\'s JupyterLab, dark theme', async () => {
     await page.goto('/user/alice/lab');
-    await setLabTheme(page, 'JupyterLab Dark');
+    await setLabTheme(page, THEMES.dark);
     await labDialogs(page, 'dark');
   });
 
@@ -196,11 +213,23 @@ test('every page and widget of the project passes axe (light and dark)', async (
     await servicePage(bob, tampered, /cannot be opened/, 'tampered link (403)');
     await servicePage(bob, '/services/share/no-such-page', /Not found/, 'unknown page (404)');
     await servicePage(bob, '/services/share/', /Share links/, 'my share links, none');
+    // The service's pages follow the browser's dark preference (system colours).
+    await bob.emulateMedia({ colorScheme: 'dark' });
+    await servicePage(bob, link, /A notebook was shared with you/, 'link page, dark');
+    await servicePage(bob, revoked, /no longer works/, 'revoked link (410), dark');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await servicePage(page, '/services/share/', /My share links/, 'my share links, dark');
+    await bob.emulateMedia({ colorScheme: 'light' });
   });
 
   await test.step('bob\'s import dialogs, light and dark theme', async () => {
     await importDialog(bob, link, 'light');
-    await setLabTheme(bob, 'JupyterLab Dark');
     await importDialog(bob, link, 'dark');
   });
+
+  // Both back to JupyterLab's default theme, for the specs that follow.
+  await setLabTheme(bob, THEMES.light);
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.goto('/user/alice/lab');
+  await setLabTheme(page, THEMES.light);
 });

@@ -8,16 +8,21 @@ import * as path from 'path';
 
 const FOLDER = process.env.SDCC_DOCS_IMAGES ?? '';
 
-/** Save `docs/images/<name>.png` (of `target`, or the whole viewport) when asked to. */
-export async function docsImage(page: Page, name: string, target?: Locator): Promise<void> {
+/** Save `docs/images/<name>.png` (of `target`, the viewport, or the whole page) when asked to. */
+export async function docsImage(
+  page: Page,
+  name: string,
+  target?: Locator | { fullPage: boolean }
+): Promise<void> {
   if (!FOLDER) {
     return;
   }
   const file = path.join(FOLDER, `${name}.png`);
   // No blinking caret or running animation in the documentation's images.
-  if (target) {
-    await target.screenshot({ path: file, animations: 'disabled', caret: 'hide' });
+  const options = { path: file, animations: 'disabled' as const, caret: 'hide' as const };
+  if (target && 'screenshot' in target) {
+    await target.screenshot(options);
   } else {
-    await page.screenshot({ path: file, animations: 'disabled', caret: 'hide' });
+    await page.screenshot({ ...options, fullPage: target?.fullPage ?? false });
   }
 }

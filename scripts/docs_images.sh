@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Regenerate the documentation's screenshots (docs/images/*.png) from the
+# browser tests: the specs below save the pages the README and the admin guide
+# show when SDCC_DOCS_IMAGES names a folder (ui-tests/tests/docs-images.ts).
+#
+#   bash scripts/docs_images.sh            # all images
+#   bash scripts/docs_images.sh -g NAME    # extra playwright arguments
+#
+# Needs what the browser tests need (scripts/setup.sh --test, the built
+# frontend) and the Slurm test cluster for slurm-session.png
+# (bash scripts/slurm/cluster.sh up). The images:
+#   spawn-form.png       the spawn form, a batch job with its limits   (a11y.spec.ts)
+#   link-page.png        the share link's page on the share service    (a11y.spec.ts)
+#   import-dialog.png    JupyterLab's import dialog for that link      (a11y.spec.ts)
+#   resources-panel.png  Session resources with the countdown, worker jobs (a11y.lab.spec.ts)
+#   slurm-session.png    a real Slurm session's panel and countdown    (spawn.spec.ts)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+export SDCC_DOCS_IMAGES="$root/docs/images"
+mkdir -p "$SDCC_DOCS_IMAGES"
+cd "$root"
+if [ -f .venv/bin/activate ]; then
+  # shellcheck disable=SC1091
+  source .venv/bin/activate
+fi
+# The real-cluster spec cancels alice's and bob's jobs: one such suite at a time.
+flock -o /tmp/sdcc-slurm.lock flock -o /tmp/sdcc-ui.lock \
+  bash ui-tests/run.sh tests/a11y.spec.ts tests/a11y.lab.spec.ts tests/spawn.spec.ts "$@"
+ls -l "$SDCC_DOCS_IMAGES"

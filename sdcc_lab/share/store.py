@@ -34,6 +34,7 @@ from sqlalchemy import (
     String,
     Text,
     create_engine,
+    delete,
     inspect,
     select,
     text,
@@ -145,6 +146,59 @@ class ShareInfo:
         return self.revoked is None and self.expires > now
 
 
+class AudienceRecord(Base):
+    """One name a restricted share is addressed to: a hub user or a hub group.
+
+    A share with no rows here is for anyone on the hub who holds its link.
+    """
+
+    __tablename__ = "sdcc_lab_share_audience"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    share_id: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "user" or "group"
+    name: Mapped[str] = mapped_column(String(255), index=True)
+
+
+class AccessRecord(Base):
+    """A user opened (``open``) or imported (``import``, with the version) a share."""
+
+    __tablename__ = "sdcc_lab_share_access"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    share_id: Mapped[str] = mapped_column(String(32), index=True)
+    user: Mapped[str] = mapped_column(String(255), index=True)
+    action: Mapped[str] = mapped_column(String(8))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a share is for; empty (``users`` and ``groups`` both) means anyone with the link."""
+
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.users or self.groups)
+
+    def admits(self, user: str, groups: set[str] | frozenset[str]) -> bool:
+        return not self or user in self.users or bool(groups & set(self.groups))
+
+    def model(self) -> dict[str, list[str]] | None:
+        return {"users": list(self.users), "groups": list(self.groups)} if self else None
+
+
+@dataclass(frozen=True)
+class Access:
+    share_id: str
+    user: str
+    action: str
+    version: int
+    at: datetime
+
+
 class LimitReached(Exception):
     """A per-user limit refuses the change; nothing was written."""
 
@@ -206,8 +260,10 @@ class ShareStore:
         snapshot: tuple[Path, int] | None = None,
         max_live: int | None = None,
         quota: int | None = None,
+        audience: Audience = Audience(),
     ) -> ShareInfo:
-        """A new link of ``owner``'s ``path``, with its snapshot (``(part file, size)``).
+        """A new link of ``owner``'s ``path``, with its snapshot (``(part file, size)``),
+        for ``audience`` (empty: anyone on the hub with the link).
 
         The snapshot becomes the one of every live link of that file. Raises
         :class:`LimitReached` (and writes nothing; the part file stays the
@@ -237,9 +293,61 @@ class ShareStore:
                 snapshot_key=key,
             )
             s.add(record)
+            for kind, names in (("user", audience.users), ("group", audience.groups)):
+                s.add_all(AudienceRecord(share_id=record.id, kind=kind, name=n) for n in names)
             if snapshot is not None:
                 self._replace_snapshot(s, live, [*group, record], key, snapshot, quota)
         return ShareInfo.of(record)
+
+    # --- audiences and accesses ------------------------------------------------------
+    def audience(self, share_id: str) -> Audience:
+        return self.audiences([share_id]).get(share_id, Audience())
+
+    def audiences(self, share_ids: list[str]) -> dict[str, Audience]:
+        """The audience of each of ``share_ids`` that has one."""
+        found: dict[str, tuple[list[str], list[str]]] = {}
+        with self.session() as s:
+            q = select(AudienceRecord).where(AudienceRecord.share_id.in_(share_ids))
+            for a in s.scalars(q.order_by(AudienceRecord.id)):
+                users, groups = found.setdefault(a.share_id, ([], []))
+                (users if a.kind == "user" else groups).append(a.name)
+        return {k: Audience(tuple(u), tuple(g)) for k, (u, g) in found.items()}
+
+    def addressed_to(self, user: str, groups: set[str] | frozenset[str]) -> list[ShareInfo]:
+        """Every share (live or not) addressed to ``user`` or one of ``groups``, or that
+        ``user`` opened or imported: newest first."""
+        with self.session() as s:
+            named = select(AudienceRecord.share_id).where(
+                ((AudienceRecord.kind == "user") & (AudienceRecord.name == user))
+                | ((AudienceRecord.kind == "group") & AudienceRecord.name.in_(list(groups)))
+            )
+            used = select(AccessRecord.share_id).where(AccessRecord.user == user)
+            q = (
+                select(ShareRecord)
+                .where(ShareRecord.id.in_(named) | ShareRecord.id.in_(used))
+                .where(ShareRecord.owner != user)
+                .order_by(ShareRecord.created.desc())
+            )
+            return [ShareInfo.of(r) for r in s.scalars(q)]
+
+    def record_access(self, share_id: str, user: str, action: str, version: int = 0) -> None:
+        with self.session() as s:
+            s.add(
+                AccessRecord(
+                    share_id=share_id, user=user, action=action, version=version, at=self.clock()
+                )
+            )
+
+    def accesses(self, share_ids: list[str], user: str | None = None) -> list[Access]:
+        """The opens and imports of ``share_ids`` (only ``user``'s when given), oldest first."""
+        with self.session() as s:
+            q = select(AccessRecord).where(AccessRecord.share_id.in_(share_ids))
+            if user is not None:
+                q = q.where(AccessRecord.user == user)
+            return [
+                Access(a.share_id, a.user, a.action, a.version, a.at)
+                for a in s.scalars(q.order_by(AccessRecord.at, AccessRecord.id))
+            ]
 
     def get(self, share_id: str) -> ShareInfo | None:
         with self.session() as s:
@@ -396,6 +504,9 @@ class ShareStore:
                 end = r.revoked or r.expires
                 if end < now - keep:
                     s.delete(r)
+                    # Its audience and who used it go with it.
+                    for table in (AudienceRecord, AccessRecord):
+                        s.execute(delete(table).where(table.share_id == r.id))
                     dropped += 1
             live_keys = {r.key for r in s.scalars(select(ShareRecord)) if r.is_live(now)}
         for f in self.snapshot_dir.iterdir():

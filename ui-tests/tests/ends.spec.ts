@@ -91,6 +91,22 @@ test('after its time limit, the home page says so and Start again runs the same 
   await expect
     .poll(() => state(job), { timeout: 180000, intervals: [5000] })
     .toBe('TIMEOUT');
+  // The hub notices at its next poll of the job (JupyterHub polls every 30 s); until then
+  // Slurm may still be completing it, and the server counts as running.
+  const cookies = await page.context().cookies();
+  const xsrf =
+    cookies.find(c => c.name === '_xsrf' && c.path === '/hub/')?.value ?? '';
+  await expect
+    .poll(
+      async () => {
+        const model = await page.request.get('/hub/api/users/alice', {
+          headers: { 'X-XSRFToken': xsrf }
+        });
+        return Object.keys((await model.json()).servers ?? {}).length;
+      },
+      { timeout: 90000, intervals: [3000] }
+    )
+    .toBe(0);
 
   await page.goto('/hub/home');
   const box = page.getByRole('region', { name: 'Your last session has ended' });

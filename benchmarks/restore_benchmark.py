@@ -135,7 +135,10 @@ def open_two_notebooks(page: Page) -> None:
                 },
             },
         )
-        page.goto(f"{SERVER}lab/workspaces/sdcc-lab/tree/{path}")
+    # From the file browser, as a user does (a /tree/ URL opens one file alone).
+    page.goto(f"{SERVER}lab/workspaces/sdcc-lab")
+    for path in NOTEBOOKS:
+        page.locator(".jp-DirListing-item", has_text=path).dblclick(timeout=60000)
         tab(page, path).wait_for(timeout=60000)
     wait(lambda: set(NOTEBOOKS) <= running_kernels(page), 60, "kernels of the first session")
     wait(

@@ -148,8 +148,14 @@ test('Start again reopens the two notebooks in the same workspace with their ker
 
   for (const path of NOTEBOOKS) {
     await createNotebook(page, path);
-    // JupyterLab opens a file of the URL in the workspace the URL names.
-    await page.goto(`${SERVER}lab/workspaces/sdcc-lab/tree/${path}`);
+  }
+  // Opened from the file browser, as a user does (a /tree/ URL would open one
+  // file alone: JupyterLab does not restore the rest of the layout then).
+  await page.goto(`${SERVER}lab/workspaces/sdcc-lab`);
+  for (const path of NOTEBOOKS) {
+    await page
+      .locator('.jp-DirListing-item', { hasText: path })
+      .dblclick({ timeout: 60000 });
     await expect(tab(page, path)).toBeVisible({ timeout: 60000 });
   }
   await expect

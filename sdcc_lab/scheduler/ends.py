@@ -117,11 +117,16 @@ def slurm_job_end(rows: Sequence[SacctRow], job_id: str) -> JobEnd:
     peak = max(peaks) if peaks else None
     if any(r.state == "OUT_OF_MEMORY" for r in mine):
         kind = "out_of_memory"  # task/cgroup's OOM event
-    elif kind in ("failed", "cancelled") and job.exit_signal == _SIGKILL and peak and limit:
+    elif (
+        kind in ("failed", "cancelled")
+        and job.exit_signal == _SIGKILL
+        and peak is not None
+        and limit is not None
+        and peak > limit
+    ):
         # jobacct_gather's OverMemoryKill (no cgroups) SIGKILLs the step without a state
         # of its own: the job is FAILED 0:9, its step "CANCELLED by 0", MaxRSS over ReqMem.
-        if peak > limit:
-            kind = "out_of_memory"
+        kind = "out_of_memory"
     if kind == "completed" and (job.exit_code or job.exit_signal):
         kind = "failed"
     return JobEnd(

@@ -254,8 +254,12 @@ def test_start_instead_starts_a_sooner_choice_and_cancels_the_first(portal: Port
         [alternative] = answer["alternatives"]
         assert alternative["options"]["partition"] == "cpu", alternative
         assert alternative["options"]["account"] == "physics"
-        assert alternative["estimate"]["starts_now"] is True
-        assert alternative["estimate"]["source"] == "slurm"
+        estimate = alternative["estimate"]
+        assert estimate["source"] == "slurm", estimate
+        # The node is idle: Slurm's answer is now, or its next scheduling pass.
+        if not estimate["starts_now"]:
+            start_at = datetime.fromisoformat(estimate["start"])
+            assert (start_at - datetime.now(timezone.utc)).total_seconds() <= 120, estimate
         assert alternative["label"].startswith("partition cpu, account physics, QOS normal")
 
         # Refusals change nothing: options she may not use, a body that is no object.

@@ -29,7 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000, help="port of the portal (default 8000)")
     demo.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     demo.add_argument(
-        "--users", default="alice,bob", help="comma-separated demo users (default alice,bob)"
+        "--users",
+        default="alice,bob,carol",
+        help="comma-separated demo users (default alice,bob,carol; alice and bob form the "
+        "hub group physics)",
     )
     demo.add_argument(
         "--data-dir",

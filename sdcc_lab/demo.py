@@ -59,6 +59,11 @@ class DemoError(Exception):
     """A problem the person running the demo can fix; the message says how."""
 
 
+# The demo's hub groups and their members (those among --users): shares can be
+# addressed to a group (sdcc_lab.share.audience).
+DEMO_GROUPS: dict[str, tuple[str, ...]] = {"physics": ("alice", "bob")}
+
+
 @dataclass(frozen=True)
 class DemoSettings:
     """Everything the demo's hub configuration depends on."""
@@ -547,6 +552,11 @@ def configure(c: Any, raw: dict[str, Any]) -> None:
         c.JupyterHub.authenticator_class = "shared-password"
         c.SharedPasswordAuthenticator.user_password = s.password_file.read_text().strip()
     c.Authenticator.allowed_users = set(s.users)
+    # Hub groups a share can be addressed to: each demo group's members among --users.
+    c.JupyterHub.load_groups = {
+        group: {"users": [u for u in members if u in s.users]}
+        for group, members in DEMO_GROUPS.items()
+    }
 
     c.JupyterHub.spawner_class = "sdcc_lab.hub.SDCCSpawner"
     c.JupyterHub.template_paths = [str(Path(__file__).parent / "hub" / "templates" / "jupyterhub")]
@@ -646,6 +656,13 @@ def configure_share_service(c: Any, s: DemoSettings) -> None:
     # Users reach the service in their browsers, and their servers with their tokens.
     c.JupyterHub.load_roles = [
         {"name": "user", "scopes": ["self", "access:services!service=share"]},
+        # The service checks the names a share is addressed to and who is in which
+        # group: names and group memberships only, nobody's servers or tokens.
+        {
+            "name": "share-directory",
+            "scopes": ["read:users:name", "read:users:groups", "read:groups:name"],
+            "services": ["share"],
+        },
         {
             "name": "server",
             "scopes": [
@@ -788,7 +805,7 @@ def mfa_login_text(front: Any) -> str:
 def run_demo(
     port: int = 8000,
     ip: str = "127.0.0.1",
-    users: str = "alice,bob",
+    users: str = "alice,bob,carol",
     data_dir: str = "./.sdcc-lab-demo",
     insecure_allow_remote: bool = False,
     local_only: bool = False,

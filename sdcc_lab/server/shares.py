@@ -1,6 +1,7 @@
 """Share links in the single-user server: the REST API and the save/rename hooks.
 
-``POST/GET shares``, ``DELETE shares/{id}``, ``POST imports/preview`` and
+``POST/GET shares``, ``DELETE shares/{id}``, ``GET shares/inbox``,
+``GET shares/{id}/access``, ``POST imports/preview`` and
 ``POST imports`` (see ``docs/api.md``). The share service does the signing,
 the records and the snapshots (:mod:`sdcc_lab.server.share_client`); this
 module checks paths against the contents manager, reads and writes the files,
@@ -216,6 +217,12 @@ class SharesHandler(ShareAPIHandler):
             isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0
         ):
             raise web.HTTPError(400, "'expires_in' must be a positive number of seconds")
+        audience = body.get("audience")
+        if audience is not None and not isinstance(audience, dict):
+            # Its names and bounds are the share service's to check (it asks the hub).
+            raise web.HTTPError(
+                400, "'audience' must be null or an object with 'users' and 'groups' lists"
+            )
         path, os_path = await self.notebook_file(body.get("path"))
         size = os_path.stat().st_size
         if size > self.client.max_notebook_size:
@@ -225,12 +232,17 @@ class SharesHandler(ShareAPIHandler):
         query: dict[str, Any] = {"path": path, "environment": json.dumps(env)}
         if expires_in is not None:
             query["expires_in"] = expires_in
+        if audience is not None:
+            query["audience"] = json.dumps(audience)
         r = await self.client.call("POST", "api/shares", query=query, upload=os_path)
         share = json.loads(r.body)
         self.shares.live_paths.add(path)
         self.set_status(201)
         self.finish(
-            {k: share[k] for k in ("id", "url", "token", "path", "expires_at", "environment")}
+            {
+                k: share.get(k)
+                for k in ("id", "url", "token", "path", "expires_at", "environment", "audience")
+            }
         )
 
     @web.authenticated
@@ -242,7 +254,16 @@ class SharesHandler(ShareAPIHandler):
                 "shares": [
                     {
                         k: s.get(k)
-                        for k in ("id", "path", "url", "created_at", "expires_at", "opens")
+                        for k in (
+                            "id",
+                            "path",
+                            "url",
+                            "created_at",
+                            "expires_at",
+                            "opens",
+                            "version",
+                            "audience",
+                        )
                     }
                     for s in shares
                 ],
@@ -266,6 +287,30 @@ class ShareHandler(ShareAPIHandler):
             await self.shares.refresh_live_paths()
         self.set_status(204)
         self.finish()
+
+
+class InboxHandler(ShareAPIHandler):
+    """``GET shares/inbox``: shares addressed to me or a group of mine, and links I opened,
+    each with its state for me (``new``, ``imported``, ``updated``, ``revoked``, ``expired``)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        r = await self.client.call("GET", "api/inbox")
+        shares = json.loads(r.body).get("shares") or []
+        self.finish({"shares": shares})
+
+
+class AccessHandler(ShareAPIHandler):
+    """``GET shares/{id}/access``: who imported which version of my share, and when."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, share_id: str) -> None:
+        if not SHARE_ID_RE.match(share_id):
+            raise web.HTTPError(400, "not a share id")
+        r = await self.client.call("GET", f"api/shares/{share_id}/access")
+        self.finish(json.loads(r.body))
 
 
 class ImportPreviewHandler(ShareAPIHandler):
@@ -414,6 +459,8 @@ def share_handlers(base_url: str) -> list[tuple[str, type[ShareAPIHandler]]]:
     api = url_path_join(base_url, API_PREFIX)
     return [
         (url_path_join(api, "shares"), SharesHandler),
+        (url_path_join(api, "shares", "inbox"), InboxHandler),  # before shares/{id}
+        (url_path_join(api, "shares", "([^/]+)", "access"), AccessHandler),
         (url_path_join(api, "shares", "([^/]+)"), ShareHandler),
         (url_path_join(api, "imports", "preview"), ImportPreviewHandler),
         (url_path_join(api, "imports"), ImportsHandler),

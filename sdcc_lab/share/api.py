@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,9 +29,10 @@ from ..nbstream import (
     too_big,
 )
 from . import pages
-from .base import CHUNK, SHARE_HEADER, ShareBase
+from .audience import check_admitted, directory, parse_audience
+from .base import CHUNK, SHARE_HEADER, ShareBase, iso
 from .limits import Upload, UploadGate
-from .store import LimitReached, renamed_path
+from .store import Audience, LimitReached, ShareInfo, renamed_path
 from .tokens import TokenClaims
 
 
@@ -292,10 +294,19 @@ class SharesAPI(NotebookUpload):
     new_link = True
     upload_method = "POST"
 
+    audience = Audience()
+
     def check_before_body(self) -> None:
         user = self.user_name
+        # Its shape and bounds before the body: the names are asked of the hub in post.
+        self.audience = parse_audience(
+            self.get_argument("audience", None, strip=False), self.service.max_audience_names
+        )
         if self.store.count_live(user) + self.gate.new_links(user) >= self.service.max_live_shares:
             raise web.HTTPError(403, self.live_links_message())
+
+    def model_with_audience(self, share: ShareInfo, audience: Audience) -> dict[str, Any]:
+        return {**self.share_model(share), "audience": audience.model()}
 
     async def get(self) -> None:
         self._body_read = True
@@ -303,9 +314,12 @@ class SharesAPI(NotebookUpload):
         if everyone and not self.is_admin():
             raise web.HTTPError(403, "only admins may list every share")
         shares = self.store.list(None if everyone else self.user_name)
+        audiences = self.store.audiences([s.id for s in shares])
         self.finish(
             {
-                "shares": [self.share_model(s) for s in shares],
+                "shares": [
+                    self.model_with_audience(s, audiences.get(s.id, Audience())) for s in shares
+                ],
                 "max_expires_in": self.service.max_expires_in,
                 "default_expires_in": self.service.default_expires_in,
             }
@@ -328,6 +342,12 @@ class SharesAPI(NotebookUpload):
                 raise web.HTTPError(400, f"'expires_in' must be between 1 and {maximum} seconds")
         environment = _environment(self.get_argument("environment", "{}"))
         part, size, metadata = self.finish_upload()
+        self._part = part  # removed in on_finish unless committed
+        unknown = await directory(self).unknown_names(self.audience)
+        if unknown:
+            raise web.HTTPError(
+                400, "the hub has no user or group named " + ", ".join(map(repr, unknown))
+            )
         kernel = kernelspec_of(metadata)
         if "kernelspec" not in environment and kernel is not None:
             environment["kernelspec"] = kernel
@@ -345,12 +365,13 @@ class SharesAPI(NotebookUpload):
                 snapshot=(part, size),
                 max_live=self.service.max_live_shares,
                 quota=self.service.max_snapshot_bytes_per_user,
+                audience=self.audience,
             )
         except LimitReached as e:
             raise self.limit_error(e) from None
         self._part = None
         self.set_status(201)
-        self.finish(self.share_model(share))
+        self.finish(self.model_with_audience(share, self.audience))
 
 
 class ShareAPI(APIBase):
@@ -418,6 +439,9 @@ class PeekAPI(APIBase):
 
     async def post(self) -> None:
         _, share = self.open_share(self.token_arg())
+        await check_admitted(self, share)
+        if share.owner != self.user_name:  # it is in the recipient's "Shared with me" now
+            self.store.record_access(share.id, self.user_name, "open", share.version)
         model = self.share_model(share)
         model.pop("token")
         model.pop("url")
@@ -430,6 +454,7 @@ class FetchAPI(APIBase):
 
     async def post(self) -> None:
         _, share = self.open_share(self.token_arg())
+        await check_admitted(self, share)
         try:
             fh = open(self.store.snapshot_file(share.snapshot_key), "rb")  # noqa: SIM115, ASYNC230 (chunked reads)
         except FileNotFoundError:
@@ -437,6 +462,9 @@ class FetchAPI(APIBase):
         with fh:
             size = os.fstat(fh.fileno()).st_size
             self.store.record_open(share.id)
+            share = self.store.get(share.id) or share  # the version this file is
+            if share.owner != self.user_name:
+                self.store.record_access(share.id, self.user_name, "import", share.version)
             model = self.share_model(share)
             for key in ("token", "url"):
                 model.pop(key)
@@ -450,3 +478,86 @@ class FetchAPI(APIBase):
                 except StreamClosedError:
                     return
         self.finish()
+
+
+def share_state(share: ShareInfo, imported: int | None, now: Any) -> str:
+    """A share's state for a recipient who imported version ``imported`` (None: never)."""
+    if share.revoked is not None:
+        return "revoked"
+    if not share.is_live(now):
+        return "expired"
+    if imported is None:
+        return "new"
+    return "updated" if imported < share.version else "imported"
+
+
+class InboxAPI(APIBase):
+    """``GET api/inbox``: every share addressed to the caller or a group of theirs, and
+    every link they opened, with its state for them."""
+
+    async def get(self) -> None:
+        user = self.user_name
+        groups = await directory(self).user_groups(user) or frozenset()
+        shares = self.store.addressed_to(user, groups)
+        ids = [s.id for s in shares]
+        audiences = self.store.audiences(ids)
+        imported: dict[str, int] = {}
+        for a in self.store.accesses(ids, user):
+            if a.action == "import":
+                imported[a.share_id] = max(a.version, imported.get(a.share_id, 0))
+        now = self.store.clock()
+        items = []
+        for share in shares:
+            audience = audiences.get(share.id, Audience())
+            if not audience.admits(user, groups):  # opened once, no longer in its audience
+                continue
+            state = share_state(share, imported.get(share.id), now)
+            item: dict[str, Any] = {
+                "id": share.id,
+                "owner": share.owner,
+                "path": share.path,
+                "name": share.name,
+                "kind": "notebook",
+                "updated_at": iso(self.updated_at(share)),
+                "expires_at": iso(share.expires),
+                "state": state,
+                "version": share.version,
+                "imported_version": imported.get(share.id),
+                "environment": share.environment,
+                "addressed": bool(audience),
+            }
+            if state not in ("revoked", "expired"):  # only a live share can be imported
+                token = self.token_for(share)
+                item["token"] = token
+                item["url"] = self.url_for(token)
+            items.append(item)
+        self.finish({"shares": items})
+
+    def updated_at(self, share: ShareInfo) -> Any:
+        """When its last version was saved: the snapshot's time (else when it was made)."""
+        try:
+            mtime = self.store.snapshot_file(share.snapshot_key).stat().st_mtime
+        except OSError:
+            return share.revoked or share.created
+        return datetime.fromtimestamp(mtime, timezone.utc)
+
+
+class AccessAPI(APIBase):
+    """``GET api/shares/{id}/access``: who imported which version of a share, and when
+    (its owner or an admin)."""
+
+    async def get(self, share_id: str) -> None:
+        share = self.store.get(share_id)
+        if share is None:
+            raise web.HTTPError(404, "no such share")
+        if share.owner != self.user_name and not self.is_admin():
+            raise web.HTTPError(403, "only its owner or an admin may see who used a share")
+        accesses = [a for a in self.store.accesses([share_id]) if a.action == "import"]
+        self.finish(
+            {
+                "accesses": [
+                    {"user": a.user, "version": a.version, "at": iso(a.at)} for a in accesses
+                ],
+                "version": share.version,
+            }
+        )

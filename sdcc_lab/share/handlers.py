@@ -18,7 +18,9 @@ from __future__ import annotations
 from tornado import web
 
 from .api import (
+    AccessAPI,
     FetchAPI,
+    InboxAPI,
     NotFound,
     OpenAPIDescription,
     PeekAPI,
@@ -38,7 +40,9 @@ def handlers(prefix: str) -> list[tuple[str, type[web.RequestHandler]]]:
         (prefix + "oauth_callback", OAuthCallback),
         (prefix + "api/openapi.json", OpenAPIDescription),
         (prefix + "api/shares", SharesAPI),
+        (prefix + "api/inbox", InboxAPI),
         (prefix + r"api/shares/([0-9a-f]{1,32})", ShareAPI),
+        (prefix + r"api/shares/([0-9a-f]{1,32})/access", AccessAPI),
         (prefix + "api/snapshots", SnapshotAPI),
         (prefix + "api/renames", RenameAPI),
         (prefix + "api/peek", PeekAPI),

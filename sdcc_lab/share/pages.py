@@ -10,7 +10,7 @@ from typing import Any
 
 from ..labels import labels, option_rows, scheduler_name
 from ..names import visible_text
-from .store import ShareInfo
+from .store import Access, ShareInfo
 
 # The browser's system colours only (Canvas, CanvasText, LinkText…): the pages
 # follow the user's light or dark preference and keep their contrast in both.
@@ -212,15 +212,38 @@ def open_page(
     )
 
 
-def shares_page(shares: list[ShareInfo], xsrf: str, prefix: str, admin: bool) -> str:
+def used_by(imports: list[Access], version: int) -> str:
+    """Who imported a share, one line each: their last version (marked when older) and when."""
+    last: dict[str, Access] = {}
+    for a in imports:
+        last[a.user] = a
+    if not last:
+        return "nobody yet"
+    return "<br>".join(
+        f"{escape(a.user)}: version {a.version}"
+        + (" (older)" if a.version < version else "")
+        + f", {escape(when(a.at))}"
+        for a in last.values()
+    )
+
+
+def shares_page(
+    shares: list[ShareInfo],
+    xsrf: str,
+    prefix: str,
+    admin: bool,
+    imports: dict[str, list[Access]] | None = None,
+) -> str:
     if not shares:
         return page("Share links", "<p>No live share links.</p>")
+    imports = imports or {}
     rows = []
     for s in shares:
         rows.append(
             "<tr>"
             + (f"<td>{escape(s.owner)}</td>" if admin else "")
             + f"<td>{escape(visible_text(s.path))}</td><td>{escape(when(s.expires))}</td><td>{s.opens}</td>"
+            f"<td>version {s.version}</td><td>{used_by(imports.get(s.id, []), s.version)}</td>"
             f"<td><form method='post' action='{escape(prefix, quote=True)}shares/"
             f"{escape(s.id, quote=True)}/revoke'>"
             f"<input type='hidden' name='_xsrf' value='{escape(xsrf, quote=True)}'>"
@@ -229,7 +252,7 @@ def shares_page(shares: list[ShareInfo], xsrf: str, prefix: str, admin: bool) ->
         )
     head = (
         ("<th>Owner</th>" if admin else "")
-        + "<th>Notebook</th><th>Expires</th><th>Opens</th>"
+        + "<th>Notebook</th><th>Expires</th><th>Opens</th><th>Shared</th><th>Imported by</th>"
         + "<th><span class='visually-hidden'>Revoke</span></th>"
     )
     title = "All live share links" if admin else "My share links"

@@ -89,6 +89,24 @@ class ShareSettings(HasTraits):
         """,
     ).tag(config=True)
 
+    max_audience_names = Integer(
+        50,
+        help="""Most users and groups one share may name (default 50); more get 400.
+        Name a hub group rather than its members. Example::
+
+            c.ShareService.max_audience_names = 100
+        """,
+    ).tag(config=True)
+    directory_cache_seconds = Integer(
+        30,
+        help="""Seconds the service keeps the hub's answers about users and groups (who
+        exists, who is in which group; default 30). A user added to a group sees the
+        group's shares after at most this long. Example::
+
+            c.ShareService.directory_cache_seconds = 120
+        """,
+    ).tag(config=True)
+
     admin_users = Set(
         Unicode(),
         help="""Users who may list and revoke every share (the service's page and its API).

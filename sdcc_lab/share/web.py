@@ -18,7 +18,9 @@ from tornado import web
 from ..jsonbody import json_object
 from ..names import visible_text
 from . import pages
+from .audience import check_admitted
 from .base import ShareBase, iso
+from .store import Access
 
 # What a ``next`` may hold, before decoding: printable ASCII without ``;`` (path
 # parameters some proxies strip), ``\\`` (a slash to browsers), ``#`` (the Continue
@@ -145,6 +147,9 @@ class LinkPage(PageBase):
             raise web.HTTPError(400, "'token' (and 'next', if any) must be strings")
         target = self.continue_target(next_arg)
         _, share = self.open_share(token)
+        await check_admitted(self, share)  # 403 naming the owner: no Continue, nothing starts
+        if share.owner != self.user_name:  # it is in the visitor's "Shared with me" now
+            self.store.record_access(share.id, self.user_name, "open", share.version)
         self.set_header("Cache-Control", "no-store")
         self.finish(
             {
@@ -165,8 +170,14 @@ class SharesPage(PageBase):
     async def get(self) -> None:
         admin = self.is_admin()
         shares = self.store.list(None if admin else self.user_name)
+        imports: dict[str, list[Access]] = {}
+        for a in self.store.accesses([s.id for s in shares]):
+            if a.action == "import":
+                imports.setdefault(a.share_id, []).append(a)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(pages.shares_page(shares, self.xsrf_token.decode(), self.prefix, admin))
+        self.finish(
+            pages.shares_page(shares, self.xsrf_token.decode(), self.prefix, admin, imports)
+        )
 
 
 class RevokeForm(PageBase):

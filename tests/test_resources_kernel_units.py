@@ -66,7 +66,7 @@ def proc(tmp_path: Path) -> Path:
 
 def sampler(proc: Path, now: list[float]) -> KernelSampler:
     tree = ProcessTree(pid=100, proc=proc, scan_interval=10, clock=lambda: now[0])
-    return KernelSampler(tree, clock=lambda: now[0], pss_seconds=30, pss_per_sample=1)
+    return KernelSampler(tree, clock=lambda: now[0], pss_seconds=30)
 
 
 KERNELS = [
@@ -95,11 +95,16 @@ def test_between_pss_readings_the_figure_follows_the_resident_size(proc: Path) -
     assert train["memory_bytes"] == (380_000 + 100_000 + 30_000) * 1024
     assert train["peak_memory_bytes"] == train["memory_bytes"]
     assert train["cpu_percent"] == 20.0  # 100 ticks of 1/100 s in 5 s
-    # past the period one stale process is re-read per sample, the stalest first
+    # past the period one stale process is re-read, and no other for a sixth of the period
     now[0] = 40.0
     s.sample(KERNELS)
-    reread = [pid for pid, p in s._pss.items() if p.read_at == 40.0]
-    assert len(reread) == 1
+    assert [p.read_at for p in s._pss.values()].count(40.0) == 1
+    now[0] = 44.0
+    s.sample(KERNELS)
+    assert [p.read_at for p in s._pss.values()].count(44.0) == 0
+    now[0] = 45.0
+    s.sample(KERNELS)
+    assert [p.read_at for p in s._pss.values()].count(45.0) == 1
 
 
 def test_the_peak_stays_when_memory_is_freed(proc: Path) -> None:
@@ -109,8 +114,8 @@ def test_the_peak_stays_when_memory_is_freed(proc: Path) -> None:
     write(proc, 506, 100, 100_000, 100, 80_000)
     write(proc, 507, 506, 50_000, 0, 30_000)
     now[0] = 100.0
-    for _ in range(3):  # each sample re-reads one stale process
-        now[0] += 31
+    for _ in range(4):  # one stale process re-read per sixth of the period
+        now[0] += 5
         train = s.sample(KERNELS)[0][0]
     assert train["memory_bytes"] == (80_000 + 30_000) * 1024
     assert train["peak_memory_bytes"] == (380_000 + 30_000) * 1024

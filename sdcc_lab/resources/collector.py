@@ -140,8 +140,8 @@ class ResourcesCollector(LoggingConfigurable):
         help="""Seconds between two PSS readings of one kernel process (/proc/PID/smaps_rollup, a
         walk of its page tables: ~0.75 ms per 50 MB). A new process is read at once; between
         readings its figure follows its resident size (one small /proc file per poll), and
-        at most one process is re-read per poll, so a poll's cost stays flat in the number of
-        kernels. Example: ``c.ResourcesCollector.kernel_pss_seconds = 60``.
+        one process is re-read at most every sixth of this period, whatever the number of
+        kernels and polls. Example: ``c.ResourcesCollector.kernel_pss_seconds = 60``.
         """,
     ).tag(config=True)
     kernel_memory = Unicode(

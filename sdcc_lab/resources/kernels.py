@@ -13,9 +13,10 @@ workers count for it):
   split between them, so the kernels add up to what the job's cgroup charges),
   from ``/proc/PID/smaps_rollup``. That file costs the kernel a walk of the
   process's page tables (~0.75 ms for 50 MB), so it is read when a process is
-  first seen and then at most :attr:`KernelSampler.pss_per_sample` processes
-  per poll, the stalest first, once their reading is older than
-  :attr:`KernelSampler.pss_seconds`; in between, a process's figure is its
+  first seen and then for one process at a time, the stalest first, once its
+  reading is older than :attr:`KernelSampler.pss_seconds`, and no more often
+  than every ``pss_seconds / 6`` whatever the number of polls and kernels (so
+  a poll's cost stays flat in both); in between, a process's figure is its
   last PSS plus the change of its resident size since (growth is the
   process's own pages, which PSS counts in full). Where smaps cannot be read,
   RSS (``memory_kind`` says which);
@@ -90,13 +91,12 @@ class KernelSampler:
         clock: Callable[[], float] = time.monotonic,
         use_pss: bool = True,
         pss_seconds: float = 30.0,
-        pss_per_sample: int = 1,
     ) -> None:
         self.tree = tree
         self.clock = clock
         self.use_pss = use_pss
         self.pss_seconds = pss_seconds
-        self.pss_per_sample = pss_per_sample
+        self._last_reread: float | None = None
         self.memory_kind = "pss" if use_pss else "rss"
         self._state: dict[str, _State] = {}
         self._pss: dict[int, _Pss] = {}
@@ -175,7 +175,7 @@ class KernelSampler:
         return out, owners
 
     def _refresh_pss(self, live: dict[int, tuple[int, int]], now: float) -> None:
-        """New processes now; then the stalest ones past the period, a few per sample."""
+        """New processes now; then the stalest one past the period, at most every period / 6."""
         stale: list[tuple[float, int]] = []
         for pid, (start, rss) in live.items():
             known = self._pss.get(pid)
@@ -185,10 +185,11 @@ class KernelSampler:
                     return
             elif now - known.read_at >= self.pss_seconds:
                 stale.append((known.read_at, pid))
-        for _, pid in sorted(stale)[: self.pss_per_sample]:
+        gap = self.pss_seconds / 6
+        if stale and (self._last_reread is None or now - self._last_reread >= gap):
+            self._last_reread = now
+            _, pid = min(stale)
             self._read_pss(pid, *live[pid], now)
-            if not self.use_pss:
-                return
 
     def _memory(self, pid: int, start: int, rss: int) -> int:
         known = self._pss.get(pid) if self.use_pss else None

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from typing import Any
 from tornado import web
 from tornado.httputil import HTTPHeaders
 
+from ..folderpack import members
 from ..names import NAME_MAX, NUMBER_ROOM, file_segment, fit_bytes
 from ..nbstream import InvalidNotebook, NotebookStream
 
@@ -52,13 +54,17 @@ def notebook_name(source_path: str) -> str:
 
 
 def numbered(name: str, n: int) -> str:
-    """``stem-N.ipynb``; the stem is cut (on a character boundary) if it would not fit."""
-    tail = f"-{n}.ipynb"
-    return fit_bytes(name.removesuffix(".ipynb"), NAME_MAX - len(tail)) + tail
+    """``stem-N.ipynb`` (``stem-N.csv``, ``stem-N`` for a name without suffix); the stem
+    is cut (on a character boundary) if it would not fit."""
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:
+        stem, suffix = name, ""
+    tail = f"-{n}" + (f".{suffix}" if suffix else "")
+    return fit_bytes(stem, NAME_MAX - len(tail.encode("utf-8"))) + tail
 
 
 def free_name(folder: Path, name: str) -> str:
-    """``name`` if no file has it, else the first free ``stem-N.ipynb``."""
+    """``name`` if no file has it, else the first free ``stem-N.ipynb`` (same suffix)."""
     if not (folder / name).exists():
         return name
     n = 1
@@ -190,6 +196,80 @@ class Download:
             return
         self.sha.update(out)
         self.part.write(out)
+
+
+class PackDownload(Download):
+    """Streams a folder share's pack (a tar) into a part file, up to ``limit`` bytes; it
+    is checked whole (:func:`sdcc_lab.folderpack.read_manifest`) before a file is written."""
+
+    def on_chunk(self, chunk: bytes) -> None:
+        if self.status != 200:
+            if len(self.error) < 65536:
+                self.error += chunk
+            return
+        if self.problem:
+            return
+        if self.share is None:
+            self.share = json.loads(self.headers.get("X-Sdcc-Share", "{}"))
+        self.size += len(chunk)
+        if self.size > self.limit:
+            self.problem = "too big"
+            return
+        self.part.write(chunk)
+
+
+@dataclass(frozen=True)
+class FilePlaced:
+    path: str  # inside the imported folder
+    action: str  # created | refreshed | unchanged | copied
+    name: str  # where it went, inside the imported folder (a copy beside: another name)
+
+
+def place_folder(
+    record: ImportRecord, dest: Path, pack: Path, share: dict[str, Any]
+) -> list[FilePlaced]:
+    """Write a checked pack's files under ``dest``: the per-file rules of :meth:`decide`.
+
+    A file is written to a part file beside its target and renamed into place.
+    A file the recipient changed keeps its content (the new one goes beside it);
+    files missing from the pack are left alone. A folder on the way that is a
+    link (the recipient made it) is not written through: the file goes nowhere
+    and is reported ``skipped``.
+    """
+    placed: list[FilePlaced] = []
+    top = Path(os.path.realpath(dest))
+    mask = umask()
+    for name, fh in members(pack):
+        target = dest / name
+        parent = target.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        if Path(os.path.realpath(parent)) != top / Path(name).parent or target.is_symlink():
+            placed.append(FilePlaced(name, "skipped", name))
+            continue
+        sub = {**share, "id": f"{share['id']}/{name}", "path": f"{share['path']}/{name}"}
+        decision = record.decide(parent, target.name, sub)
+        fd, part_name = tempfile.mkstemp(prefix=".sdcc-import-", suffix=".part", dir=parent)
+        part = Path(part_name)
+        try:
+            sha = hashlib.sha256()
+            with os.fdopen(fd, "wb") as out:
+                while chunk := fh.read(CHUNK):
+                    sha.update(chunk)
+                    out.write(chunk)
+            digest = sha.hexdigest()
+            action = decision.action
+            known = record.data["imports"].get(str(parent / decision.name)) or {}
+            if action == "refreshed" and known.get("sha256") == digest:
+                action = "unchanged"  # a new version of the folder, not of this file
+            if action != "unchanged":
+                os.chmod(part, 0o644 & ~mask)
+                os.replace(part, parent / decision.name)
+            record.remember(parent / decision.name, sub, digest)
+        finally:
+            part.unlink(missing_ok=True)
+        rel = (parent / decision.name).relative_to(dest).as_posix()
+        placed.append(FilePlaced(name, action, rel))
+    return placed
 
 
 def umask() -> int:

@@ -25,11 +25,21 @@ from jupyter_server.utils import ApiPath, ensure_async, to_os_path, url_path_joi
 from tornado import web
 from tornado.ioloop import IOLoop
 
+from ..folderpack import BadPack, FolderListing, FolderTooBig, read_manifest
 from ..jsonbody import json_object
 from ..labels import difference, option_value
 from ..nbstream import InvalidNotebook, kernelspec_of, too_big
 from .handlers import API_PREFIX, SDCCAPIHandler
-from .imports import Download, ImportRecord, notebook_name, safe_segment, scan_file, umask
+from .imports import (
+    Download,
+    ImportRecord,
+    PackDownload,
+    notebook_name,
+    place_folder,
+    safe_segment,
+    scan_file,
+    umask,
+)
 from .share_client import ShareClient, ShareServiceError
 from .share_sync import Shares, setup_shares
 
@@ -96,6 +106,13 @@ def link_environment(raw: Any) -> dict[str, Any]:
         }
     if isinstance(raw.get("kernelspec"), dict):
         env["kernelspec"] = {k: v for k, v in raw["kernelspec"].items() if isinstance(v, str)}
+    env.pop("kernels", None)
+    if isinstance(raw.get("kernels"), list):  # a folder's notebooks' kernels
+        env["kernels"] = [
+            {k: v for k, v in spec.items() if isinstance(v, str)}
+            for spec in raw["kernels"]
+            if isinstance(spec, dict)
+        ]
     return env
 
 
@@ -116,6 +133,40 @@ class ShareAPIHandler(SDCCAPIHandler):
         if not root:
             raise web.HTTPError(400, "sharing needs a file-based contents manager")
         return Path(os.path.realpath(root))
+
+    async def is_folder(self, path: Any) -> bool:
+        cm: Any = self.contents_manager
+        return (
+            isinstance(path, str)
+            and bool(path.strip())
+            and "\0" not in path
+            and bool(await ensure_async(cm.dir_exists(path)))
+        )
+
+    async def folder_dir(self, path: str) -> tuple[str, Path]:
+        """Check a folder's API path as :meth:`notebook_file` does a notebook's; its OS path."""
+        self.check_api_path(path)
+        cm: Any = self.contents_manager
+        if await ensure_async(cm.is_hidden(path)):
+            raise web.HTTPError(404, f"no folder at {path}")
+        os_path = to_os_path(ApiPath(path), str(self.root()))
+        real = Path(os.path.realpath(os_path))  # noqa: ASYNC240 (a local path, no I/O wait)
+        if not real.is_relative_to(self.root()) or real == self.root():
+            raise web.HTTPError(403, f"{path} leads outside the server's root")
+        return path.strip("/"), real
+
+    @staticmethod
+    def check_api_path(path: str) -> None:
+        if path.startswith("/") or os.path.isabs(path) or "\\" in path or "\0" in path:
+            raise web.HTTPError(400, "'path' must be relative to the server's root")
+        if any(seg in ("..", ".") for seg in path.split("/")):
+            raise web.HTTPError(400, "'path' must not contain '..' or '.'")
+        try:
+            path.encode("utf-8")  # a name of non-UTF-8 bytes arrives with lone surrogates
+        except UnicodeEncodeError:
+            raise web.HTTPError(
+                400, "this file's name is not valid UTF-8: rename it to share it"
+            ) from None
 
     async def notebook_file(self, path: Any) -> tuple[str, Path]:
         """Check ``path`` (API path) the way a user would expect; its OS path."""
@@ -160,12 +211,15 @@ class ShareAPIHandler(SDCCAPIHandler):
         (``sdcc_lab/labels.json``): ``gpus`` 0 and unset are the same; what the link leaves
         unset never differs."""
         found: list[dict[str, Any]] = []
-        kernel = env.get("kernelspec") or {}
-        if isinstance(kernel, dict) and kernel.get("name"):
-            specs = await ensure_async(self.kernel_spec_manager.get_all_specs())
-            if kernel["name"] not in specs:
-                name = kernel.get("display_name") or kernel["name"]
-                found.append({"key": "kernel", "link": name, "session": None})
+        kernels = [env.get("kernelspec") or {}, *(env.get("kernels") or [])]
+        specs: Any = None
+        for kernel in kernels:
+            if isinstance(kernel, dict) and kernel.get("name"):
+                if specs is None:
+                    specs = await ensure_async(self.kernel_spec_manager.get_all_specs())
+                if kernel["name"] not in specs:
+                    name = kernel.get("display_name") or kernel["name"]
+                    found.append({"key": "kernel", "link": name, "session": None})
         mine = self.sdcc_session
         if env.get("scheduler") and env.get("scheduler") != mine.scheduler:
             found.append({"key": "scheduler", "link": env["scheduler"], "session": mine.scheduler})
@@ -223,6 +277,9 @@ class SharesHandler(ShareAPIHandler):
             raise web.HTTPError(
                 400, "'audience' must be null or an object with 'users' and 'groups' lists"
             )
+        if await self.is_folder(body.get("path")):
+            await self.share_folder(body["path"], expires_in, audience)
+            return
         path, os_path = await self.notebook_file(body.get("path"))
         size = os_path.stat().st_size
         if size > self.client.max_notebook_size:
@@ -245,6 +302,53 @@ class SharesHandler(ShareAPIHandler):
             }
         )
 
+    async def share_folder(self, path: str, expires_in: int | None, audience: Any) -> None:
+        """``POST shares`` with a folder: pack its files, one share of kind ``folder``."""
+        path, os_folder = await self.folder_dir(path)
+        try:
+            pack, listing = await self.shares.pack(os_folder)
+        except FolderTooBig as e:
+            raise web.HTTPError(413, f"{path}: {e}") from None
+        try:
+            env = self.sdcc_session.identity()
+            env["kernels"] = await IOLoop.current().run_in_executor(
+                None, folder_kernels, os_folder, listing
+            )
+            query: dict[str, Any] = {"path": path, "environment": json.dumps(env), "kind": "folder"}
+            if expires_in is not None:
+                query["expires_in"] = expires_in
+            if audience is not None:
+                query["audience"] = json.dumps(audience)
+            r = await self.client.call("POST", "api/shares", query=query, upload=pack)
+        finally:
+            pack.unlink(missing_ok=True)
+        share = json.loads(r.body)
+        self.shares.live_paths.add(path)
+        self.shares.live_folders.add(path)
+        max_files, max_bytes = await self.shares.folder_limits()
+        self.set_status(201)
+        self.finish(
+            {
+                **{
+                    k: share.get(k)
+                    for k in (
+                        "id",
+                        "url",
+                        "token",
+                        "path",
+                        "expires_at",
+                        "environment",
+                        "audience",
+                        "files",
+                    )
+                },
+                "kind": "folder",
+                "left_out": [{"path": p, "reason": why} for p, why in listing.left_out],
+                "max_folder_files": max_files,
+                "max_folder_size": max_bytes,
+            }
+        )
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -263,11 +367,14 @@ class SharesHandler(ShareAPIHandler):
                             "opens",
                             "version",
                             "audience",
+                            "kind",
                         )
                     }
                     for s in shares
                 ],
                 "max_expires_in": limits.get("max_expires_in"),
+                "max_folder_files": limits.get("max_folder_files"),
+                "max_folder_size": limits.get("max_folder_size"),
             }
         )
 
@@ -328,10 +435,14 @@ class ImportPreviewHandler(ShareAPIHandler):
             {
                 "owner": share["owner"],
                 "source_path": share["path"],
-                "name": notebook_name(share["path"]),
+                "name": notebook_name(share["path"])
+                if share.get("kind") != "folder"
+                else safe_segment(str(share["path"]).rsplit("/", 1)[-1], "folder"),
                 "expires_at": share["expires_at"],
                 "environment": env,
                 "version": share.get("version"),
+                "kind": share.get("kind", "notebook"),
+                "files": share.get("files"),
                 "mismatches": self.mismatch_lines(differences),
                 "differences": differences,
                 "spawn_url": self.spawn_url(env),
@@ -355,6 +466,9 @@ class ImportsHandler(ShareAPIHandler):
         peek = json.loads(
             (await self.client.call("POST", "api/peek", json_body={"token": token})).body
         )
+        if peek.get("kind") == "folder":
+            await self.import_folder(token, peek)
+            return
         if int(peek.get("size") or 0) > self.client.max_notebook_size:
             raise web.HTTPError(413, too_big(self.client.max_notebook_size))
         root = self.root()
@@ -417,6 +531,93 @@ class ImportsHandler(ShareAPIHandler):
             }
         )
 
+    async def import_folder(self, token: str, peek: dict[str, Any]) -> None:
+        """Import a folder share under ``{import_dir}/{owner}/{folder}/``, file by file.
+
+        The pack is downloaded to a part file and checked whole (names, caps, regular
+        files only) before any file is written; then each file follows the rules of a
+        single notebook's import (:func:`sdcc_lab.server.imports.place_folder`).
+        """
+        max_files, max_bytes = await self.shares.folder_limits()
+        if int(peek.get("size") or 0) > max_bytes + 1024 * (max_files + 2):  # tar headers
+            raise web.HTTPError(413, f"the folder is larger than the limit of {max_bytes} bytes")
+        root = self.root()
+        owner_dir = root / self.client.import_dir / safe_segment(str(peek["owner"]), "unknown")
+        owner_dir.mkdir(parents=True, exist_ok=True)
+        if not Path(os.path.realpath(owner_dir)).is_relative_to(root):  # noqa: ASYNC240 (a local path)
+            raise web.HTTPError(403, f"{self.client.import_dir} leads outside the server's root")
+        fd, part_name = tempfile.mkstemp(prefix=".sdcc-import-", suffix=".part", dir=owner_dir)
+        part_path = Path(part_name)
+        loop = IOLoop.current()
+        try:
+            with os.fdopen(fd, "wb") as part:
+                download = PackDownload(part, max_bytes + 1024 * (max_files + 2) + 10240)
+                try:
+                    await self.client.call(
+                        "POST",
+                        "api/fetch",
+                        json_body={"token": token},
+                        streaming_callback=download.on_chunk,
+                        header_callback=download.on_header,
+                    )
+                except ShareServiceError as e:
+                    try:
+                        message = str(json.loads(bytes(download.error))["message"])
+                    except (ValueError, KeyError, TypeError):
+                        raise e from None
+                    raise ShareServiceError(e.status_code, message) from None
+            if download.problem == "too big" or download.share is None:
+                raise web.HTTPError(
+                    413, f"the folder is larger than the limit of {max_bytes} bytes"
+                )
+            share = download.share
+            try:
+                await loop.run_in_executor(None, read_manifest, part_path, max_files, max_bytes)
+            except FolderTooBig as e:
+                raise web.HTTPError(413, str(e)) from None
+            except BadPack as e:
+                raise web.HTTPError(502, f"the share service sent an invalid folder: {e}") from None
+            dest = owner_dir / safe_segment(str(share["path"]).rsplit("/", 1)[-1], "folder")
+            async with self.shares.import_lock:
+                existed = dest.is_dir()
+                dest.mkdir(parents=True, exist_ok=True)
+                if not Path(os.path.realpath(dest)).is_relative_to(root):  # noqa: ASYNC240 (a local path)
+                    raise web.HTTPError(403, "the import folder leads outside the server's root")
+                record = ImportRecord(Path(self.client.record_file))
+                try:
+                    placed = await loop.run_in_executor(
+                        None, place_folder, record, dest, part_path, share
+                    )
+                finally:
+                    record.save()
+        finally:
+            part_path.unlink(missing_ok=True)  # noqa: ASYNC240 (one unlink)
+        env = link_environment(share.get("environment"))
+        differences = await self.differences(env)
+        actions = {p.action for p in placed}
+        if not existed:
+            action = "created"
+        elif actions <= {"unchanged", "skipped"}:
+            action = "unchanged"
+        else:
+            action = "refreshed"
+        self.set_status(200 if action == "unchanged" else 201)
+        self.finish(
+            {
+                "path": dest.relative_to(root).as_posix(),
+                "action": action,
+                "kind": "folder",
+                "files": [{"path": p.path, "action": p.action, "saved_as": p.name} for p in placed],
+                "owner": share["owner"],
+                "source_path": share["path"],
+                "environment": env,
+                "mismatches": self.mismatch_lines(differences),
+                "differences": differences,
+                "version": share.get("version"),
+                "spawn_url": self.spawn_url(env),
+            }
+        )
+
     async def place(
         self, base: Path, part: Path, share: dict[str, Any], sha256: str
     ) -> tuple[str, Path]:
@@ -453,6 +654,22 @@ class ImportsHandler(ShareAPIHandler):
                 f"the copy cannot be named {name!r} on this server's file system; "
                 "ask the sender to rename the notebook",
             ) from None
+
+
+def folder_kernels(folder: Path, listing: FolderListing) -> list[dict[str, str]]:
+    """The kernels of a folder's notebooks (each once), read by streaming each notebook;
+    a file named ``.ipynb`` that is not a notebook travels as data and names none."""
+    found: list[dict[str, str]] = []
+    for rel, _ in listing.files:
+        if not rel.endswith(".ipynb"):
+            continue
+        try:
+            kernel = kernelspec_of(scan_file(folder / rel))
+        except (web.HTTPError, OSError):
+            continue
+        if kernel is not None and kernel not in found:
+            found.append(kernel)
+    return found
 
 
 def share_handlers(base_url: str) -> list[tuple[str, type[ShareAPIHandler]]]:

@@ -19,6 +19,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from .. import openapi
+from ..folderpack import BadPack, FolderTooBig, read_manifest
 from ..jsonbody import json_object
 from ..nbstream import (
     InvalidNotebook,
@@ -32,7 +33,7 @@ from . import pages
 from .audience import check_admitted, directory, parse_audience
 from .base import CHUNK, SHARE_HEADER, ShareBase, iso
 from .limits import Upload, UploadGate
-from .store import Audience, LimitReached, ShareInfo, renamed_path
+from .store import Audience, FolderFiles, LimitReached, ShareInfo, renamed_path
 from .tokens import TokenClaims
 
 
@@ -102,6 +103,7 @@ class NotebookUpload(APIBase):
     _refused: tuple[int, str] | None = None
     new_link = False  # a new link (POST shares) rather than a new version
     upload_method = "PUT"  # the method that uploads; any other streams nothing
+    kind = "notebook"  # or "folder": the body is a tar of the folder's files (folderpack)
 
     @property
     def gate(self) -> UploadGate:
@@ -114,7 +116,11 @@ class NotebookUpload(APIBase):
             # dropped by data_received (no part file), and the request is answered.
             return
         service = self.service
-        limit = service.max_notebook_size
+        kind = self.get_argument("kind", "notebook")
+        if kind not in ("notebook", "folder"):
+            raise web.HTTPError(400, "'kind' must be 'notebook' or 'folder'")
+        self.kind = kind
+        limit = service.max_folder_size if kind == "folder" else service.max_notebook_size
         length = self.request.headers.get("Content-Length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             raise web.HTTPError(413, self.too_big_message())
@@ -159,7 +165,34 @@ class NotebookUpload(APIBase):
         """Refusals of a subclass that need no body (raise ``web.HTTPError``)."""
 
     def too_big_message(self) -> str:
+        if self.kind == "folder":
+            return (
+                "the folder's files are larger than the limit of "
+                f"{human_size(self.service.max_folder_size)}"
+            )
         return too_big(self.service.max_notebook_size)
+
+    @property
+    def size_limit(self) -> int:
+        if self.kind == "folder":
+            return self.service.max_folder_size
+        return self.service.max_notebook_size
+
+    async def folder_manifest(self, part: Path) -> FolderFiles:
+        """A folder upload's files, checked (caps, names, regular files only) off the loop."""
+        service = self.service
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self.settings["share_executor"],
+                read_manifest,
+                part,
+                service.max_folder_files,
+                service.max_folder_size,
+            )
+        except FolderTooBig as e:
+            raise web.HTTPError(413, str(e)) from None
+        except BadPack as e:
+            raise web.HTTPError(400, str(e)) from None
 
     def quota_message(self, size: int, used: int) -> str:
         quota = self.service.max_snapshot_bytes_per_user
@@ -173,7 +206,7 @@ class NotebookUpload(APIBase):
         if self._refused or self._fh is None or self._gone:
             return  # refused: the rest of the body is read and dropped
         self._size += len(chunk)
-        if self._size > self.service.max_notebook_size:
+        if self._size > self.size_limit:
             self._refused = (413, self.too_big_message())
             return
         if self._size > self._reserved:
@@ -197,7 +230,8 @@ class NotebookUpload(APIBase):
 
     def _check_and_write(self, fh: Any, chunk: bytes) -> None:
         """In the thread pool: one chunk at a time, so memory stays bounded."""
-        self._scan.feed(chunk)
+        if self.kind == "notebook":  # a folder's pack is checked whole once it is in
+            self._scan.feed(chunk)
         fh.write(chunk)
 
     def finish_upload(self) -> tuple[Path, int, dict[str, Any] | None]:
@@ -208,7 +242,8 @@ class NotebookUpload(APIBase):
         if self._refused:
             raise web.HTTPError(*self._refused)
         try:
-            self._scan.close()
+            if self.kind == "notebook":
+                self._scan.close()
         except InvalidNotebook as e:
             raise web.HTTPError(400, f"not a valid notebook: {e}") from None
         part, self._part = self._part, None
@@ -305,8 +340,15 @@ class SharesAPI(NotebookUpload):
         if self.store.count_live(user) + self.gate.new_links(user) >= self.service.max_live_shares:
             raise web.HTTPError(403, self.live_links_message())
 
-    def model_with_audience(self, share: ShareInfo, audience: Audience) -> dict[str, Any]:
-        return {**self.share_model(share), "audience": audience.model()}
+    def model_with_audience(
+        self, share: ShareInfo, audience: Audience, folders: dict[str, FolderFiles] | None = None
+    ) -> dict[str, Any]:
+        model = {**self.share_model(share), "audience": audience.model()}
+        return with_kind(
+            model,
+            share,
+            self.store.folder_files([share.snapshot_key]) if folders is None else folders,
+        )
 
     async def get(self) -> None:
         self._body_read = True
@@ -315,13 +357,17 @@ class SharesAPI(NotebookUpload):
             raise web.HTTPError(403, "only admins may list every share")
         shares = self.store.list(None if everyone else self.user_name)
         audiences = self.store.audiences([s.id for s in shares])
+        folders = self.store.folder_files([s.snapshot_key for s in shares])
         self.finish(
             {
                 "shares": [
-                    self.model_with_audience(s, audiences.get(s.id, Audience())) for s in shares
+                    self.model_with_audience(s, audiences.get(s.id, Audience()), folders)
+                    for s in shares
                 ],
                 "max_expires_in": self.service.max_expires_in,
                 "default_expires_in": self.service.default_expires_in,
+                "max_folder_files": self.service.max_folder_files,
+                "max_folder_size": self.service.max_folder_size,
             }
         )
 
@@ -343,6 +389,7 @@ class SharesAPI(NotebookUpload):
         environment = _environment(self.get_argument("environment", "{}"))
         part, size, metadata = self.finish_upload()
         self._part = part  # removed in on_finish unless committed
+        folder_files = await self.folder_manifest(part) if self.kind == "folder" else None
         unknown = await directory(self).unknown_names(self.audience)
         if unknown:
             raise web.HTTPError(
@@ -366,6 +413,7 @@ class SharesAPI(NotebookUpload):
                 max_live=self.service.max_live_shares,
                 quota=self.service.max_snapshot_bytes_per_user,
                 audience=self.audience,
+                folder_files=folder_files,
             )
         except LimitReached as e:
             raise self.limit_error(e) from None
@@ -394,13 +442,22 @@ class SnapshotAPI(NotebookUpload):
     of every live share of the caller's file at ``path`` (one snapshot for them all)."""
 
     def check_before_body(self) -> None:
-        if not any(s.path == self.upload_path for s in self.store.list(self.user_name)):
+        group = [s for s in self.store.list(self.user_name) if s.path == self.upload_path]
+        if not group:
             raise web.HTTPError(404, "no live share of this file")
+        # A folder's links take a folder's pack, a notebook's a notebook.
+        is_folder = bool(self.store.folder_files([group[0].snapshot_key]))
+        if is_folder != (self.kind == "folder"):
+            raise web.HTTPError(
+                400,
+                f"the live shares of {self.upload_path} are of a {'folder' if is_folder else 'notebook'}",
+            )
 
     async def put(self) -> None:
         self._body_read = True
         part, size, _ = self.finish_upload()
         self._part = part  # removed in on_finish unless committed
+        folder_files = await self.folder_manifest(part) if self.kind == "folder" else None
         try:
             versions = self.store.commit_snapshot(
                 self.user_name,
@@ -408,6 +465,7 @@ class SnapshotAPI(NotebookUpload):
                 part,
                 size,
                 quota=self.service.max_snapshot_bytes_per_user,
+                folder_files=folder_files,
             )
         except LimitReached as e:
             raise self.limit_error(e) from None
@@ -445,7 +503,7 @@ class PeekAPI(APIBase):
         model = self.share_model(share)
         model.pop("token")
         model.pop("url")
-        self.finish(model)
+        self.finish(with_kind(model, share, self.store.folder_files([share.snapshot_key])))
 
 
 class FetchAPI(APIBase):
@@ -468,8 +526,12 @@ class FetchAPI(APIBase):
             model = self.share_model(share)
             for key in ("token", "url"):
                 model.pop(key)
+            folders = self.store.folder_files([share.snapshot_key])
+            model["kind"] = "folder" if folders else "notebook"  # the file list is peek's
             self.set_header(SHARE_HEADER, json.dumps(model, ensure_ascii=True))
-            self.set_header("Content-Type", "application/x-ipynb+json")
+            self.set_header(
+                "Content-Type", "application/x-tar" if folders else "application/x-ipynb+json"
+            )
             self.set_header("Content-Length", str(size))
             while chunk := fh.read(CHUNK):
                 self.write(chunk)
@@ -478,6 +540,17 @@ class FetchAPI(APIBase):
                 except StreamClosedError:
                     return
         self.finish()
+
+
+def with_kind(
+    model: dict[str, Any], share: ShareInfo, folders: dict[str, FolderFiles]
+) -> dict[str, Any]:
+    """``kind`` ("notebook" or "folder") and, for a folder, its ``files`` ({"path", "size"})."""
+    files = folders.get(share.snapshot_key)
+    model["kind"] = "folder" if files is not None else "notebook"
+    if files is not None:
+        model["files"] = [{"path": p, "size": n} for p, n in files]
+    return model
 
 
 def share_state(share: ShareInfo, imported: int | None, now: Any) -> str:
@@ -506,6 +579,7 @@ class InboxAPI(APIBase):
             if a.action == "import":
                 imported[a.share_id] = max(a.version, imported.get(a.share_id, 0))
         now = self.store.clock()
+        folders = self.store.folder_files([s.snapshot_key for s in shares])
         items = []
         for share in shares:
             audience = audiences.get(share.id, Audience())
@@ -517,7 +591,7 @@ class InboxAPI(APIBase):
                 "owner": share.owner,
                 "path": share.path,
                 "name": share.name,
-                "kind": "notebook",
+                "kind": "folder" if share.snapshot_key in folders else "notebook",
                 "updated_at": iso(self.updated_at(share)),
                 "expires_at": iso(share.expires),
                 "state": state,

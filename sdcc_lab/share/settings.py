@@ -89,6 +89,25 @@ class ShareSettings(HasTraits):
         """,
     ).tag(config=True)
 
+    max_folder_files = Integer(
+        1000,
+        help="""Most files one folder share may hold (default 1000; hidden files and
+        checkpoints are left out and not counted). A larger folder gets 413 naming the
+        limit, before anything is stored; the share dialog shows it. Example::
+
+            c.ShareService.max_folder_files = 5000
+        """,
+    ).tag(config=True)
+    max_folder_size = Integer(
+        500 * MB,
+        help="""Most bytes the files of one folder share may take together (default
+        500 MB). A larger folder gets 413 naming the limit, before anything is stored;
+        the share dialog shows it. The per-user snapshot quota counts it too. Example::
+
+            c.ShareService.max_folder_size = 2 * 1024**3  # 2 GB
+        """,
+    ).tag(config=True)
+
     max_audience_names = Integer(
         50,
         help="""Most users and groups one share may name (default 50); more get 400.

@@ -173,6 +173,22 @@ class AccessRecord(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class FolderRecord(Base):
+    """The files of a folder share's snapshot (a tar of them, :mod:`sdcc_lab.folderpack`).
+
+    One row per snapshot file that holds a folder; a share whose snapshot has no
+    row here is a notebook share.
+    """
+
+    __tablename__ = "sdcc_lab_share_folders"
+
+    snapshot_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    files: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[path, size], ...]
+
+
+FolderFiles = list[tuple[str, int]]
+
+
 @dataclass(frozen=True)
 class Audience:
     """Who a share is for; empty (``users`` and ``groups`` both) means anyone with the link."""
@@ -261,6 +277,7 @@ class ShareStore:
         max_live: int | None = None,
         quota: int | None = None,
         audience: Audience = Audience(),
+        folder_files: FolderFiles | None = None,
     ) -> ShareInfo:
         """A new link of ``owner``'s ``path``, with its snapshot (``(part file, size)``),
         for ``audience`` (empty: anyone on the hub with the link).
@@ -297,7 +314,26 @@ class ShareStore:
                 s.add_all(AudienceRecord(share_id=record.id, kind=kind, name=n) for n in names)
             if snapshot is not None:
                 self._replace_snapshot(s, live, [*group, record], key, snapshot, quota)
+            if folder_files is not None:
+                self._set_folder(s, key, folder_files)
         return ShareInfo.of(record)
+
+    # --- folder shares ---------------------------------------------------------------
+    def _set_folder(self, s: Session, key: str, files: FolderFiles) -> None:
+        row = s.get(FolderRecord, key)
+        if row is None:
+            row = FolderRecord(snapshot_key=key)
+            s.add(row)
+        row.files = json.dumps([[p, n] for p, n in files])
+
+    def folder_files(self, keys: list[str]) -> dict[str, FolderFiles]:
+        """The file list of each of ``keys`` that is a folder's snapshot."""
+        with self.session() as s:
+            q = select(FolderRecord).where(FolderRecord.snapshot_key.in_(keys))
+            return {
+                r.snapshot_key: [(str(p), int(n)) for p, n in json.loads(r.files or "[]")]
+                for r in s.scalars(q)
+            }
 
     # --- audiences and accesses ------------------------------------------------------
     def audience(self, share_id: str) -> Audience:
@@ -422,7 +458,13 @@ class ShareStore:
         return self.snapshot_dir / f".upload.{secrets.token_hex(8)}.part"
 
     def commit_snapshot(
-        self, owner: str, path: str, part: Path, size: int, quota: int | None = None
+        self,
+        owner: str,
+        path: str,
+        part: Path,
+        size: int,
+        quota: int | None = None,
+        folder_files: FolderFiles | None = None,
     ) -> dict[str, int]:
         """A new version of ``owner``'s ``path`` for all its live links: {share id: version}.
 
@@ -439,6 +481,8 @@ class ShareStore:
             key = group[0].key
             old_keys = {r.key for r in group} - {key}
             self._replace_snapshot(s, live, group, key, (part, size), quota)
+            if folder_files is not None:
+                self._set_folder(s, key, folder_files)
             versions = {r.id: r.version for r in group}
         self._drop_unused(old_keys)  # links merged by a rename: one file again
         return versions
@@ -487,6 +531,8 @@ class ShareStore:
                 ShareRecord.revoked.is_(None), ShareRecord.expires > self.clock()
             )
             used = {key or share_id for key, share_id in s.execute(q)}
+        with self.session() as s:  # a folder's file list goes with its snapshot
+            s.execute(delete(FolderRecord).where(FolderRecord.snapshot_key.in_(keys - used)))
         for key in keys - used:
             self.snapshot_file(key).unlink(missing_ok=True)
 
@@ -509,6 +555,7 @@ class ShareStore:
                         s.execute(delete(table).where(table.share_id == r.id))
                     dropped += 1
             live_keys = {r.key for r in s.scalars(select(ShareRecord)) if r.is_live(now)}
+            s.execute(delete(FolderRecord).where(FolderRecord.snapshot_key.not_in(live_keys)))
         for f in self.snapshot_dir.iterdir():
             try:
                 unused = f.suffix == ".ipynb" and f.stem not in live_keys

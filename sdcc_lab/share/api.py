@@ -390,7 +390,8 @@ class SharesAPI(NotebookUpload):
         part, size, metadata = self.finish_upload()
         self._part = part  # removed in on_finish unless committed
         folder_files = await self.folder_manifest(part) if self.kind == "folder" else None
-        unknown = await directory(self).unknown_names(self.audience)
+        # Asked of the hub only when the share names someone.
+        unknown = await directory(self).unknown_names(self.audience) if self.audience else []
         if unknown:
             raise web.HTTPError(
                 400, "the hub has no user or group named " + ", ".join(map(repr, unknown))

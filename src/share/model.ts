@@ -42,6 +42,14 @@ export class ShareModel implements IDisposable {
     return this._maxExpiresIn;
   }
 
+  /** The caps on a folder share (files; bytes in all), or undefined while unknown. */
+  get maxFolderFiles(): number | undefined {
+    return this._maxFolderFiles;
+  }
+  get maxFolderSize(): number | undefined {
+    return this._maxFolderSize;
+  }
+
   /** The expiry offered first (seconds), from the settings. */
   get defaultExpiry(): number {
     return this._defaultExpiry;
@@ -60,6 +68,8 @@ export class ShareModel implements IDisposable {
     const list = await this._api.listShares();
     this._shares = list.shares;
     this._maxExpiresIn = list.max_expires_in;
+    this._maxFolderFiles = list.max_folder_files;
+    this._maxFolderSize = list.max_folder_size;
     this._changed.emit();
   }
 
@@ -100,6 +110,8 @@ export class ShareModel implements IDisposable {
   private _api: ShareAPI;
   private _shares: IShareSummary[] = [];
   private _maxExpiresIn: number | undefined = undefined;
+  private _maxFolderFiles: number | undefined = undefined;
+  private _maxFolderSize: number | undefined = undefined;
   private _defaultExpiry = DAY;
   private _isDisposed = false;
   private _changed = new Signal<this, void>(this);

@@ -35,6 +35,7 @@ import {
   takePendingToken,
   takeShareToken
 } from './format';
+import { showShareFolderDialog } from './folder';
 import { ShareModel } from './model';
 import { acceptKernelMetadata } from './open';
 import { ShareCommandIDs } from './types';
@@ -72,6 +73,25 @@ async function runImport(
   }
   try {
     const result = await model.importLink(link);
+    if (result.kind === 'folder') {
+      // A folder: show it in the file browser; say what each file's import did.
+      await app.commands.execute('filebrowser:go-to-path', {
+        path: result.path
+      });
+      const beside = (result.files ?? []).filter(f => f.action === 'copied');
+      const text = beside.length
+        ? trans.__(
+            'Imported %1 from %2. You changed %3, so it was kept; the new version is beside it.',
+            result.path,
+            result.owner,
+            beside.map(f => f.path).join(', ')
+          )
+        : trans.__('Imported %1 from %2.', result.path, result.owner);
+      (beside.length ? Notification.warning : Notification.success)(text, {
+        autoClose: beside.length ? false : 5000
+      });
+      return;
+    }
     const wasOpen = !!docManager?.findWidget(result.path);
     const widget = await app.commands.execute('docmanager:open', {
       path: result.path
@@ -194,6 +214,28 @@ export const sharePlugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         await showShareDialog(model, path, trans);
+      }
+    });
+    const folderPath = (args: Record<string, unknown>): string | undefined => {
+      if (typeof args.path === 'string' && args.path) {
+        return args.path;
+      }
+      const item = browser?.selectedItems().next()?.value;
+      return item?.type === 'directory' ? item.path : undefined;
+    };
+    app.commands.addCommand(ShareCommandIDs.shareFolder, {
+      label: trans.__('Share folder…'),
+      caption: trans.__(
+        "Create a link to a copy of this folder's notebooks and data files"
+      ),
+      isVisible: args => !!folderPath(args),
+      execute: async args => {
+        const path = folderPath(args);
+        if (!path) {
+          Notification.warning(trans.__('Select a folder to share it.'));
+          return;
+        }
+        await showShareFolderDialog(model, path, trans);
       }
     });
     app.commands.addCommand(ShareCommandIDs.manage, {

@@ -9,6 +9,8 @@ export interface IShareEnvironment {
   scheduler?: ISessionIdentity['scheduler'];
   options?: ISessionIdentity['options'];
   kernelspec?: { name?: string; display_name?: string; language?: string };
+  /** A folder share's notebooks' kernels. */
+  kernels?: { name?: string; display_name?: string; language?: string }[];
 }
 
 /** `POST shares` */
@@ -19,6 +21,20 @@ export interface ICreatedShare {
   path: string;
   expires_at: string;
   environment: IShareEnvironment;
+  /** "folder" for a folder share (`POST shares` with a folder's path). */
+  kind?: 'notebook' | 'folder';
+  /** A folder share's files (path inside the folder, size in bytes). */
+  files?: IFolderFile[];
+  /** What a folder share left out, and why (hidden, a link out of the folder…). */
+  left_out?: { path: string; reason: string }[];
+  max_folder_files?: number;
+  max_folder_size?: number;
+}
+
+/** One file of a folder share. */
+export interface IFolderFile {
+  path: string;
+  size: number;
 }
 
 /** One entry of `GET shares`. */
@@ -35,6 +51,9 @@ export interface IShareSummary {
 export interface IShareList {
   shares: IShareSummary[];
   max_expires_in?: number;
+  /** The caps on a folder share: files, and bytes in all. */
+  max_folder_files?: number;
+  max_folder_size?: number;
 }
 
 /** `POST imports/preview` */
@@ -50,6 +69,8 @@ export interface IImportPreview {
   differences: IDifference[];
   spawn_url: string | null;
   hub_home_url: string | null;
+  kind?: 'notebook' | 'folder';
+  files?: IFolderFile[] | null;
 }
 
 /** `POST imports` */
@@ -61,11 +82,15 @@ export interface IImportResult {
   environment: IShareEnvironment;
   mismatches: string[];
   differences: IDifference[];
+  kind?: 'notebook' | 'folder';
+  /** A folder's files: what each import did (`saved_as`: a copy beside an edited one). */
+  files?: { path: string; action: string; saved_as: string }[];
 }
 
 /** Command ids of the share plugin. */
 export namespace ShareCommandIDs {
   export const share = 'sdcc-lab:share-notebook';
+  export const shareFolder = 'sdcc-lab:share-folder';
   export const manage = 'sdcc-lab:manage-shares';
   export const importLink = 'sdcc-lab:import-shared-notebook';
 }

@@ -203,4 +203,15 @@ test('Start again reopens the two notebooks in the same workspace with their ker
   await expect(
     page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar-kernelName')
   ).toContainText('Python 3', { timeout: 60000 });
+
+  // The specs after this one start alice blank, as before (her switch acts once:
+  // her JupyterLab setting turns it on again at the next load).
+  const xsrf = (await page.context().cookies()).find(
+    c => c.name === '_xsrf' && c.path === SERVER
+  )?.value;
+  const off = await page.request.put(`${SERVER}sdcc-lab/api/workspace`, {
+    headers: { 'X-XSRFToken': xsrf ?? '' },
+    data: { restore: false }
+  });
+  expect(off.status()).toBe(200);
 });

@@ -5,6 +5,7 @@
  */
 import { expect, Page, test } from '@playwright/test';
 import { DEMO_PASSWORD } from './demo-login';
+import { docsImage } from './docs-images';
 
 /** Log in and reach the spawn form, stopping a server an earlier test left running. */
 async function toForm(page: Page, user: string): Promise<void> {
@@ -110,4 +111,5 @@ test('a runtime over the limit comes back with the reason, then a Slurm session 
   const timer = panel.getByRole('timer');
   await expect(timer).toContainText(/0:(29|30):\d\d left|0:2\d:\d\d left/);
   await page.screenshot({ path: 'test-results/spawn-slurm-alice.png' });
+  await docsImage(page, 'slurm-session'); // the README's image (scripts/docs_images.sh)
 });

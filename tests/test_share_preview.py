@@ -17,9 +17,7 @@ from sdcc_lab.share.nbrender import render_notebook, render_snapshot, sanitize
 from sdcc_lab.share.preview import PREVIEW_CSP, PreviewError, SharePreview
 
 # A 1x1 PNG, as a kernel's display_data holds it.
-PNG = (
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
-)
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
 
 
 @pytest.mark.parametrize(
@@ -89,9 +87,7 @@ def hostile_notebook() -> dict[str, Any]:
                     {
                         "output_type": "display_data",
                         "metadata": {},
-                        "data": {
-                            "text/html": "<b>html output</b><script>alert('output')</script>"
-                        },
+                        "data": {"text/html": "<b>html output</b><script>alert('output')</script>"},
                     },
                     {
                         "output_type": "display_data",
@@ -162,7 +158,7 @@ def test_a_render_over_its_time_is_stopped(tmp_path: Path) -> None:
     path = tmp_path / "n.ipynb"
     path.write_text(json.dumps(hostile_notebook()))
     previewer = SharePreview(timeout=0.01)
-    with pytest.raises(PreviewError, match="longer than 0.01 seconds"):
+    with pytest.raises(PreviewError, match=r"longer than 0\.01 seconds"):
         asyncio.run(previewer.render("k2", path, False))
 
 
@@ -181,7 +177,7 @@ def test_a_missing_snapshot_is_a_preview_error(tmp_path: Path) -> None:
 
 def test_the_preview_csp_allows_no_script_and_no_outside_fetch() -> None:
     directives = dict(
-        (d.split(" ", 1) + [""])[:2] for d in (x.strip() for x in PREVIEW_CSP.split(";"))
+        [*d.split(" ", 1), ""][:2] for d in (x.strip() for x in PREVIEW_CSP.split(";"))
     )
     assert directives["default-src"] == "'none'"
     assert "script-src" not in directives

@@ -29,6 +29,7 @@ from .api import (
     SharesAPI,
     SnapshotAPI,
 )
+from .preview import PreviewPage
 from .web import LinkPage, OAuthCallback, RevokeForm, SharesPage
 
 __all__ = ["NotFound", "handlers"]
@@ -49,6 +50,7 @@ def handlers(prefix: str) -> list[tuple[str, type[web.RequestHandler]]]:
         (prefix + "api/fetch", FetchAPI),
         (prefix + "open/?", LinkPage),  # the link: open#TOKEN (the fragment never reaches us)
         (prefix + "open/" + token, LinkPage),  # links of old: the same page
+        (prefix + r"preview/([0-9a-f]{1,32})", PreviewPage),  # framed by the link page
         (prefix + r"shares/([0-9a-f]{1,32})/revoke", RevokeForm),
         (prefix.rstrip("/") + "/?", SharesPage),
     ]

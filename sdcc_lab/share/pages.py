@@ -26,6 +26,7 @@ border:1px solid ButtonBorder;border-radius:3px;text-decoration:none;font-size:1
 .problem{border-left:4px solid CanvasText;padding:.5em 1em;background:Mark;color:MarkText}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);
 white-space:nowrap}
+iframe.preview{width:100%;height:70vh;border:1px solid GrayText}
 """
 
 
@@ -131,9 +132,15 @@ _OPEN_SCRIPT = r"""
     go.addEventListener('click', function () { stash(CONTINUE, token); });
     var p = el('p');
     p.appendChild(go);
+    // The preview: rendered by the service, sanitised, in a frame where nothing runs.
+    var frame = el('iframe', undefined, 'preview');
+    frame.setAttribute('sandbox', '');
+    frame.title = 'Preview of ' + s.name + ' (read-only)';
+    frame.src = s.preview_url;
     show('A notebook was shared with you', [table, el('p',
       'Continue to your own JupyterLab (it is started if needed). It asks you before ' +
-      'it imports a copy of the last saved version into your home folder.'), p]);
+      'it imports a copy of the last saved version into your home folder.'), p,
+      el('h2', 'Preview (read-only; nothing runs, nothing is started)'), frame]);
   }
   show('Opening a shared notebook\u2026', [el('p', 'Asking the share service\u2026')]);
   var inAddress = fromAddress();
@@ -185,7 +192,7 @@ def _sha256(text: str) -> str:
 # Only the page's own script and style run; it talks to the service alone.
 OPEN_PAGE_CSP = (
     f"default-src 'none'; script-src {_sha256(_OPEN_SCRIPT)}; style-src {_sha256(_STYLE)}; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
 

@@ -159,6 +159,7 @@ class LinkPage(PageBase):
                 "expires": pages.when(share.expires),
                 "environment": pages.environment_pairs(share.environment),
                 "continue_url": f"{target}#sdcc-share={token}",
+                "preview_url": f"{self.prefix}preview/{share.id}",  # sdcc_lab.share.preview
             }
         )
 

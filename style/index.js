@@ -1,2 +1,3 @@
 import './base.css';
 import './resources.css';
+import './inbox.css';

@@ -198,31 +198,59 @@ class KernelSampler:
         return max(0, known.pss + rss - known.rss_then)
 
 
-async def server_kernels(server_app: Any) -> list[KernelRef]:
-    """The server's running kernels with their notebooks (the session manager's sessions)."""
-    km = server_app.kernel_manager
-    paths: dict[str, str] = {}
-    try:
-        for s in await server_app.session_manager.list_sessions():
-            kernel = s.get("kernel") or {}
-            if kernel.get("id") and s.get("path"):
-                paths[kernel["id"]] = s["path"]
-    except Exception:  # noqa: BLE001 - no sessions: kernels are listed without notebooks
-        paths = {}
-    out: list[KernelRef] = []
-    for kid in list(km.list_kernel_ids()):
-        try:
-            kernel = km.get_kernel(kid)
-        except KeyError:
-            continue
-        provisioner = getattr(kernel, "provisioner", None)
-        pid = getattr(provisioner, "pid", None)
-        if pid is None:
-            process = getattr(provisioner, "process", None)
-            pid = getattr(process, "pid", None)
-        out.append(
-            KernelRef(
-                kid, pid if isinstance(pid, int) else None, paths.get(kid), kernel.kernel_name
+class ServerKernels:
+    """The server's running kernels with their notebooks (the session manager's sessions).
+
+    Listing the sessions builds a kernel model per session (~70 µs each), so the
+    kernel -> notebook map is re-read only when the set of kernels changed or
+    ``refresh_seconds`` passed (a renamed notebook shows within that time).
+    """
+
+    def __init__(
+        self,
+        server_app: Any,
+        refresh_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.server_app = server_app
+        self.refresh_seconds = refresh_seconds
+        self.clock = clock
+        self._paths: dict[str, str] = {}
+        self._ids: frozenset[str] = frozenset()
+        self._read_at: float | None = None
+
+    async def _notebooks(self, ids: frozenset[str]) -> dict[str, str]:
+        now = self.clock()
+        if ids != self._ids or self._read_at is None or now - self._read_at >= self.refresh_seconds:
+            paths: dict[str, str] = {}
+            try:
+                for s in await self.server_app.session_manager.list_sessions():
+                    kernel = s.get("kernel") or {}
+                    if kernel.get("id") and s.get("path"):
+                        paths[kernel["id"]] = s["path"]
+            except Exception:  # noqa: BLE001 - no sessions: kernels are listed without notebooks
+                paths = {}
+            self._paths, self._ids, self._read_at = paths, ids, now
+        return self._paths
+
+    async def __call__(self) -> list[KernelRef]:
+        km = self.server_app.kernel_manager
+        ids = frozenset(km.list_kernel_ids())
+        paths = await self._notebooks(ids)
+        out: list[KernelRef] = []
+        for kid in sorted(ids):
+            try:
+                kernel = km.get_kernel(kid)
+            except KeyError:
+                continue
+            provisioner = getattr(kernel, "provisioner", None)
+            pid = getattr(provisioner, "pid", None)
+            if pid is None:
+                process = getattr(provisioner, "process", None)
+                pid = getattr(process, "pid", None)
+            out.append(
+                KernelRef(
+                    kid, pid if isinstance(pid, int) else None, paths.get(kid), kernel.kernel_name
+                )
             )
-        )
-    return out
+        return out

@@ -19,7 +19,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ..resources.collector import ResourcesCollector
-from ..resources.kernels import KernelRef, server_kernels
+from ..resources.kernels import ServerKernels
 from ..resources.model import empty_answer
 from ..resources.quota import QuotaReader
 from ..session import SETTINGS_KEY
@@ -63,15 +63,12 @@ def setup_resources(server_app: Any) -> ResourcesCollector:
     """Create the server's one collector and schedule its start-up query."""
     from tornado.ioloop import IOLoop
 
-    async def kernels() -> list[KernelRef]:
-        return await server_kernels(server_app)
-
     quota = QuotaReader(home=server_app.root_dir, parent=server_app, log=server_app.log)
     collector = ResourcesCollector(
         session=server_app.web_app.settings[SETTINGS_KEY],
         parent=server_app,
         log=server_app.log,
-        kernels=kernels,
+        kernels=ServerKernels(server_app),
         quota=quota,
     )
     IOLoop.current().add_callback(collector.start)

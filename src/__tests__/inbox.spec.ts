@@ -1,4 +1,5 @@
 import { APIError } from '../api';
+import { audienceOf, parseNames } from '../share/audience';
 import { actionFor, InboxAPI, InboxModel, toAnnounce } from '../inbox/model';
 import { IInboxItem, InboxState } from '../inbox/types';
 
@@ -114,5 +115,16 @@ describe('the inbox', () => {
     expect(() => model.importItem(item('r', 'revoked'))).toThrow(
       'this share can no longer be imported'
     );
+  });
+});
+
+describe('the share dialog’s audience', () => {
+  it('is null for anyone, else the names once each', () => {
+    expect(audienceOf(false, 'bob', 'physics')).toBeNull();
+    expect(audienceOf(true, ' bob, carol bob ', 'physics,')).toEqual({
+      users: ['bob', 'carol'],
+      groups: ['physics']
+    });
+    expect(parseNames(' ,  ')).toEqual([]);
   });
 });

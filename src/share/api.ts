@@ -2,6 +2,7 @@
  * The share endpoints, through the extension's one HTTP helper.
  */
 import { requestAPI } from '../api';
+import { IAudience } from '../inbox/types';
 import {
   ICreatedShare,
   IImportPreview,
@@ -11,11 +12,12 @@ import {
 
 export function createShare(
   path: string,
-  expiresIn?: number
+  expiresIn?: number,
+  audience: IAudience | null = null
 ): Promise<ICreatedShare> {
   return requestAPI<ICreatedShare>('shares', {
     method: 'POST',
-    body: JSON.stringify({ path, expires_in: expiresIn })
+    body: JSON.stringify({ path, expires_in: expiresIn, audience })
   });
 }
 

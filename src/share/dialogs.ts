@@ -13,6 +13,8 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { showDialogKeepingFocus } from '../focus';
+import { fetchAccess } from '../inbox/api';
+import { audienceField } from './audience';
 import { errorText } from '../api';
 import { gridTable, labelTable } from '../table';
 import {
@@ -73,6 +75,9 @@ export async function showShareDialog(
     select.appendChild(option);
   }
 
+  const audience = audienceField(trans);
+  node.appendChild(audience.node);
+
   const create = el(
     'button',
     trans.__('Create link'),
@@ -83,10 +88,15 @@ export async function showShareDialog(
   node.appendChild(result);
 
   create.onclick = async () => {
+    const who = audience.value();
+    if (typeof who === 'string') {
+      result.replaceChildren(el('p', who, 'jp-sdcc-Problem'));
+      return;
+    }
     create.disabled = true;
     result.replaceChildren(el('p', trans.__('Creating the link…')));
     try {
-      const share = await model.create(path, Number(select.value));
+      const share = await model.create(path, Number(select.value), who);
       const link = absoluteLink(share.url, window.location.href);
       const input = el('input', undefined, 'jp-mod-styled jp-sdcc-ShareLink');
       input.readOnly = true;
@@ -106,6 +116,18 @@ export async function showShareDialog(
         input,
         copy,
         el('p', trans.__('Valid until %1.', formatWhen(share.expires_at))),
+        el(
+          'p',
+          who
+            ? trans.__(
+                'Only for: %1. Anyone else who opens it is refused.',
+                [
+                  ...who.users,
+                  ...who.groups.map(g => trans.__('group %1', g))
+                ].join(', ')
+              )
+            : trans.__('Anyone on the hub who has the link can open it.')
+        ),
         el('p', trans.__('The environment that travels with it:')),
         labelTable(environmentRows(share.environment, trans)),
         el(
@@ -180,6 +202,35 @@ export async function showManageDialog(
         ?.querySelector<HTMLElement>('.jp-Dialog-button.jp-mod-accept');
     next?.focus();
   };
+  // Who imported which version, per link (GET shares/{id}/access), read once.
+  const used = new Map<string, string>();
+  const usedBy = (id: string): string => used.get(id) ?? '…';
+  const readAccess = async (): Promise<void> => {
+    await Promise.all(
+      model.shares.map(async share => {
+        try {
+          const log = await fetchAccess(share.id);
+          const last = new Map<string, number>();
+          log.accesses.forEach(a => last.set(a.user, a.version));
+          used.set(
+            share.id,
+            last.size
+              ? [...last]
+                  .map(([user, version]) =>
+                    version < log.version
+                      ? trans.__('%1 (version %2, older)', user, version)
+                      : trans.__('%1 (version %2)', user, version)
+                  )
+                  .join(', ')
+              : trans.__('nobody yet')
+          );
+        } catch {
+          used.set(share.id, '—');
+        }
+      })
+    );
+    render();
+  };
   const render = (): void => {
     if (model.shares.length === 0) {
       body.node.replaceChildren(
@@ -222,11 +273,18 @@ export async function showManageDialog(
         share.path,
         formatWhen(share.expires_at),
         String(share.opens),
+        usedBy(share.id),
         revoke
       ];
     });
     const { table } = gridTable(
-      [trans.__('Notebook'), trans.__('Expires'), trans.__('Opens'), ''],
+      [
+        trans.__('Notebook'),
+        trans.__('Expires'),
+        trans.__('Opens'),
+        trans.__('Imported by'),
+        ''
+      ],
       rows
     );
     // The Revoke column's header, for screen readers (its buttons say the rest).
@@ -237,6 +295,7 @@ export async function showManageDialog(
     keepFocus();
   };
   render();
+  void readAccess();
   model.changed.connect(render);
   try {
     await showDialogKeepingFocus({

@@ -6,6 +6,7 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { IAudience } from '../inbox/types';
 import * as api from './api';
 import { DAY } from './format';
 import {
@@ -74,8 +75,12 @@ export class ShareModel implements IDisposable {
   }
 
   /** A new link to `path`. */
-  create(path: string, expiresIn: number): Promise<ICreatedShare> {
-    return this._api.createShare(path, expiresIn);
+  create(
+    path: string,
+    expiresIn: number,
+    audience: IAudience | null = null
+  ): Promise<ICreatedShare> {
+    return this._api.createShare(path, expiresIn, audience);
   }
 
   /** Revoke a link; it leaves the list once the server confirmed. */

@@ -28,6 +28,12 @@ from .nbstream import human_size
 CHUNK = 256 * 1024
 
 
+def pack_limit(max_files: int, max_bytes: int) -> int:
+    """The largest pack of a folder within the caps: its files, plus per file a header,
+    a long name's pax header (paths up to 4096 bytes) and padding, plus the tar's end."""
+    return max_bytes + max_files * 6 * 1024 + 20 * 1024
+
+
 class FolderTooBig(ValueError):
     """The folder passes a cap (count or bytes); the message names the cap."""
 

@@ -25,7 +25,14 @@ from jupyter_server.utils import ApiPath, ensure_async, to_os_path, url_path_joi
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from ..folderpack import BadPack, FolderListing, FolderTooBig, read_manifest
+from ..folderpack import (
+    BadPack,
+    FolderListing,
+    FolderTooBig,
+    pack_limit,
+    read_manifest,
+    too_many_bytes,
+)
 from ..jsonbody import json_object
 from ..labels import difference, option_value
 from ..nbstream import InvalidNotebook, kernelspec_of, too_big
@@ -135,13 +142,16 @@ class ShareAPIHandler(SDCCAPIHandler):
         return Path(os.path.realpath(root))
 
     async def is_folder(self, path: Any) -> bool:
+        """Whether ``path`` names a folder; a path that fails the checks is left to
+        :meth:`notebook_file`, which says what is wrong with it."""
+        if not isinstance(path, str) or not path.strip():
+            return False
+        try:
+            self.check_api_path(path)
+        except web.HTTPError:
+            return False
         cm: Any = self.contents_manager
-        return (
-            isinstance(path, str)
-            and bool(path.strip())
-            and "\0" not in path
-            and bool(await ensure_async(cm.dir_exists(path)))
-        )
+        return bool(await ensure_async(cm.dir_exists(path)))
 
     async def folder_dir(self, path: str) -> tuple[str, Path]:
         """Check a folder's API path as :meth:`notebook_file` does a notebook's; its OS path."""
@@ -539,8 +549,9 @@ class ImportsHandler(ShareAPIHandler):
         single notebook's import (:func:`sdcc_lab.server.imports.place_folder`).
         """
         max_files, max_bytes = await self.shares.folder_limits()
-        if int(peek.get("size") or 0) > max_bytes + 1024 * (max_files + 2):  # tar headers
-            raise web.HTTPError(413, f"the folder is larger than the limit of {max_bytes} bytes")
+        limit = pack_limit(max_files, max_bytes)
+        if int(peek.get("size") or 0) > limit:
+            raise web.HTTPError(413, too_many_bytes(max_bytes, int(peek["size"])))
         root = self.root()
         owner_dir = root / self.client.import_dir / safe_segment(str(peek["owner"]), "unknown")
         owner_dir.mkdir(parents=True, exist_ok=True)
@@ -551,7 +562,7 @@ class ImportsHandler(ShareAPIHandler):
         loop = IOLoop.current()
         try:
             with os.fdopen(fd, "wb") as part:
-                download = PackDownload(part, max_bytes + 1024 * (max_files + 2) + 10240)
+                download = PackDownload(part, limit)
                 try:
                     await self.client.call(
                         "POST",
@@ -566,10 +577,10 @@ class ImportsHandler(ShareAPIHandler):
                     except (ValueError, KeyError, TypeError):
                         raise e from None
                     raise ShareServiceError(e.status_code, message) from None
-            if download.problem == "too big" or download.share is None:
-                raise web.HTTPError(
-                    413, f"the folder is larger than the limit of {max_bytes} bytes"
-                )
+            if download.problem == "too big":
+                raise web.HTTPError(413, too_many_bytes(max_bytes, download.size))
+            if download.share is None:
+                raise web.HTTPError(502, "the share service sent no folder")
             share = download.share
             try:
                 await loop.run_in_executor(None, read_manifest, part_path, max_files, max_bytes)

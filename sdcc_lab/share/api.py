@@ -19,7 +19,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from .. import openapi
-from ..folderpack import BadPack, FolderTooBig, read_manifest
+from ..folderpack import BadPack, FolderTooBig, pack_limit, read_manifest
 from ..jsonbody import json_object
 from ..nbstream import (
     InvalidNotebook,
@@ -120,7 +120,7 @@ class NotebookUpload(APIBase):
         if kind not in ("notebook", "folder"):
             raise web.HTTPError(400, "'kind' must be 'notebook' or 'folder'")
         self.kind = kind
-        limit = service.max_folder_size if kind == "folder" else service.max_notebook_size
+        limit = self.size_limit
         length = self.request.headers.get("Content-Length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             raise web.HTTPError(413, self.too_big_message())
@@ -174,8 +174,9 @@ class NotebookUpload(APIBase):
 
     @property
     def size_limit(self) -> int:
+        """The body's limit: a folder's pack is its files plus the tar's framing."""
         if self.kind == "folder":
-            return self.service.max_folder_size
+            return pack_limit(self.service.max_folder_files, self.service.max_folder_size)
         return self.service.max_notebook_size
 
     async def folder_manifest(self, part: Path) -> FolderFiles:

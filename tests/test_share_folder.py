@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import Portal
 from hubclient import HubClient, cell_sources, page_config, run_code, save_notebook
-from test_share_hub import import_link, user
+from test_share_hub import import_link, open_link, user
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
 
@@ -127,6 +127,13 @@ def test_a_folder_travels_and_refreshes_file_by_file(alice: HubClient, bob: HubC
     seen = preview(bob, created["url"])
     assert seen["kind"] == "folder" and seen["owner"] == "alice"
     assert [f["path"] for f in seen["files"]] == paths
+    # the link's page on the hub: the folder, its files with sizes, its kernels
+    page = open_link(bob, created["url"])
+    assert page.status_code == 200, page.text
+    assert page.json()["kind"] == "folder" and page.json()["name"] == "fproj"
+    assert [f[0] for f in page.json()["files"]] == paths
+    assert dict(page.json()["files"])["data.csv"] == "8 bytes"
+    assert ["Kernel", "Python 3 (ipykernel)"] in page.json()["environment"]
     first = import_link(bob, created["url"])
     assert first.status_code == 201, first.text
     assert first.json()["path"] == "shared/alice/fproj" and first.json()["action"] == "created"

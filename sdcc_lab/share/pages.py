@@ -61,6 +61,10 @@ def environment_pairs(environment: dict[str, Any]) -> list[tuple[str, str]]:
     kernel = environment.get("kernelspec") or {}
     if isinstance(kernel, dict) and kernel:
         rows.append((words["kernel"], str(kernel.get("display_name") or kernel.get("name") or "")))
+    kernels = environment.get("kernels")  # a folder share's notebooks' kernels
+    for spec in kernels if isinstance(kernels, list) else []:
+        if isinstance(spec, dict) and (spec.get("display_name") or spec.get("name")):
+            rows.append((words["kernel"], str(spec.get("display_name") or spec.get("name"))))
     rows.append((words["where"], scheduler_name(environment.get("scheduler"))))
     options = environment.get("options") or {}
     if isinstance(options, dict):
@@ -120,7 +124,9 @@ _OPEN_SCRIPT = r"""
   }
   function details(s) {
     var table = el('table');
-    [['Shared by', s.owner], ['Notebook', s.name], ['Link valid until', s.expires]]
+    var folder = s.kind === 'folder';
+    [['Shared by', s.owner], [folder ? 'Folder' : 'Notebook', s.name],
+      ['Link valid until', s.expires]]
       .concat(s.environment)
       .forEach(function (r) {
         var tr = table.insertRow();
@@ -137,6 +143,19 @@ _OPEN_SCRIPT = r"""
     frame.setAttribute('sandbox', '');
     frame.title = 'Preview of ' + s.name + ' (read-only)';
     frame.src = s.preview_url;
+    var files = el('table', undefined, 'files');
+    (s.files || []).forEach(function (f) {
+      var tr = files.insertRow();
+      tr.insertCell().textContent = f[0];
+      tr.insertCell().textContent = f[1];
+    });
+    if (folder) {
+      show('A folder was shared with you', [table,
+        el('h2', 'Its files (' + (s.files || []).length + ')'), files, el('p',
+        'Continue to your own JupyterLab (it is started if needed). It asks you before ' +
+        'it imports a copy of the last saved version of each file into your home folder.'), p]);
+      return;
+    }
     show('A notebook was shared with you', [table, el('p',
       'Continue to your own JupyterLab (it is started if needed). It asks you before ' +
       'it imports a copy of the last saved version into your home folder.'), p,

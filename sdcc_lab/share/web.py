@@ -17,10 +17,11 @@ from tornado import web
 
 from ..jsonbody import json_object
 from ..names import visible_text
+from ..nbstream import human_size
 from . import pages
 from .audience import check_admitted
 from .base import ShareBase, iso
-from .store import Access
+from .store import Access, ShareInfo
 
 # What a ``next`` may hold, before decoding: printable ASCII without ``;`` (path
 # parameters some proxies strip), ``\\`` (a slash to browsers), ``#`` (the Continue
@@ -160,8 +161,20 @@ class LinkPage(PageBase):
                 "environment": pages.environment_pairs(share.environment),
                 "continue_url": f"{target}#sdcc-share={token}",
                 "preview_url": f"{self.prefix}preview/{share.id}",  # sdcc_lab.share.preview
+                **folder_details(self.store.folder_files([share.snapshot_key]), share),
             }
         )
+
+
+def folder_details(folders: dict[str, Any], share: ShareInfo) -> dict[str, Any]:
+    """``kind``, and for a folder its ``files`` as ``[path, size]`` text pairs (the page's rows)."""
+    files = folders.get(share.snapshot_key)
+    if files is None:
+        return {"kind": "notebook"}
+    return {
+        "kind": "folder",
+        "files": [[visible_text(path), human_size(size)] for path, size in files],
+    }
 
 
 class SharesPage(PageBase):

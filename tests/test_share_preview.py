@@ -184,3 +184,16 @@ def test_the_preview_csp_allows_no_script_and_no_outside_fetch() -> None:
     assert directives["img-src"] == "data:"
     assert "sandbox" in directives and directives["sandbox"] == ""
     assert directives["frame-ancestors"] == "'self'"
+
+
+def test_a_failed_render_is_remembered_not_rerun(tmp_path: Path) -> None:
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps(hostile_notebook()))
+    previewer = SharePreview(timeout=0.01)
+    with pytest.raises(PreviewError) as first:
+        asyncio.run(previewer.render("k5", path, False))
+    previewer.timeout = 60.0  # a second render would succeed now: the snapshot's answer stays
+    with pytest.raises(PreviewError) as second:
+        asyncio.run(previewer.render("k5", path, False))
+    assert str(first.value) == str(second.value)
+    assert "longer than" in str(second.value)

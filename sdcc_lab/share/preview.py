@@ -81,6 +81,14 @@ class SharePreview(Configurable):
             c.SharePreview.memory_limit = 8 * 1024**3
         """,
     ).tag(config=True)
+    concurrency = Integer(
+        2,
+        help="""Previews rendered at the same time (default 2); more wait their turn, so
+        many viewers at once cannot start a render process each. Example::
+
+            c.SharePreview.concurrency = 4
+        """,
+    ).tag(config=True)
     cache_bytes = Integer(
         64 * 1024**2,
         help="""Rendered previews kept in the service's memory, in bytes (default 64 MiB);
@@ -95,6 +103,8 @@ class SharePreview(Configurable):
         self._cache: OrderedDict[str, tuple[list[Rendered], int]] = OrderedDict()
         self._cached = 0
         self._locks: dict[str, asyncio.Lock] = {}
+        self._failed: dict[str, str] = {}  # why a snapshot has no preview (at most 256)
+        self._slots: asyncio.Semaphore | None = None  # made on the service's loop, when first used
 
     def command(self, path: Path, folder: bool) -> list[str]:
         """The child's argument list (no shell)."""
@@ -114,14 +124,29 @@ class SharePreview(Configurable):
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key][0]
+        if key in self._failed:  # a snapshot never changes: nor does its render's failure
+            raise PreviewError(self._failed[key])
         lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            if key in self._cache:
-                return self._cache[key][0]
-            renders = await self._run(path, folder)
-            self._remember(key, renders)
-        self._locks.pop(key, None)
-        return renders
+        try:
+            async with lock:
+                if key in self._cache:
+                    return self._cache[key][0]
+                if key in self._failed:
+                    raise PreviewError(self._failed[key])
+                if self._slots is None:
+                    self._slots = asyncio.Semaphore(max(1, self.concurrency))
+                async with self._slots:
+                    try:
+                        renders = await self._run(path, folder)
+                    except PreviewError as e:
+                        if len(self._failed) >= 256:
+                            self._failed.pop(next(iter(self._failed)))
+                        self._failed[key] = str(e)
+                        raise
+                self._remember(key, renders)
+                return renders
+        finally:
+            self._locks.pop(key, None)
 
     async def _run(self, path: Path, folder: bool) -> list[Rendered]:
         proc = await asyncio.create_subprocess_exec(

@@ -259,3 +259,29 @@ async def test_the_server_shares_and_imports_a_folder(
     assert code == 201, result
     assert result["path"] == "shared/alice/proj" and result["kind"] == "folder"
     assert (jp_root_dir / "shared/alice/proj/data.csv").read_text() == "1,2\n"
+
+
+async def test_a_folder_import_never_writes_through_a_file_in_the_way(
+    jp_fetch: Fetch, jp_root_dir: Path
+) -> None:
+    write_notebook(jp_root_dir, "proj/sub/a.ipynb")
+    (jp_root_dir / "proj" / "top.csv").write_text("1\n")
+    code, share = await call(jp_fetch, "POST", "shares", body={"path": "proj"})
+    assert code == 201, share
+    # the whole target is a file of the recipient's: 409, nothing written
+    (jp_root_dir / "shared" / "alice").mkdir(parents=True)
+    (jp_root_dir / "shared" / "alice" / "proj").write_text("mine")
+    code, data = await call(jp_fetch, "POST", "imports", body={"link": share["url"]})
+    assert code == 409 and "shared/alice/proj is a file" in data["message"], data
+    assert (jp_root_dir / "shared" / "alice" / "proj").read_text() == "mine"
+    # a folder on the way is a file of the recipient's: that file is skipped, the rest lands
+    (jp_root_dir / "shared" / "alice" / "proj").unlink()
+    (jp_root_dir / "shared" / "alice" / "proj").mkdir()
+    (jp_root_dir / "shared" / "alice" / "proj" / "sub").write_text("mine too")
+    code, data = await call(jp_fetch, "POST", "imports", body={"link": share["url"]})
+    assert code == 201, data
+    assert {f["path"]: f["action"] for f in data["files"]} == {
+        "sub/a.ipynb": "skipped",
+        "top.csv": "created",
+    }
+    assert (jp_root_dir / "shared" / "alice" / "proj" / "sub").read_text() == "mine too"

@@ -233,8 +233,8 @@ def place_folder(
     A file is written to a part file beside its target and renamed into place.
     A file the recipient changed keeps its content (the new one goes beside it);
     files missing from the pack are left alone. A folder on the way that is a
-    link (the recipient made it) is not written through: the file goes nowhere
-    and is reported ``skipped``.
+    link or a file (the recipient made it) is not written through: the file goes
+    nowhere and is reported ``skipped``.
     """
     placed: list[FilePlaced] = []
     top = Path(os.path.realpath(dest))
@@ -242,7 +242,11 @@ def place_folder(
     for name, fh in members(pack):
         target = dest / name
         parent = target.parent
-        parent.mkdir(parents=True, exist_ok=True)
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):  # a file of the recipient's is in the way
+            placed.append(FilePlaced(name, "skipped", name))
+            continue
         if Path(os.path.realpath(parent)) != top / Path(name).parent or target.is_symlink():
             placed.append(FilePlaced(name, "skipped", name))
             continue

@@ -591,6 +591,11 @@ class ImportsHandler(ShareAPIHandler):
             dest = owner_dir / safe_segment(str(share["path"]).rsplit("/", 1)[-1], "folder")
             async with self.shares.import_lock:
                 existed = dest.is_dir()
+                if dest.exists() and not existed:
+                    rel = dest.relative_to(root).as_posix()
+                    raise web.HTTPError(
+                        409, f"{rel} is a file: rename it to import this folder there"
+                    )
                 dest.mkdir(parents=True, exist_ok=True)
                 if not Path(os.path.realpath(dest)).is_relative_to(root):  # noqa: ASYNC240 (a local path)
                     raise web.HTTPError(403, "the import folder leads outside the server's root")

@@ -198,7 +198,7 @@ class NotebookUpload(APIBase):
     def quota_message(self, size: int, used: int) -> str:
         quota = self.service.max_snapshot_bytes_per_user
         return (
-            f"this notebook ({human_size(size)}) does not fit in your share quota of "
+            f"this {self.kind} ({human_size(size)}) does not fit in your share quota of "
             f"{human_size(quota)}: your shared notebooks use {human_size(used)}; revoke links "
             "you no longer need"
         )

@@ -2,7 +2,7 @@
  * axe-core on every page and widget the project adds to the portal (project
  * `portal`, a real `sdcc-lab demo`):
  * - the hub's pages: the login page, the spawn form, the pending page with the
- *   spawner's progress messages. JupyterHub has no dark theme: light only;
+ *   spawner's progress messages, in JupyterHub's light and dark mode;
  * - the share service's pages: the link page, its error pages (expired and
  *   revoked links: 410, a tampered token: 403, an unknown page: 404) and the
  *   list of one's links;
@@ -66,7 +66,22 @@ async function pendingPage(page: Page, user: string): Promise<void> {
   await page.goto(`/hub/spawn-pending/${user}`);
   await expect(page.locator('#progress-message')).not.toBeEmpty({ timeout: SIGN_IN_TIMEOUT });
   await checkA11y(page, 'hub: pending page with progress messages');
+  await inHubDarkMode(page, () => checkA11y(page, 'hub dark: pending page with progress messages'));
   await page.unroute(progress);
+}
+
+/**
+ * JupyterHub 6's dark mode (its pages follow the browser's preference, or the
+ * navigation bar's toggle): the page again with the browser preferring dark.
+ */
+async function inHubDarkMode(page: Page, check: () => Promise<void>): Promise<void> {
+  // JupyterHub's script follows a change of the preference on the open page.
+  const html = page.locator('html');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await expect(html).toHaveAttribute('data-bs-theme', 'dark');
+  await check();
+  await page.emulateMedia({ colorScheme: 'light' });
+  await expect(html).toHaveAttribute('data-bs-theme', 'light');
 }
 
 /** The project's dialogs in alice's JupyterLab, in the current theme. */
@@ -154,10 +169,11 @@ test('every page and widget of the project passes axe (light and dark)', async (
 }) => {
   test.setTimeout(600000);
 
-  await test.step('hub pages (JupyterHub has no dark theme)', async () => {
+  await test.step('hub pages, light and dark mode', async () => {
     await page.goto('/hub/login');
     await expect(page.getByLabel('Username')).toBeVisible();
     await checkA11y(page, 'hub: login page');
+    await inHubDarkMode(page, () => checkA11y(page, 'hub dark: login page'));
     await toSpawnForm(page, 'alice');
     await checkA11y(page, 'hub: spawn form');
     await page.getByLabel('As a batch job on the cluster').check();
@@ -165,6 +181,7 @@ test('every page and widget of the project passes axe (light and dark)', async (
     await expect(page.locator('#sdcc-limits table')).toBeVisible();
     await checkA11y(page, 'hub: spawn form, batch job with its limits');
     await docsImage(page, 'spawn-form', { fullPage: true });
+    await inHubDarkMode(page, () => checkA11y(page, 'hub dark: spawn form'));
     await pendingPage(page, 'alice');
     await page.goto('/hub/spawn-pending/alice');
     await throughSpawnForm(page, 'alice');

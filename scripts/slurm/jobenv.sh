@@ -3,7 +3,7 @@
 # readable by every user, in which single-user Jupyter servers run as Slurm
 # jobs of other users (alice, bob). It holds a non-editable install of this
 # repository's wheel, so it does not need the repo folder to be readable,
-# plus jupyterlab and jupyterhub (for jupyterhub-singleuser), and the dask
+# plus jupyterlab, notebook (Notebook 7) and jupyterhub (for jupyterhub-singleuser), and the dask
 # extra (dask-jobqueue) so that sessions can start Dask workers.
 #   scripts/slurm/jobenv.sh     build it, or do nothing if it is up to date
 # Made from Debian's /usr/bin/python3: a per-user Python's home is not
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 PREFIX=/opt/sdcc-lab
 ENV=$PREFIX/jobenv
-PINS=(jupyterlab==4.6.6 jupyterhub==6.1.1)
+PINS=(jupyterlab==4.6.6 notebook==7.6.5 jupyterhub==6.1.1)
 umask 022
 [ "$(id -u)" = 0 ] || { echo "jobenv.sh: run as root" >&2; exit 1; }
 t0=$SECONDS

@@ -96,7 +96,11 @@ async function runImport(
     const widget = await app.commands.execute('docmanager:open', {
       path: result.path
     });
-    const context = docManager?.contextForWidget(widget);
+    // Notebook 7's tree opens a notebook in a new browser tab: no widget here.
+    const context =
+      widget && !widget.isDisposed
+        ? docManager?.contextForWidget(widget)
+        : undefined;
     if (context && !wasOpen) {
       // The kernel's metadata must not mark the fresh copy modified (./open).
       void acceptKernelMetadata(context);

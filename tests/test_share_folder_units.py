@@ -262,7 +262,7 @@ async def test_the_server_shares_and_imports_a_folder(
 
 
 async def test_a_folder_import_never_writes_through_a_file_in_the_way(
-    jp_fetch: Fetch, jp_root_dir: Path
+    jp_fetch: Fetch, jp_root_dir: Path, tmp_path: Path
 ) -> None:
     write_notebook(jp_root_dir, "proj/sub/a.ipynb")
     (jp_root_dir / "proj" / "top.csv").write_text("1\n")
@@ -285,3 +285,12 @@ async def test_a_folder_import_never_writes_through_a_file_in_the_way(
         "top.csv": "created",
     }
     assert (jp_root_dir / "shared" / "alice" / "proj" / "sub").read_text() == "mine too"
+    # a folder on the way is the recipient's link to elsewhere: never written through
+    (jp_root_dir / "shared" / "alice" / "proj" / "sub").unlink()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, jp_root_dir / "shared" / "alice" / "proj" / "sub")
+    code, data = await call(jp_fetch, "POST", "imports", body={"link": share["url"]})
+    assert code == 200, data  # nothing written: top.csv is as imported
+    assert {f["path"]: f["action"] for f in data["files"]}["sub/a.ipynb"] == "skipped"
+    assert list(elsewhere.iterdir()) == []

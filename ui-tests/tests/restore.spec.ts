@@ -138,7 +138,7 @@ test('Start again reopens the two notebooks in the same workspace with their ker
   await page.getByLabel('As a batch job on the cluster').check();
   await page.getByLabel('Partition', { exact: true }).selectOption('gpu');
   await page.getByLabel('Runtime (min)').fill('10');
-  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
   // The hub sends the user to the portal's workspace.
   await page.waitForURL(/\/user\/alice\/lab\/workspaces\/sdcc-lab/, {
     timeout: 120000

@@ -217,3 +217,52 @@ def test_without_a_login_keycloak_lookalike_paths_reach_nothing_else(
     reply = raw_exchange(port, [request_bytes("GET", f"/{TARGET}", port, {"Accept": "text/html"})])
     assert reply.startswith(b"HTTP/1.1 302"), reply[:200]
     assert b"/kc/realms/sdcc/protocol/openid-connect/auth" in reply
+
+
+MASTER_PATHS = [
+    "/kc/admin/",
+    "/kc/admin/master/console/",
+    "/kc/realms/master/.well-known/openid-configuration",
+    "/kc/realms/master/protocol/openid-connect/auth?client_id=security-admin-console",
+    "/kc/realms/sdcc/../master/.well-known/openid-configuration",
+    "/kc/realms/sdcc/%2e%2e/master/.well-known/openid-configuration",
+    "/kc/realms/sdcc/..%2fmaster/.well-known/openid-configuration",
+    "/kc/realms/sdcc/..\\master/.well-known/openid-configuration",
+    "/kc/resources/../realms/master/.well-known/openid-configuration",
+    "/kc/realms/MASTER/.well-known/openid-configuration",
+]
+
+
+def test_keycloaks_administration_is_not_reachable_through_the_front(
+    mfa_portal: MfaPortal,
+) -> None:
+    """The portal's users reach the sdcc realm's pages only: not the master realm (the
+    administrator's login, its password grant) nor the admin console."""
+    port = front_port(mfa_portal)
+    reached = []
+    for path in MASTER_PATHS:
+        reply = raw_exchange(port, [request_bytes("GET", path, port, {"Accept": "text/html"})])
+        status = reply.split(b"\r\n", 1)[0]
+        body = reply.split(b"\r\n\r\n", 1)[-1].lower()
+        if b" 403 " not in status and (b"master" in body or b" 200 " in status):
+            reached.append((path, status))
+    token = raw_exchange(
+        port,
+        [
+            request_bytes(
+                "POST",
+                "/kc/realms/master/protocol/openid-connect/token",
+                port,
+                {"Content-Type": "application/x-www-form-urlencoded"},
+                b"grant_type=password&client_id=admin-cli&username=admin&password=guess",
+            )
+        ],
+    )
+    if b" 403 " not in token.split(b"\r\n", 1)[0]:
+        reached.append(("POST master token", token.split(b"\r\n", 1)[0]))
+    assert not reached, f"Keycloak's administration answered through the front: {reached}"
+    # The control: the sdcc realm's own metadata does come through.
+    reply = raw_exchange(
+        port, [request_bytes("GET", "/kc/realms/sdcc/.well-known/openid-configuration", port, {})]
+    )
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:200]

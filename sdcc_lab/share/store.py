@@ -367,7 +367,15 @@ class ShareStore:
             return [ShareInfo.of(r) for r in s.scalars(q)]
 
     def record_access(self, share_id: str, user: str, action: str, version: int = 0) -> None:
+        """Record an import, or a user's first open (later opens add nothing: the
+        inbox only needs to know they opened it, and the table stays small)."""
         with self.session() as s:
+            if action == "open" and s.scalar(
+                select(AccessRecord.id)
+                .where(AccessRecord.share_id == share_id, AccessRecord.user == user)
+                .limit(1)
+            ):
+                return
             s.add(
                 AccessRecord(
                     share_id=share_id, user=user, action=action, version=version, at=self.clock()

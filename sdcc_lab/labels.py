@@ -113,6 +113,8 @@ def _entry(key: str) -> OptionLabel | None:
 
 def option_label(key: str) -> str:
     """The label of a session option ("Partition"), or the key itself when the table has none."""
+    if key == "local":  # the switch between a batch job and a local session
+        return labels()["where"]
     entry = _entry(key)
     return entry["label"] if entry else key
 

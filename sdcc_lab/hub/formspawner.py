@@ -54,7 +54,7 @@ from traitlets import (
     validate,
 )
 
-from ..labels import fill, labels
+from ..labels import fill, labels, option_label
 from ..scheduler.errors import SchedulerError, SchedulerUnavailable
 from .discovery import SlurmDiscovery, unix_groups
 from .ends import SessionEnd, clear_session_end, end_words, ends_of, memory_suggestion
@@ -96,14 +96,6 @@ LINK_REFUSED = (
     "Your link asks for what you may not use: {problems}. The rest of the link is "
     "filled in below. Check it and press Start."
 )
-
-
-def option_label(key: str) -> str:
-    """An option's name as the form and the panel show it (labels.json)."""
-    if key == "local":
-        return str(labels()["where"])
-    names = {e["key"]: e["label"] for e in labels()["options"]}
-    return str(names.get(key, key))
 
 
 def script_json(value: Any) -> str:

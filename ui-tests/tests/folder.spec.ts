@@ -47,7 +47,9 @@ async function saveFiles(page: Page): Promise<void> {
       document.cookie.match(/(?:^|; )_xsrf=([^;]*)/)?.[1] ?? ''
     );
     const put = async (path: string, model: unknown) => {
-      const r = await fetch(`api/contents/${path}`, {
+      // The server's base (/user/alice/), whatever JupyterLab's address below it.
+      const base = location.pathname.split('/lab')[0];
+      const r = await fetch(`${base}/api/contents/${path}`, {
         method: 'PUT',
         headers: { 'X-XSRFToken': xsrf, 'Content-Type': 'application/json' },
         body: JSON.stringify(model)

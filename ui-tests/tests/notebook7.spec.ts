@@ -59,12 +59,14 @@ test('Notebook 7: share from the tree view, import from a link, the resources pa
   page,
   browser
 }) => {
+  test.setTimeout(360000); // two users start a server each
   await page.goto('/hub/login');
   await signIn(page, 'alice');
   await throughSpawnForm(page, 'alice', /\/user\/alice\/lab/);
   await openTree(page, 'alice');
 
   // Tree view: right-click → Share notebook… → a link.
+  await page.screenshot({ path: 'test-results/notebook7-tree.png' });
   await page
     .locator('.jp-DirListing-item[data-file-type="notebook"]', { hasText: 'welcome.ipynb' })
     .first()
@@ -84,6 +86,7 @@ test('Notebook 7: share from the tree view, import from a link, the resources pa
     timeout: 60000
   });
   expect(await notebookPage(page)).toBe('notebooks');
+  await page.screenshot({ path: 'test-results/notebook7-notebook.png' });
   await page.getByRole('menuitem', { name: 'File' }).click();
   await page.getByRole('menuitem', { name: 'Share notebook…' }).click();
   dialog = page.locator('.jp-Dialog');

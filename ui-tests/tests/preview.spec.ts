@@ -91,7 +91,7 @@ async function aliceShares(page: Page, name: string): Promise<string> {
         'Content-Type': 'application/json'
       };
       const saved = await fetch(
-        `api/contents/${encodeURIComponent(path as string)}`,
+        `/user/alice/api/contents/${encodeURIComponent(path as string)}`,
         {
           method: 'PUT',
           headers,
@@ -105,7 +105,7 @@ async function aliceShares(page: Page, name: string): Promise<string> {
       if (!saved.ok) {
         throw new Error(`save failed: ${saved.status}`);
       }
-      const shared = await fetch('sdcc-lab/api/shares', {
+      const shared = await fetch('/user/alice/sdcc-lab/api/shares', {
         method: 'POST',
         headers,
         body: JSON.stringify({ path })

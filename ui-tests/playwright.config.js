@@ -43,7 +43,7 @@ module.exports = {
     { name: 'lab', testMatch: /(lab|resources|workers)\.spec\.ts$/ },
     {
       name: 'portal',
-      testMatch: /(portal|share|notebook7|spawn|a11y|keyboard|pending|estimate|ends|extend|presets|restore)\.spec\.ts$/,
+      testMatch: /(portal|share|folder|preview|inbox|notebook7|spawn|a11y|keyboard|pending|estimate|ends|extend|presets|restore)\.spec\.ts$/,
       use: { baseURL: `http://127.0.0.1:${DEMO_PORT}` }
     }
   ],

@@ -181,4 +181,69 @@ test.describe('Session resources', () => {
       ).not.toContain('not saved');
     });
   });
+
+  test.describe('kernels and memory', () => {
+    test.use({
+      mockSettings: {
+        ...galata.DEFAULT_SETTINGS,
+        ...NO_LAB_AUTOSAVE,
+        // no warning until the test sets the share below what the session uses
+        [PLUGIN]: {
+          warningMinutes: [],
+          autosave: false,
+          memoryWarningPercent: 100
+        }
+      }
+    });
+
+    test('the kernel table names each notebook, marks the peak, and the memory warning names the notebook using most', async ({
+      page
+    }) => {
+      await page.sidebar.openTab('sdcc-lab-resources');
+      const panel = page.getByRole('region', { name: 'Session resources' });
+      await page.notebook.createNew('light.ipynb');
+      await page.notebook.setCell(0, 'code', 'x = 1');
+      await page.notebook.run();
+      await page.notebook.createNew('hungry.ipynb');
+      // bytes written page by page: resident memory of that kernel
+      await page.notebook.setCell(0, 'code', "held = b'\\x01' * (300 << 20)");
+      await page.notebook.run();
+
+      const table = panel.locator('.jp-sdcc-KernelTable');
+      const hungry = table.getByRole('row', { name: /hungry\.ipynb/ });
+      await expect(hungry).toBeVisible({ timeout: 20000 });
+      await expect(
+        table.getByRole('row', { name: /light\.ipynb/ })
+      ).toBeVisible();
+      await expect(hungry).toHaveClass(/jp-sdcc-mod-peak/);
+      await expect(hungry).toContainText('(highest)');
+      await expect(hungry).toContainText(
+        /\d+(\.\d+)? MB|\d+(\.\d+)? GB|MiB|GiB/
+      );
+
+      // The share just under what the session uses now: the next poll crosses it.
+      const data = await (
+        await page.request.get('/sdcc-lab/api/resources')
+      ).json();
+      const percent =
+        (data.usage.memory_bytes / data.allocation.memory_bytes) * 100 * 0.9;
+      await page.evaluate(
+        async ({ plugin, value }) => {
+          const registry = await (window as any).galata.getPlugin(
+            '@jupyterlab/apputils-extension:settings'
+          );
+          await registry.set(plugin, 'memoryWarningPercent', value);
+        },
+        { plugin: PLUGIN, value: percent }
+      );
+      const toast = page.locator('.jp-Notification-Toast-warning', {
+        hasText: 'uses most'
+      });
+      await expect(toast).toBeVisible({ timeout: 20000 });
+      await expect(toast).toContainText('hungry.ipynb uses most');
+      await expect(
+        toast.getByRole('button', { name: 'Save all' })
+      ).toBeVisible();
+    });
+  });
 });

@@ -230,13 +230,22 @@ test('every page and widget of the project passes axe (light and dark)', async (
     await servicePage(bob, tampered, /cannot be opened/, 'tampered link (403)');
     await servicePage(bob, '/services/share/no-such-page', /Not found/, 'unknown page (404)');
     await servicePage(bob, '/services/share/', /Share links/, 'my share links, none');
-    // The service's pages follow the browser's dark preference (system colours).
-    await bob.emulateMedia({ colorScheme: 'dark' });
-    await servicePage(bob, link, /A notebook was shared with you/, 'link page, dark');
-    await servicePage(bob, revoked, /no longer works/, 'revoked link (410), dark');
-    await page.emulateMedia({ colorScheme: 'dark' });
-    await servicePage(page, '/services/share/', /My share links/, 'my share links, dark');
-    await bob.emulateMedia({ colorScheme: 'light' });
+    // The service's pages follow the browser's dark preference (system colours):
+    // the same users' pages again in browser contexts that prefer dark.
+    const dark = async (of: Page): Promise<Page> =>
+      (
+        await browser.newContext({
+          colorScheme: 'dark',
+          storageState: await of.context().storageState()
+        })
+      ).newPage();
+    const bobDark = await dark(bob);
+    await servicePage(bobDark, link, /A notebook was shared with you/, 'link page, dark');
+    await servicePage(bobDark, revoked, /no longer works/, 'revoked link (410), dark');
+    const aliceDark = await dark(page);
+    await servicePage(aliceDark, '/services/share/', /My share links/, 'my share links, dark');
+    await bobDark.context().close();
+    await aliceDark.context().close();
   });
 
   await test.step('bob\'s import dialogs, light and dark theme', async () => {
@@ -246,7 +255,6 @@ test('every page and widget of the project passes axe (light and dark)', async (
 
   // Both back to JupyterLab's default theme, for the specs that follow.
   await setLabTheme(bob, THEMES.light);
-  await page.emulateMedia({ colorScheme: 'light' });
   await page.goto('/user/alice/lab');
   await setLabTheme(page, THEMES.light);
 });

@@ -44,7 +44,10 @@ export async function axeViolations(
   page: Page,
   scope: IAxeScope = {}
 ): Promise<Violation[]> {
-  let builder = new AxeBuilder({ page });
+  // Legacy mode: axe runs in the page itself. Otherwise analyze() opens a blank
+  // page in the context for each check (for cross-origin frames, which these
+  // pages do not have), and that newPage hung after some 25 checks here.
+  let builder = new AxeBuilder({ page }).setLegacyMode(true);
   for (const selector of scope.include ?? []) {
     builder = builder.include(selector);
   }

@@ -27,7 +27,7 @@ from sdcc_lab.front.stack import provisioning_uri, read_credentials, write_crede
     ("kwargs", "message"),
     [
         ({"mfa": True, "ip": "0.0.0.0", "insecure_allow_remote": True}, "127.0.0.1 only"),
-        ({"mfa": True, "mfa_enrol": "carol"}, "carol, who are not in --users"),
+        ({"mfa": True, "mfa_enrol": "erin"}, "erin, who are not in --users"),
         ({"mfa_enrol": "bob"}, "--mfa-enrol goes with --mfa"),
         ({"mfa": True, "mfa_enrol": "Bob!"}, "is not allowed"),
     ],

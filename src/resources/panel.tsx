@@ -627,9 +627,10 @@ export class ResourcesPanel extends ReactWidget {
     this.title.caption = _trans.__('Session resources');
     this.node.setAttribute('role', 'region');
     this.node.setAttribute('aria-label', _trans.__('Session resources'));
-    // Focusable (not in the tab order), so opening it from the keyboard
-    // (status bar, command palette) puts the keyboard in it.
-    this.node.tabIndex = -1;
+    // In the tab order: opening it from the keyboard (status bar, command
+    // palette) puts the keyboard in it, and a keyboard alone can scroll it
+    // when its tables are taller than the sidebar.
+    this.node.tabIndex = 0;
     _model.changed.connect(this.update, this);
     _model.ticked.connect(this.update, this);
     _workers.changed.connect(this.update, this);

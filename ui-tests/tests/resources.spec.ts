@@ -13,6 +13,8 @@ import {
   test
 } from '@jupyterlab/galata';
 
+import { checkA11y } from './axe';
+
 const PLUGIN = 'sdcc-lab:resources';
 const NO_LAB_AUTOSAVE = {
   '@jupyterlab/docmanager-extension:plugin': { autosave: false }
@@ -196,22 +198,49 @@ test.describe('Session resources', () => {
       }
     });
 
-    // FIXME (H10, unfinished): galata's second page.notebook.createNew waits for a
-    // kernel dialog that never shows (2 runs, 2026-11-27); open the notebooks another
-    // way, then remove the fixme. The panel code it checks is covered by jest and
-    // tests/test_resources_kernels.py; the browser check is missing until then.
-    test.fixme('the kernel table names each notebook, marks the peak, and the memory warning names the notebook using most', async ({
+    test('the kernel table names each notebook, marks the peak, and the memory warning names the notebook using most', async ({
       page
     }) => {
       await page.sidebar.openTab('sdcc-lab-resources');
       const panel = page.getByRole('region', { name: 'Session resources' });
-      await page.notebook.createNew('light.ipynb');
+      // Notebooks that name their kernel open without JupyterLab's kernel dialog.
+      const notebook = JSON.stringify({
+        cells: [
+          {
+            cell_type: 'code',
+            source: '',
+            metadata: {},
+            outputs: [],
+            execution_count: null
+          }
+        ],
+        metadata: {
+          kernelspec: {
+            name: 'python3',
+            display_name: 'Python 3 (ipykernel)',
+            language: 'python'
+          }
+        },
+        nbformat: 4,
+        nbformat_minor: 5
+      });
+      await page.contents.uploadContent(notebook, 'text', 'light.ipynb');
+      await page.contents.uploadContent(notebook, 'text', 'hungry.ipynb');
+      const open = async (path: string): Promise<void> => {
+        await page.evaluate(async p => {
+          await (window as any).jupyterapp.commands.execute('docmanager:open', {
+            path: p
+          });
+        }, path);
+        await expect
+          .poll(() => page.notebook.isOpen(path), { timeout: 30000 })
+          .toBe(true);
+        await page.notebook.activate(path);
+      };
+      await open('light.ipynb');
       await page.notebook.setCell(0, 'code', 'x = 1');
       await page.notebook.run();
-      // closed, its kernel runs on (JupyterLab keeps it), and the next new
-      // notebook asks for a kernel of its own
-      await page.notebook.close(true);
-      await page.notebook.createNew('hungry.ipynb');
+      await open('hungry.ipynb');
       // bytes written page by page: resident memory of that kernel
       await page.notebook.setCell(0, 'code', "held = b'\\x01' * (300 << 20)");
       await page.notebook.run();
@@ -224,6 +253,13 @@ test.describe('Session resources', () => {
       ).toBeVisible();
       await expect(hungry).toHaveClass(/jp-sdcc-mod-peak/);
       await expect(hungry).toContainText('(highest)');
+      await checkA11y(
+        page,
+        'lab light: Session resources panel with the kernel table',
+        {
+          include: ['#sdcc-lab-resources']
+        }
+      );
       await expect(hungry).toContainText(
         /\d+(\.\d+)? MB|\d+(\.\d+)? GB|MiB|GiB/
       );

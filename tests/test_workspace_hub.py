@@ -77,6 +77,12 @@ def test_the_next_start_opens_the_same_workspace_with_its_kernels(
     carol.login()
     carol.start_server(local=True)
     assert landing(carol).endswith(f"/user/carol/lab/workspaces/{NAME}")
+    # The switch is carol's, kept in her home: an earlier run on this machine (this
+    # test ends with it off) must not decide this one. On, then a fresh start.
+    r = carol.server_api("PUT", "sdcc-lab/api/workspace", json={"restore": True})
+    assert (r.status_code, r.json()["restore"]) == (200, True), r.text
+    restart(carol)
+    assert landing(carol).endswith(f"/user/carol/lab/workspaces/{NAME}")
 
     # What JupyterLab does as carol works: saves the notebooks, the layout, starts kernels.
     r = carol.server_api("PUT", "api/contents/analysis", json={"type": "directory"})

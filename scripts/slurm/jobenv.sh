@@ -13,7 +13,8 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 PREFIX=/opt/sdcc-lab
 ENV=$PREFIX/jobenv
-PINS=(jupyterlab==4.6.6 notebook==7.6.5 jupyterhub==6.1.1)
+# nh3: the share service's preview sanitiser (a demo started by a non-root user runs its share service from here).
+PINS=(jupyterlab==4.6.6 notebook==7.6.5 jupyterhub==6.1.1 nh3==0.3.8)
 umask 022
 [ "$(id -u)" = 0 ] || { echo "jobenv.sh: run as root" >&2; exit 1; }
 t0=$SECONDS

@@ -10,6 +10,7 @@
  */
 import { execFileSync } from 'child_process';
 import { expect, Page, test } from '@playwright/test';
+import { checkA11y } from './axe';
 import { DEMO_PASSWORD } from './demo-login';
 import { docsImage } from './docs-images';
 
@@ -82,7 +83,7 @@ test('after its time limit, the home page says so and Start again runs the same 
   await page.getByLabel('As a batch job on the cluster').check();
   await page.getByLabel('Partition', { exact: true }).selectOption('gpu');
   await page.getByLabel('Runtime (min)').fill('1');
-  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
   await page.waitForURL(/\/user\/alice\/lab/, { timeout: 120000 });
   const [job] = jobsOf('alice');
   expect(job).toBeTruthy();
@@ -121,6 +122,13 @@ test('after its time limit, the home page says so and Start again runs the same 
     box.getByRole('link', { name: 'Choose other options' })
   ).toBeVisible();
   await docsImage(page, 'session-end-timeout');
+  await checkA11y(page, 'hub: home page after a session ended');
+  // JupyterHub's dark mode follows the browser's preference on the open page.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await expect(page.locator('html')).toHaveAttribute('data-bs-theme', 'dark');
+  await checkA11y(page, 'hub dark: home page after a session ended');
+  await page.emulateMedia({ colorScheme: 'light' });
+  await expect(page.locator('html')).toHaveAttribute('data-bs-theme', 'light');
 
   // The form says it too, pre-filled with that session's options.
   await box.getByRole('link', { name: 'Choose other options' }).click();
@@ -131,6 +139,7 @@ test('after its time limit, the home page says so and Start again runs the same 
     'gpu'
   );
   await expect(page.getByLabel('Runtime (min)')).toHaveValue('1');
+  await checkA11y(page, 'hub: spawn form after a session ended');
 
   // One click on the home page: a new job with the same options.
   await page.goto('/hub/home');

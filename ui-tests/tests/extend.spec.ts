@@ -5,6 +5,7 @@
  */
 import { expect, test } from '@playwright/test';
 
+import { checkA11y } from './axe';
 import { hubXsrf, toSpawnForm } from './hub-login';
 
 test('the panel’s Extend button moves the countdown', async ({ page }) => {
@@ -12,7 +13,7 @@ test('the panel’s Extend button moves the countdown', async ({ page }) => {
   await page.getByLabel('As a batch job on the cluster').check();
   await page.getByLabel('Partition', { exact: true }).selectOption('gpu');
   await page.getByLabel('Runtime (min)').fill('10');
-  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
   await page.waitForURL(/\/user\/alice\/lab/, { timeout: 120000 });
   await expect(page.locator('#jp-main-dock-panel')).toBeVisible({
     timeout: 120000
@@ -26,6 +27,13 @@ test('the panel’s Extend button moves the countdown', async ({ page }) => {
     timeout: 30000
   });
   await expect(panel).toContainText('2 extensions left.');
+  await checkA11y(
+    page,
+    'lab light: Session resources panel of a Slurm session, with Extend',
+    {
+      include: ['#sdcc-lab-resources']
+    }
+  );
 
   await panel.getByLabel('More time').selectOption('15');
   await panel.getByRole('button', { name: 'Extend' }).click();

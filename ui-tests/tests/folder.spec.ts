@@ -7,6 +7,8 @@
  */
 import { Browser, expect, Page, test } from '@playwright/test';
 
+import { checkA11y } from './axe';
+
 import { DEMO_PASSWORD } from './demo-login';
 
 const SIGN_IN_TIMEOUT = 120000;
@@ -22,7 +24,7 @@ async function throughSpawnForm(page: Page, user: string): Promise<void> {
   );
   if (/\/hub\/spawn/.test(new URL(page.url()).pathname)) {
     await page.getByLabel("Run locally on the hub's node").check();
-    await page.getByRole('button', { name: 'Start' }).click();
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
   }
   await page.waitForURL(lab, { timeout: SIGN_IN_TIMEOUT });
   await expect(page.locator('#jp-main-dock-panel')).toBeVisible({
@@ -125,6 +127,9 @@ test('alice shares a folder; bob sees its files and imports it', async ({
   await expect(dialog).toContainText('8 bytes');
   await expect(dialog).toContainText('Python 3 (ipykernel)');
   await page.screenshot({ path: 'test-results/share-folder-dialog.png' });
+  await checkA11y(page, 'lab light: Share folder dialog with its link', {
+    include: ['.jp-Dialog']
+  });
   const url = await link.inputValue();
   await dialog.getByRole('button', { name: 'Close' }).click();
 
@@ -149,11 +154,15 @@ test('alice shares a folder; bob sees its files and imports it', async ({
     '8 bytes'
   );
   await bob.screenshot({ path: 'test-results/folder-link-page.png' });
+  await checkA11y(bob, 'share service: link page of a folder');
   await bob.getByRole('link', { name: 'Continue to my JupyterLab' }).click();
   await throughSpawnForm(bob, 'bob');
 
   const ask = bob.locator('.jp-Dialog');
   await expect(ask).toContainText('alice', { timeout: 30000 });
+  await checkA11y(bob, 'lab light: import dialog of a folder', {
+    include: ['.jp-Dialog']
+  });
   await ask.getByRole('button', { name: /^Import/ }).click();
   await expect(
     bob.locator('.jp-Notification-Toast, .Toastify').first()

@@ -29,7 +29,7 @@ async function throughSpawnForm(page: Page, user: string, view: RegExp): Promise
   });
   if (/\/hub\/spawn/.test(new URL(page.url()).pathname)) {
     await page.getByLabel("Run locally on the hub's node").check();
-    await page.getByRole('button', { name: 'Start' }).click();
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
   }
   await page.waitForURL(view, { timeout: SIGN_IN_TIMEOUT });
 }

@@ -81,7 +81,7 @@ test('the pending page says why the job waits and when it should start; Cancel l
   await page.getByLabel('As a batch job on the cluster').check();
   await page.getByLabel('Partition', { exact: true }).selectOption('cpu');
   await page.getByLabel('Runtime (min)').fill('10');
-  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
   await page.waitForURL(/\/hub\/spawn-pending\/alice/);
 
   const panel = page.getByRole('region', {

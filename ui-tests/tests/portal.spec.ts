@@ -13,7 +13,7 @@ async function logIn(page: Page, user: string): Promise<void> {
   // The portal's form asks where the session runs: here, locally.
   await page.waitForURL(/\/hub\/spawn/);
   await page.getByLabel("Run locally on the hub's node").check();
-  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
   // The hub spawns the server, then sends the browser to JupyterLab.
   await page.waitForURL(new RegExp(`/user/${user}/lab`), { timeout: 120000 });
   await expect(page.locator('#jp-main-dock-panel')).toBeVisible({ timeout: 120000 });

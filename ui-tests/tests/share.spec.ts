@@ -24,7 +24,7 @@ async function throughSpawnForm(page: Page, user: string): Promise<void> {
   });
   if (/\/hub\/spawn/.test(new URL(page.url()).pathname)) {
     await page.getByLabel("Run locally on the hub's node").check();
-    await page.getByRole('button', { name: 'Start' }).click();
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
   }
   await page.waitForURL(lab, { timeout: SIGN_IN_TIMEOUT });
   await expect(page.locator('#jp-main-dock-panel')).toBeVisible({ timeout: SIGN_IN_TIMEOUT });

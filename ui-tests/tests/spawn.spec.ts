@@ -84,7 +84,7 @@ test('a runtime over the limit comes back with the reason, then a Slurm session 
   // Past the browser's own check: the hub must refuse it too.
   await runtime.evaluate(el => el.removeAttribute('max'));
   await runtime.fill('90');
-  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
   await expect(page.locator('.spawn-error-msg')).toContainText(
     'runtime: 90 min is over the 60 min limit of QOS gpu-qos'
   );
@@ -92,7 +92,7 @@ test('a runtime over the limit comes back with the reason, then a Slurm session 
   await expect(page.getByLabel('Partition', { exact: true })).toHaveValue('gpu');
 
   await page.getByLabel('Runtime (min)').fill('30');
-  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
   await page.waitForURL(/\/user\/alice\/lab/, { timeout: 120000 });
   await expect(page.locator('#jp-main-dock-panel')).toBeVisible({ timeout: 120000 });
   await page.getByRole('menuitem', { name: 'Help' }).click();

@@ -193,7 +193,7 @@ text-align:left;vertical-align:top}
 a{color:LinkText} img{max-width:100%;height:auto}
 pre{white-space:pre-wrap;word-break:break-word;margin:0}
 .cell{margin:.6em 0} .input_area{border:1px solid GrayText;border-radius:3px;padding:.4em}
-.prompt{font-family:monospace;color:GrayText;font-size:.85em}
+.prompt{font-family:monospace;color:CanvasText;font-size:.85em}
 .output_area{padding:.3em .4em} .output_stderr{background:Mark;color:MarkText}
 .anchor-link{display:none}
 .sdcc-note{border-left:4px solid CanvasText;padding:.4em .8em;background:Mark;color:MarkText}

@@ -10,6 +10,7 @@
  */
 import { expect, Page, Request, test } from '@playwright/test';
 
+import { checkA11y } from './axe';
 import { DEMO_PASSWORD } from './demo-login';
 
 const SIGN_IN_TIMEOUT = 120000;
@@ -75,7 +76,7 @@ async function aliceShares(page: Page, name: string): Promise<string> {
   );
   if (/\/hub\/spawn/.test(new URL(page.url()).pathname)) {
     await page.getByLabel("Run locally on the hub's node").check();
-    await page.getByRole('button', { name: 'Start' }).click();
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
   }
   await page.waitForURL(lab, { timeout: SIGN_IN_TIMEOUT });
   await expect(page.locator('#jp-main-dock-panel')).toBeVisible({
@@ -182,6 +183,27 @@ test('bob previews a hostile notebook: text and image shown, nothing runs or lea
   expect(await frame.locator('a[href^="javascript"]').count()).toBe(0);
   expect(await frame.locator('img[src*="outside.example"]').count()).toBe(0);
   await bob.screenshot({ path: 'test-results/preview-page.png' });
+  // The link page (the sandboxed frame runs no script, so axe cannot enter it)...
+  await checkA11y(bob, 'share service: link page with a preview', {
+    exclude: ['iframe.preview']
+  });
+  // ...and the preview itself, opened as bob in a context that lets axe's script
+  // run despite the page's sandbox (only the check needs that).
+  const previewUrl = new URL(
+    (await frameEl.getAttribute('src')) ?? '',
+    bob.url()
+  ).href;
+  const axeContext = await browser.newContext({
+    bypassCSP: true,
+    storageState: await context.storageState()
+  });
+  const previewPage = await axeContext.newPage();
+  await previewPage.goto(previewUrl);
+  await expect(previewPage.locator('body')).toContainText(
+    'Text anyone can read.'
+  );
+  await checkA11y(previewPage, 'share service: preview of a notebook');
+  await axeContext.close();
 
   // Time for anything that would fire late (an onerror, a script), then look.
   await bob.waitForTimeout(1000);

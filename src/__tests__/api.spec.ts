@@ -48,6 +48,7 @@ describe('feature api modules', () => {
 
   it('share: create, list, revoke, preview, import', async () => {
     await share.createShare('a b.ipynb', 3600);
+    await share.createShare('c.ipynb', 60, { users: ['bob'], groups: [] });
     await share.listShares();
     await share.revokeShare('x/y');
     await share.previewImport('http://hub/l');
@@ -56,7 +57,16 @@ describe('feature api modules', () => {
       [
         'shares',
         'POST',
-        JSON.stringify({ path: 'a b.ipynb', expires_in: 3600 })
+        JSON.stringify({ path: 'a b.ipynb', expires_in: 3600, audience: null })
+      ],
+      [
+        'shares',
+        'POST',
+        JSON.stringify({
+          path: 'c.ipynb',
+          expires_in: 60,
+          audience: { users: ['bob'], groups: [] }
+        })
       ],
       ['shares', 'GET', undefined],
       ['shares/x%2Fy', 'DELETE', undefined],

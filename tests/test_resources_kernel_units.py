@@ -130,6 +130,34 @@ def test_without_smaps_the_figures_are_rss_and_say_so(proc: Path) -> None:
     assert train["memory_bytes"] == (400_000 + 50_000) * 1024
 
 
+def test_one_poll_reads_each_processs_stat_once(
+    proc: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's total and the kernels' figures of one poll share the /proc reads."""
+    now = [0.0]
+    s = sampler(proc, now)
+    s.tree.scan()
+    reads: list[int] = []
+    read_stat = ProcessTree._read_stat
+
+    def counting(tree: ProcessTree, pid: int) -> object:
+        reads.append(pid)
+        return read_stat(tree, pid)
+
+    monkeypatch.setattr(ProcessTree, "_read_stat", counting)
+    with s.tree.one_poll():
+        total, _ = s.tree.sample()
+        out, _ = s.sample(KERNELS)
+    assert sorted(reads) == [100, 506, 507, 600]  # each once, though both figures need them
+    assert total == (100_000 + 400_000 + 50_000 + 60_000) * 1024
+    assert out[0]["memory_bytes"] == (380_000 + 30_000) * 1024
+    # outside a poll nothing is remembered: a change shows at once
+    write(proc, 506, 100, 500_000, 200, 380_000)
+    reads.clear()
+    assert s.tree.sample()[0] == (100_000 + 500_000 + 50_000 + 60_000) * 1024
+    assert sorted(reads) == [100, 506, 507, 600]
+
+
 def test_an_exited_kernel_has_no_figures(proc: Path) -> None:
     out, _ = sampler(proc, [0.0]).sample([KernelRef("k-gone", 4242, "gone.ipynb", "python3")])
     assert out[0]["memory_bytes"] is None and out[0]["path"] == "gone.ipynb"

@@ -271,17 +271,19 @@ class ResourcesCollector(LoggingConfigurable):
     # -- usage ---------------------------------------------------------------------------
     async def _read_usage(self) -> Usage:
         """The fetch of the usage cache: procfs/cgroupfs on the loop, NVML in a thread."""
-        usage = self.usage_sampler.sample((await self.limits()).cgroup)
+        limits = await self.limits()
         owners: dict[int, str] = {}
-        if self.kernels is not None:
-            try:
-                refs = await self.kernels()
-                kernels, owners = self.kernel_sampler.sample(refs)
-                usage = replace(
-                    usage, kernels=kernels, kernel_memory=self.kernel_sampler.memory_kind
-                )
-            except Exception as e:  # noqa: BLE001 - the job's figures still show
-                self.log_once(f"sdcc_lab resources: reading the kernels failed: {e!r}")
+        with self.usage_sampler.tree.one_poll():  # the job's total and the kernels share reads
+            usage = self.usage_sampler.sample(limits.cgroup)
+            if self.kernels is not None:
+                try:
+                    refs = await self.kernels()
+                    kernels, owners = self.kernel_sampler.sample(refs)
+                    usage = replace(
+                        usage, kernels=kernels, kernel_memory=self.kernel_sampler.memory_kind
+                    )
+                except Exception as e:  # noqa: BLE001 - the job's figures still show
+                    self.log_once(f"sdcc_lab resources: reading the kernels failed: {e!r}")
         if self.usage_sampler.reads_gpus:
             gpus, problem = await asyncio.get_running_loop().run_in_executor(
                 None, self.usage_sampler.read_gpus

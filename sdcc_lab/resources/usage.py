@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,8 +85,29 @@ class ProcessTree:
         self._descendants: dict[int, int] = {}  # pid -> start ticks
         self.parents: dict[int, int] = {}  # descendant pid -> its parent's, as of the last scan
         self._scanned_at: float | None = None
+        # The stats read within one_poll(): the job's total and the kernels' figures
+        # of one poll read each process's file once. None outside a poll.
+        self._poll_stats: dict[int, ProcStat | None] | None = None
+
+    @contextmanager
+    def one_poll(self) -> Iterator[None]:
+        """Within the block each process's stat is read at most once (one poll's figures)."""
+        self._poll_stats = {}
+        try:
+            yield
+        finally:
+            self._poll_stats = None
 
     def _stat(self, pid: int) -> ProcStat | None:
+        cache = self._poll_stats
+        if cache is not None and pid in cache:
+            return cache[pid]
+        st = self._read_stat(pid)
+        if cache is not None:
+            cache[pid] = st
+        return st
+
+    def _read_stat(self, pid: int) -> ProcStat | None:
         # os.open/os.read: a third cheaper than open() for a scan of every process
         try:
             fd = os.open(f"{self.proc}/{pid}/stat", os.O_RDONLY)

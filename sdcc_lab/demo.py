@@ -657,10 +657,17 @@ def configure_share_service(c: Any, s: DemoSettings) -> None:
     c.JupyterHub.load_roles = [
         {"name": "user", "scopes": ["self", "access:services!service=share"]},
         # The service checks the names a share is addressed to and who is in which
-        # group: names and group memberships only, nobody's servers or tokens.
+        # group, and lists names for the dialog's completion: names and group
+        # memberships only, nobody's servers or tokens.
         {
             "name": "share-directory",
-            "scopes": ["read:users:name", "read:users:groups", "read:groups:name"],
+            "scopes": [
+                "read:users:name",
+                "read:users:groups",
+                "read:groups:name",
+                "list:users",
+                "list:groups",
+            ],
             "services": ["share"],
         },
         {

@@ -418,7 +418,16 @@ class InboxHandler(ShareAPIHandler):
         self.finish({"shares": shares})
 
 
-class AccessHandler(ShareAPIHandler):
+class RelayHandler(ShareAPIHandler):
+    """A ``GET`` the share service answers for this server's user, passed on as it is
+    (its refusals with their status and message, see :class:`ShareClient`)."""
+
+    async def relay(self, path: str, query: dict[str, Any] | None = None) -> None:
+        r = await self.client.call("GET", path, query=query)
+        self.finish(json.loads(r.body))
+
+
+class AccessHandler(RelayHandler):
     """``GET shares/{id}/access``: who imported which version of my share, and when."""
 
     @web.authenticated
@@ -426,8 +435,17 @@ class AccessHandler(ShareAPIHandler):
     async def get(self, share_id: str) -> None:
         if not SHARE_ID_RE.match(share_id):
             raise web.HTTPError(400, "not a share id")
-        r = await self.client.call("GET", f"api/shares/{share_id}/access")
-        self.finish(json.loads(r.body))
+        await self.relay(f"api/shares/{share_id}/access")
+
+
+class PeopleHandler(RelayHandler):
+    """``GET people?q=``: hub user and group names for the audience field (the service
+    checks ``q`` and may be switched off: its 400 and 404 pass through)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        await self.relay("api/people", {"q": self.get_argument("q", "", strip=False)})
 
 
 class ImportPreviewHandler(ShareAPIHandler):
@@ -697,6 +715,7 @@ def share_handlers(base_url: str) -> list[tuple[str, type[ShareAPIHandler]]]:
         (url_path_join(api, "shares", "([^/]+)"), ShareHandler),
         (url_path_join(api, "imports", "preview"), ImportPreviewHandler),
         (url_path_join(api, "imports"), ImportsHandler),
+        (url_path_join(api, "people"), PeopleHandler),
     ]
 
 

@@ -56,6 +56,33 @@ def parse_audience(raw: str | None, max_names: int) -> Audience:
     return Audience(lists["users"], lists["groups"])
 
 
+# Answers kept at most (the oldest go first): names typed into a share that do
+# not exist are cached too, so the cache must not grow with what callers send.
+MAX_CACHED = 4096
+
+
+class BoundedCache:
+    """Answers that expire after ``seconds``; at most ``size`` of them (oldest out first)."""
+
+    def __init__(self, seconds: float, size: int = MAX_CACHED) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._items: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        """``(True, value)`` while ``key``'s answer is fresh, else ``(False, None)``."""
+        hit = self._items.get(key)
+        if hit is None or hit[0] <= time.monotonic():
+            return False, None
+        return True, hit[1]
+
+    def put(self, key: str, value: Any) -> None:
+        self._items.pop(key, None)  # re-inserted last: dicts keep insertion order
+        self._items[key] = (time.monotonic() + self.seconds, value)
+        while len(self._items) > self.size:
+            del self._items[next(iter(self._items))]
+
+
 class HubDirectory:
     """The hub's users and groups as the service may see them (cached answers)."""
 
@@ -63,31 +90,35 @@ class HubDirectory:
         self.api_url = str(hub_auth.api_url).rstrip("/")
         self.api_token = str(hub_auth.api_token)
         self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Any]] = {}
+        self._cache = BoundedCache(cache_seconds)
 
-    async def _get(self, path: str) -> Any:
-        """The hub's JSON answer, or None for 404 (no such user or group)."""
-        hit = self._cache.get(path)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
+    async def fetch(self, path: str, headers: dict[str, str] | None = None) -> Any:
+        """The hub's JSON answer to ``GET {api_url}{path}`` (uncached), or None for 404."""
         request = HTTPRequest(
             self.api_url + path,
-            headers={"Authorization": f"token {self.api_token}"},
+            headers={"Authorization": f"token {self.api_token}", **(headers or {})},
             connect_timeout=10,
             request_timeout=20,
         )
         try:
             response = await AsyncHTTPClient().fetch(request)
-            value = json.loads(response.body)
+            return json.loads(response.body)
         except HTTPClientError as e:
             if e.code != 404:
                 raise web.HTTPError(
                     503, f"the hub did not say who is who ({e.code}); try again later"
                 ) from None
-            value = None
+            return None
         except OSError:
             raise web.HTTPError(503, "the hub is unreachable; try again later") from None
-        self._cache[path] = (time.monotonic() + self.cache_seconds, value)
+
+    async def _get(self, path: str) -> Any:
+        """The hub's JSON answer, or None for 404 (no such user or group); cached."""
+        fresh, value = self._cache.get(path)
+        if fresh:
+            return value
+        value = await self.fetch(path)
+        self._cache.put(path, value)
         return value
 
     async def user_groups(self, user: str) -> frozenset[str] | None:
@@ -128,8 +159,9 @@ async def check_admitted(handler: ShareBase, share: ShareInfo) -> None:
         return
     groups = await directory(handler).user_groups(user) or frozenset()
     if not audience.admits(user, groups):
+        what = "folder" if handler.store.folder_files([share.snapshot_key]) else "notebook"
         raise web.HTTPError(
             403,
-            f"{share.owner} shared this notebook with named people only, and {user} is not "
+            f"{share.owner} shared this {what} with named people only, and {user} is not "
             f"one of them. Nothing was opened or started; ask {share.owner} to add you.",
         )

@@ -29,6 +29,7 @@ from .api import (
     SharesAPI,
     SnapshotAPI,
 )
+from .people import PeopleAPI
 from .preview import PreviewPage
 from .web import LinkPage, OAuthCallback, RevokeForm, SharesPage
 
@@ -48,6 +49,7 @@ def handlers(prefix: str) -> list[tuple[str, type[web.RequestHandler]]]:
         (prefix + "api/renames", RenameAPI),
         (prefix + "api/peek", PeekAPI),
         (prefix + "api/fetch", FetchAPI),
+        (prefix + "api/people", PeopleAPI),
         (prefix + "open/?", LinkPage),  # the link: open#TOKEN (the fragment never reaches us)
         (prefix + "open/" + token, LinkPage),  # links of old: the same page
         (prefix + r"preview/([0-9a-f]{1,32})", PreviewPage),  # framed by the link page

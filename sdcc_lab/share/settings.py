@@ -12,7 +12,7 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from traitlets import HasTraits, Integer, Set, Unicode, default, validate
+from traitlets import Bool, HasTraits, Integer, Set, Unicode, default, validate
 
 from ..nbstream import DEFAULT_MAX_DEPTH
 
@@ -123,6 +123,17 @@ class ShareSettings(HasTraits):
         group's shares after at most this long. Example::
 
             c.ShareService.directory_cache_seconds = 120
+        """,
+    ).tag(config=True)
+
+    name_directory = Bool(
+        True,
+        help="""Complete names in the share dialogs' "who may open it" field from the
+        hub's users and groups (``GET api/people``; default on). Any user of the
+        service can then list user and group names (names only) by typing. Off: that
+        endpoint answers 404 and users type the names in full. Example::
+
+            c.ShareService.name_directory = False
         """,
     ).tag(config=True)
 

@@ -14,7 +14,7 @@ import { Widget } from '@lumino/widgets';
 
 import { showDialogKeepingFocus } from '../focus';
 import { fetchAccess } from '../inbox/api';
-import { audienceField } from './audience';
+import { audienceField, audienceSummary } from './audience';
 import { errorText } from '../api';
 import { gridTable, labelTable } from '../table';
 import {
@@ -116,18 +116,7 @@ export async function showShareDialog(
         input,
         copy,
         el('p', trans.__('Valid until %1.', formatWhen(share.expires_at))),
-        el(
-          'p',
-          who
-            ? trans.__(
-                'Only for: %1. Anyone else who opens it is refused.',
-                [
-                  ...who.users,
-                  ...who.groups.map(g => trans.__('group %1', g))
-                ].join(', ')
-              )
-            : trans.__('Anyone on the hub who has the link can open it.')
-        ),
+        el('p', audienceSummary(who, trans)),
         el('p', trans.__('The environment that travels with it:')),
         labelTable(environmentRows(share.environment, trans)),
         el(

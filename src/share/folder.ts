@@ -9,6 +9,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { errorText } from '../api';
+import { audienceField, audienceSummary } from './audience';
 import { showDialogKeepingFocus } from '../focus';
 import { gridTable, labelTable } from '../table';
 import {
@@ -75,6 +76,9 @@ export async function showShareFolderDialog(
     select.appendChild(option);
   }
 
+  const audience = audienceField(trans);
+  node.appendChild(audience.node);
+
   const create = el(
     'button',
     trans.__('Create link'),
@@ -85,10 +89,15 @@ export async function showShareFolderDialog(
   node.appendChild(result);
 
   create.onclick = async () => {
+    const who = audience.value();
+    if (typeof who === 'string') {
+      result.replaceChildren(el('p', who, 'jp-sdcc-Problem'));
+      return;
+    }
     create.disabled = true;
     result.replaceChildren(el('p', trans.__('Creating the link…')));
     try {
-      const share = await model.create(path, Number(select.value));
+      const share = await model.create(path, Number(select.value), who);
       const link = absoluteLink(share.url, window.location.href);
       const input = el('input', undefined, 'jp-mod-styled jp-sdcc-ShareLink');
       input.readOnly = true;
@@ -110,6 +119,7 @@ export async function showShareFolderDialog(
         input,
         copy,
         el('p', trans.__('Valid until %1.', formatWhen(share.expires_at))),
+        el('p', audienceSummary(who, trans)),
         el('p', trans._n('%1 file travels:', '%1 files travel:', files.length)),
         gridTable([trans.__('File'), trans.__('Size')], fileRows(files)).table
       ];

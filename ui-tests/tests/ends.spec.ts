@@ -124,7 +124,7 @@ async function login(page: Page, user: string): Promise<void> {
 
 async function hubApi(
   page: Page,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   url: string,
   data?: unknown
 ): Promise<{ status: number; body: any }> {
@@ -146,21 +146,17 @@ async function serverOf(page: Page): Promise<{ ready?: boolean } | null> {
 }
 
 /**
- * No session of alice's and no message left from another test: her jobs
- * cancelled, the hub past them (each visit of the home page has it poll the
- * job), the message dismissed.
+ * No session of alice's and no message left from another test: her server
+ * stopped through the hub (a stop the user asked for: not announced), any job
+ * the hub no longer follows cancelled, the message dismissed.
  */
 async function fresh(page: Page): Promise<void> {
-  cancelJobsOf('alice');
+  const stopped = await hubApi(page, 'DELETE', 'users/alice/server');
+  expect([202, 204]).toContain(stopped.status);
   await expect
-    .poll(
-      async () => {
-        await page.goto('/hub/home');
-        return serverOf(page);
-      },
-      { timeout: 90000, intervals: [2000] }
-    )
+    .poll(() => serverOf(page), { timeout: 90000, intervals: [2000] })
     .toBeNull();
+  cancelJobsOf('alice');
   const dismissed = await hubApi(page, 'POST', 'sdcc-lab/session-end/dismiss');
   expect([204, 404]).toContain(dismissed.status);
 }

@@ -49,6 +49,8 @@ from .netutil import free_port
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 STARTER_NOTEBOOK = "welcome.ipynb"
+# The interface a user's server opens (and a share link continues to): JupyterLab.
+DEFAULT_URL = "/lab"
 PASSWORD_FILE = "demo-password"
 PASSWORD_ENV = "SDCC_LAB_DEMO_PASSWORD"
 # SharedPasswordAuthenticator's own minimum.
@@ -591,7 +593,7 @@ def configure(c: Any, raw: dict[str, Any]) -> None:
         c.SlurmSessionSpawner.pending_timeout = 300
     server_bin = Path(s.server_bin or s.bin_dir)
     c.Spawner.cmd = [str(server_bin / "jupyterhub-singleuser")]
-    c.Spawner.default_url = "/lab"
+    c.Spawner.default_url = DEFAULT_URL
     # JupyterHub >= 5.2 passes almost no environment to servers: give them a PATH.
     c.Spawner.environment = {
         "PATH": os.pathsep.join([str(server_bin), "/usr/local/bin", "/usr/bin", "/bin"]),
@@ -635,6 +637,10 @@ def configure_share_service(c: Any, s: DemoSettings) -> None:
         f"c.ShareService.data_dir = {str(s.hub_dir)!r}\n"
         f"c.ShareService.public_url = {s.portal_url!r}\n"
         + (f"load_subconfig({s.extra_config!r})\n" if s.extra_config else "")
+        # A link's Continue goes to the demo's default interface: JupyterLab, or what
+        # the admin's --config made it (c.Spawner.default_url = "/tree": Notebook 7).
+        + "if 'continue_url' not in c.ShareService:\n"
+        + f"    c.ShareService.continue_url = c.Spawner.get('default_url', {DEFAULT_URL!r}).strip('/')\n"
     )
     c.JupyterHub.services = [
         {

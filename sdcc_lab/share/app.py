@@ -23,6 +23,7 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from traitlets import Bool, Callable, Integer, List, Unicode, default
 from traitlets.config import Application
+from traitlets.config.application import catch_config_error
 
 from .handlers import NotFound, handlers
 from .limits import UploadGate
@@ -159,6 +160,7 @@ class ShareService(Application, ShareSettings):
             )
         return keys
 
+    @catch_config_error  # a refused setting: one line saying why, exit 1, no traceback
     def initialize(self, argv: list[str] | None = None) -> None:
         super().initialize(argv)
         if self.config_file:

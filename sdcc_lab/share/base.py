@@ -101,8 +101,10 @@ class ShareBase(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  #
         return str(self.current_user["name"])
 
     def is_admin(self) -> bool:
+        """A hub admin: the ``admin`` flag the hub reports for every token it
+        identifies (``read:users:name`` of the identify scopes), never a name list."""
         user = self.current_user or {}
-        return bool(user.get("admin")) or user.get("name") in self.service.admin_users
+        return user.get("admin") is True
 
     # --- shares ------------------------------------------------------------------
     def token_for(self, share: ShareInfo) -> str:

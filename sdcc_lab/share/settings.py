@@ -9,12 +9,17 @@ this module, never the application's: the application imports the handlers.
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from typing import Any
 
-from traitlets import Bool, HasTraits, Integer, Set, Unicode, default, validate
+from traitlets import Bool, HasTraits, Integer, Set, TraitError, Unicode, default, validate
 
 from ..nbstream import DEFAULT_MAX_DEPTH
+
+# A continue_url segment: letters, digits and the few signs JupyterLab's and
+# Notebook 7's page paths use (``lab/tree/x``, ``tree``, ``lab/workspaces/w``).
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
 
 DAY = 24 * 3600
 MB = 1024 * 1024
@@ -139,14 +144,31 @@ class ShareSettings(HasTraits):
 
     admin_users = Set(
         Unicode(),
-        help="""Users who may list and revoke every share (the service's page and its API).
-
-        The hub does not tell a service who its admins are through the scopes
-        a user's login grants it, so name them here::
+        help="""Removed: the service's admins are the hub's admins (the ``admin`` flag
+        the hub reports for a user: ``c.Authenticator.admin_users``, or the hub's
+        admin page), never a list of names kept here. Any value stops the service at
+        start with a message saying so. Instead of::
 
             c.ShareService.admin_users = {"hubadmin"}
+
+        write, in the hub's configuration::
+
+            c.Authenticator.admin_users = {"hubadmin"}
         """,
     ).tag(config=True)
+
+    @validate("admin_users")
+    def _refuse_admin_users(self, proposal: Any) -> set[str]:
+        # A second list of admins beside the hub's goes stale (someone leaves, the
+        # hub's role is taken away, the list still names them): refused, not ignored,
+        # so a site that set it learns why its admins changed.
+        if proposal["value"]:
+            raise TraitError(
+                "c.ShareService.admin_users is no longer read: the share service's admins "
+                "are the hub's admins. Name them in the hub's configuration "
+                "(c.Authenticator.admin_users) and remove c.ShareService.admin_users."
+            )
+        return set()
 
     public_url = Unicode(
         help="""The hub's public URL, used to make links absolute. Default
@@ -167,6 +189,51 @@ class ShareSettings(HasTraits):
         value = str(proposal["value"])
         return value.rstrip("/") if value else ""
 
+    continue_url = Unicode(
+        "lab",
+        help="""Where a share link's *Continue* leads when the link names no ``next``:
+        a path below the user's server, which the hub reaches through
+        ``/hub/user-redirect/`` (default ``lab``: JupyterLab). A site whose users work
+        in Jupyter Notebook 7 (``c.Spawner.default_url = "/tree"``) sets ``tree``, so
+        the link's page continues to Notebook 7's file list and the import happens
+        there. Relative, without a scheme, host, query, fragment, ``.`` or ``..``;
+        anything else stops the service at start with a message. The link users
+        copy stays the same. Example::
+
+            c.ShareService.continue_url = "tree"
+        """,
+    ).tag(config=True)
+
+    @validate("continue_url")
+    def _check_continue_url(self, proposal: Any) -> str:
+        value = str(proposal["value"])
+        problem = continue_url_problem(value)
+        if problem:
+            raise TraitError(
+                f"c.ShareService.continue_url = {value!r}: {problem}; it must be a path "
+                "below the user's server, such as 'lab' or 'tree'"
+            )
+        return value.rstrip("/")
+
     def lifetime(self, seconds: int | None) -> timedelta:
         """A link's lifetime: ``seconds``, or the default when the sender chose none."""
         return timedelta(seconds=self.default_expires_in if seconds is None else seconds)
+
+
+def continue_url_problem(value: str) -> str:
+    """Why ``value`` cannot be a ``continue_url`` (a relative path below the user's
+    server); empty when it can."""
+    if not value.strip():
+        return "it is empty"
+    if value.startswith("/"):
+        return "it starts with '/' (it is relative to the user's server)"
+    if ":" in value or "\\" in value:
+        return "it holds a scheme or a host"
+    if "?" in value or "#" in value:
+        return "it holds a query or a fragment (the link's token goes in the fragment)"
+    segments = value.rstrip("/").split("/")
+    if any(seg in ("", ".", "..") for seg in segments):
+        return "it has an empty, '.' or '..' segment"
+    if not all(_SEGMENT.match(seg) for seg in segments):
+        return "it holds characters other than letters, digits, '.', '_', '~' and '-'"
+    return ""

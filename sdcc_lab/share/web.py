@@ -93,7 +93,9 @@ class LinkPage(PageBase):
     proxy or access log sees it. ``GET open[?next=…]`` is a static page; its
     script reads the fragment and ``POST``s it (JSON, with the service's
     ``_xsrf``) to learn who shared what, until when and for which environment,
-    then offers *Continue* to ``/hub/user-redirect/lab#sdcc-share=TOKEN``. A
+    then offers *Continue* to ``/hub/user-redirect/lab#sdcc-share=TOKEN`` (``lab``:
+    the site's ``c.ShareService.continue_url``; a ``next`` below ``/hub/user-redirect/``
+    wins). A
     visitor not yet logged in is sent through the hub's login by the script,
     which keeps the token in the tab's ``sessionStorage`` meanwhile (the hub's
     login form would drop a fragment). No state changes here: the import happens
@@ -101,8 +103,10 @@ class LinkPage(PageBase):
     """
 
     def continue_target(self, next_arg: str) -> str:
-        redirect_prefix = self.settings["hub_prefix"] + "user-redirect/"
-        target = safe_next(next_arg, redirect_prefix) if next_arg else redirect_prefix + "lab"
+        redirect_prefix = str(self.settings["hub_prefix"]) + "user-redirect/"
+        if not next_arg:  # the site's default interface (checked when the service started)
+            return redirect_prefix + self.service.continue_url
+        target = safe_next(next_arg, redirect_prefix)
         if target is None:
             raise web.HTTPError(400, f"'next' must be a path below {redirect_prefix} on this hub")
         return target

@@ -13,7 +13,7 @@ import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from tornado import web
 from tornado.iostream import StreamClosedError
@@ -619,20 +619,31 @@ class InboxAPI(APIBase):
 
 
 class AccessAPI(APIBase):
-    """``GET api/shares/{id}/access``: who imported which version of a share, and when
-    (its owner or an admin)."""
+    """``GET api/shares/{id}/access[?action=import|open|all]``: who imported (or opened)
+    which version of a share, and when (its owner or a hub admin)."""
+
+    ACTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "import": ("import",),
+        "open": ("open",),
+        "all": ("open", "import"),
+    }
 
     async def get(self, share_id: str) -> None:
+        wanted = self.get_argument("action", "import")
+        if wanted not in self.ACTIONS:
+            raise web.HTTPError(400, "'action' must be one of import, open, all")
         share = self.store.get(share_id)
         if share is None:
             raise web.HTTPError(404, "no such share")
         if share.owner != self.user_name and not self.is_admin():
             raise web.HTTPError(403, "only its owner or an admin may see who used a share")
-        accesses = [a for a in self.store.accesses([share_id]) if a.action == "import"]
+        actions = self.ACTIONS[wanted]
+        accesses = [a for a in self.store.accesses([share_id]) if a.action in actions]
         self.finish(
             {
                 "accesses": [
-                    {"user": a.user, "version": a.version, "at": iso(a.at)} for a in accesses
+                    {"user": a.user, "version": a.version, "at": iso(a.at), "action": a.action}
+                    for a in accesses
                 ],
                 "version": share.version,
             }

@@ -3,19 +3,23 @@
  * links I opened, each with its state for me; one click imports or refreshes
  * (the same import as a pasted link: an edited copy is never overwritten).
  * New items are announced once by a notification.
+ *
+ * Notebook 7's tree and notebook views have a left side panel but no tab bar to
+ * open it: View > Show Shared with Me (schema/inbox.json) and the command palette
+ * show it there, as the notification's Show does everywhere.
  */
 import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Notification } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { errorMessage } from '../share/format';
 import { InboxModel } from './model';
 import { InboxPanel } from './panel';
-import { IInboxItem } from './types';
+import { IInboxItem, InboxCommandIDs } from './types';
 
 const POLL_MS = 30_000;
 
@@ -23,8 +27,12 @@ export const inboxPlugin: JupyterFrontEndPlugin<void> = {
   id: 'sdcc-lab:inbox',
   description: 'Shared with me: what others shared with you, and its state.',
   autoStart: true,
-  optional: [ITranslator],
-  activate: (app: JupyterFrontEnd, translator: ITranslator | null) => {
+  optional: [ITranslator, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    translator: ITranslator | null,
+    palette: ICommandPalette | null
+  ) => {
     const trans = (translator ?? nullTranslator).load('sdcc_lab');
     const model = new InboxModel({
       user: PageConfig.getOption('hubUser') || ''
@@ -66,6 +74,12 @@ export const inboxPlugin: JupyterFrontEndPlugin<void> = {
     };
     const panel = new InboxPanel(model, trans, importItem);
     app.shell.add(panel, 'left', { rank: 700 });
+    app.commands.addCommand(InboxCommandIDs.open, {
+      label: trans.__('Show Shared with Me'),
+      caption: trans.__('Notebooks and folders others shared with you'),
+      execute: () => app.shell.activateById(panel.id)
+    });
+    palette?.addItem({ command: InboxCommandIDs.open, category: 'sdcc_lab' });
     model.arrived.connect((_, items) => {
       for (const item of items) {
         Notification.info(
@@ -75,7 +89,7 @@ export const inboxPlugin: JupyterFrontEndPlugin<void> = {
             actions: [
               {
                 label: trans.__('Show'),
-                callback: () => app.shell.activateById(panel.id)
+                callback: () => void app.commands.execute(InboxCommandIDs.open)
               }
             ]
           }

@@ -31,10 +31,16 @@ export interface IInbox {
   shares: IInboxItem[];
 }
 
-/** `GET shares/{id}/access` */
+/** `GET shares/{id}/access` (imports only: `action` is always `import` here). */
 export interface IAccessLog {
-  accesses: { user: string; version: number; at: string }[];
+  accesses: { user: string; version: number; at: string; action: string }[];
   version: number;
+}
+
+/** The inbox's commands. */
+export namespace InboxCommandIDs {
+  /** Show the sidebar: Notebook 7 has no sidebar tab bar, so a menu item shows it. */
+  export const open = 'sdcc-lab:inbox-open';
 }
 
 /** Who a share is for (`null`: anyone on the hub with the link). */

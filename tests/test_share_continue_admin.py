@@ -18,9 +18,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from share_fakes import RunningService, start_service
+from share_fakes import RunningService, server_config, start_service
 from test_share_api import service_call, service_share
-from tornado.httpclient import AsyncHTTPClient
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import TraitError
 
 from sdcc_lab.share.app import ShareService
@@ -223,3 +223,32 @@ def test_the_demo_continues_links_to_its_default_interface(
     service = ShareService()
     service.initialize([f"--ShareService.config_file={tmp_path / 'share_config.py'}"])
     assert service.continue_url == expected
+
+
+# --- the owner's own server passes ?action= on -----------------------------------------------
+@pytest.fixture
+def jp_server_config(tree_service: RunningService, tmp_path: Path) -> dict[str, Any]:
+    return server_config(tree_service, tmp_path)  # alice's server
+
+
+async def test_the_owners_server_lists_the_opens_too(
+    jp_fetch: Any, tree_service: RunningService, tmp_path: Path
+) -> None:
+    created = await service_share(tree_service, "alice-token", tmp_path, "mine.ipynb")
+    await open_link(tree_service, created["token"], "bob-token")
+    r = await jp_fetch(
+        "sdcc-lab", "api", "shares", created["id"], "access", params={"action": "all"}
+    )
+    log = json.loads(r.body)
+    assert [(a["user"], a["action"]) for a in log["accesses"]] == [("bob", "open")]
+    r = await jp_fetch("sdcc-lab", "api", "shares", created["id"], "access")
+    assert json.loads(r.body)["accesses"] == []  # no import yet
+    with pytest.raises(HTTPClientError) as e:
+        await jp_fetch(
+            "sdcc-lab", "api", "shares", created["id"], "access", params={"action": "every"}
+        )
+    assert e.value.code == 400
+    assert e.value.response is not None
+    assert json.loads(e.value.response.body)["message"] == (
+        "'action' must be one of import, open, all"
+    )

@@ -428,14 +428,16 @@ class RelayHandler(ShareAPIHandler):
 
 
 class AccessHandler(RelayHandler):
-    """``GET shares/{id}/access``: who imported which version of my share, and when."""
+    """``GET shares/{id}/access[?action=import|open|all]``: who imported (or opened)
+    which version of my share, and when (the service checks ``action``: 400)."""
 
     @web.authenticated
     @authorized
     async def get(self, share_id: str) -> None:
         if not SHARE_ID_RE.match(share_id):
             raise web.HTTPError(400, "not a share id")
-        await self.relay(f"api/shares/{share_id}/access")
+        action = self.get_argument("action", "import", strip=False)
+        await self.relay(f"api/shares/{share_id}/access", {"action": action})
 
 
 class PeopleHandler(RelayHandler):

@@ -98,6 +98,7 @@ def test_the_link_continues_to_notebook_7s_tree(opened: dict[str, Any]) -> None:
     assert opened["details"]["continue_url"] == (
         "/hub/user-redirect/tree#sdcc-share=" + created["token"]
     )
+    assert opened["details"]["interface"] == "Jupyter Notebook"  # "Continue to my …"
     # The link alice copies did not change.
     assert created["url"].endswith(SHARE_PREFIX + "open#" + created["token"])
 

@@ -129,6 +129,7 @@ async def test_the_link_continues_to_the_sites_interface(
     code, details = await open_link(tree_service, created["token"], "bob-token")
     assert code == 200, details
     assert details["continue_url"] == "/hub/user-redirect/tree#sdcc-share=" + created["token"]
+    assert details["interface"] == "Jupyter Notebook"  # the page's "Continue to my …"
     # The link alice copies is the same whatever the setting.
     assert created["url"].endswith("/services/share/open#" + created["token"])
     # A next below /hub/user-redirect/ still wins.
@@ -136,6 +137,11 @@ async def test_the_link_continues_to_the_sites_interface(
         tree_service, created["token"], "bob-token", next="/hub/user-redirect/lab/tree/n.ipynb"
     )
     assert details["continue_url"].startswith("/hub/user-redirect/lab/tree/n.ipynb#")
+    assert details["interface"] == "JupyterLab"
+    code, details = await open_link(
+        tree_service, created["token"], "bob-token", next="/hub/user-redirect/voila/render/n"
+    )
+    assert details["interface"] == "Jupyter"
 
 
 async def access(svc: RunningService, share_id: str, token: str, query: str = "") -> Any:

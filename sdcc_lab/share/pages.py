@@ -133,7 +133,9 @@ _OPEN_SCRIPT = r"""
         tr.appendChild(el('th', r[0]));
         tr.insertCell().textContent = r[1];
       });
-    var go = el('a', 'Continue to my JupyterLab', 'button');
+    // The site's interface (c.ShareService.continue_url, or the link's next): its name.
+    var ui = s.interface || 'JupyterLab';
+    var go = el('a', 'Continue to my ' + ui, 'button');
     go.href = s.continue_url;
     go.addEventListener('click', function () { stash(CONTINUE, token); });
     var p = el('p');
@@ -152,12 +154,12 @@ _OPEN_SCRIPT = r"""
     if (folder) {
       show('A folder was shared with you', [table,
         el('h2', 'Its files (' + (s.files || []).length + ')'), files, el('p',
-        'Continue to your own JupyterLab (it is started if needed). It asks you before ' +
+        'Continue to your own ' + ui + ' (it is started if needed). It asks you before ' +
         'it imports a copy of the last saved version of each file into your home folder.'), p]);
       return;
     }
     show('A notebook was shared with you', [table, el('p',
-      'Continue to your own JupyterLab (it is started if needed). It asks you before ' +
+      'Continue to your own ' + ui + ' (it is started if needed). It asks you before ' +
       'it imports a copy of the last saved version into your home folder.'), p,
       el('h2', 'Preview (read-only; nothing runs, nothing is started)'), frame]);
   }

@@ -164,10 +164,21 @@ class LinkPage(PageBase):
                 "expires": pages.when(share.expires),
                 "environment": pages.environment_pairs(share.environment),
                 "continue_url": f"{target}#sdcc-share={token}",
+                "interface": interface_name(target),
                 "preview_url": f"{self.prefix}preview/{share.id}",  # sdcc_lab.share.preview
                 **folder_details(self.store.folder_files([share.snapshot_key]), share),
             }
         )
+
+
+# What the link page's Continue names, by the first segment below /hub/user-redirect/.
+_INTERFACES = {"lab": "JupyterLab", "tree": "Jupyter Notebook", "notebooks": "Jupyter Notebook"}
+
+
+def interface_name(target: str) -> str:
+    """The interface a Continue target opens, in words ("Jupyter" when unknown)."""
+    below = target.split("/user-redirect/", 1)[-1]
+    return _INTERFACES.get(below.split("/", 1)[0].split("?", 1)[0], "Jupyter")
 
 
 def folder_details(folders: dict[str, Any], share: ShareInfo) -> dict[str, Any]:

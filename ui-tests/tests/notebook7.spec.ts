@@ -138,7 +138,9 @@ test('Notebook 7: share from the tree view, import from a link, the resources pa
       timeout: SIGN_IN_TIMEOUT
     }
   );
-  await bob.getByRole('link', { name: /^Continue/ }).click();
+  await bob
+    .getByRole('link', { name: 'Continue to my Jupyter Notebook' })
+    .click();
   await throughSpawnForm(bob, 'bob', /\/user\/bob\/tree/);
   expect(await notebookPage(bob)).toBe('tree');
   const importDialog = bob.locator('.jp-Dialog');
@@ -307,7 +309,9 @@ test('Notebook 7: Share folder… from the tree; bob imports it there; Shared wi
       timeout: SIGN_IN_TIMEOUT
     }
   );
-  await bob.getByRole('link', { name: /^Continue/ }).click();
+  await bob
+    .getByRole('link', { name: 'Continue to my Jupyter Notebook' })
+    .click();
   await throughSpawnForm(bob, 'bob', /\/user\/bob\/tree/);
   expect(await notebookPage(bob)).toBe('tree');
   const ask = bob.locator('.jp-Dialog');

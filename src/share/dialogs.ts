@@ -183,7 +183,6 @@ export async function showManageDialog(
     if (!refocus || body.node.contains(document.activeElement)) {
       return;
     }
-    refocus = false;
     const next =
       body.node.querySelector<HTMLElement>('button:not(:disabled)') ??
       body.node
@@ -240,7 +239,9 @@ export async function showManageDialog(
       );
       revoke.disabled = revoking.has(share.id);
       revoke.onclick = async () => {
-        refocus = revoke === document.activeElement;
+        // Until the revoke is over: a render in between (the access figures
+        // arriving) must not use up the refocus the row's removal needs.
+        refocus ||= revoke === document.activeElement;
         revoking.add(share.id);
         revoke.disabled = true;
         try {
@@ -256,6 +257,8 @@ export async function showManageDialog(
           );
         } finally {
           revoking.delete(share.id);
+          keepFocus();
+          refocus &&= revoking.size > 0;
         }
       };
       return [

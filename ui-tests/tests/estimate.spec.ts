@@ -3,25 +3,14 @@
  * cluster: the form opens with the scheduler's answer for alice's choice, and
  * the line follows her choice (a refused one says why, in the form's words).
  */
-import { expect, Page, test } from '@playwright/test';
-import { DEMO_PASSWORD } from './demo-login';
+import { expect, test } from '@playwright/test';
 
-async function toForm(page: Page, user: string): Promise<void> {
-  await page.goto('/hub/login');
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(DEMO_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/(hub\/spawn|user\/)/);
-  if (!/\/hub\/spawn/.test(page.url())) {
-    await page.goto('/hub/spawn');
-  }
-  await expect(page.locator('#sdcc-spawn-form')).toBeVisible();
-}
+import { toSpawnForm } from './hub-login';
 
 test('the estimate appears in the form and changes with the choice', async ({
   page
 }) => {
-  await toForm(page, 'alice');
+  await toSpawnForm(page, 'alice'); // stops a session an earlier spec left
   await page.getByLabel('As a batch job on the cluster').check();
   const line = page.locator('#sdcc-estimate');
   // The node is idle: the scheduler would start her default choice now.

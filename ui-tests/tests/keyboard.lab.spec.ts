@@ -65,11 +65,12 @@ test('the countdown opens the panel; a worker job is cancelled with the keyboard
 });
 
 test('Save all from the command palette saves unsaved changes', async ({ page, tmpPath }) => {
+  // JupyterLab may ask for the kernel a moment after the notebook shows: take
+  // the default whenever that dialog appears, before any later step.
+  await page.addLocatorHandler(page.locator('.jp-Dialog').filter({ hasText: 'Select kernel' }), async () => {
+    await page.keyboard.press('Enter');
+  });
   await palette(page, 'New Notebook');
-  const kernel = page.locator('.jp-Dialog');
-  if (await kernel.isVisible()) {
-    await page.keyboard.press('Enter'); // the default kernel
-  }
   const cell = page.locator('.jp-Notebook .jp-Cell').first();
   await expect(cell).toBeVisible();
   if (!(await page.locator('.jp-Notebook.jp-mod-editMode').count())) {

@@ -6,8 +6,8 @@
  * Run holding the Slurm lock (the spec submits and cancels alice's and bob's jobs).
  */
 import { execFileSync } from 'child_process';
-import { expect, Page, test } from '@playwright/test';
-import { DEMO_PASSWORD } from './demo-login';
+import { expect, test } from '@playwright/test';
+import { toSpawnForm } from './hub-login';
 
 function run(argv: string[]): string {
   return execFileSync(argv[0], argv.slice(1), {
@@ -52,14 +52,6 @@ function fillNodeAsBob(minutes: number): string {
   ]).trim();
 }
 
-async function login(page: Page, user: string): Promise<void> {
-  await page.goto('/hub/login');
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(DEMO_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/(hub\/spawn|user\/)/);
-}
-
 test.afterEach(() => {
   cancelJobsOf('alice');
   cancelJobsOf('bob');
@@ -76,8 +68,7 @@ test('the pending page says why the job waits and when it should start; Cancel l
     )
     .toBe('RUNNING');
 
-  await login(page, 'alice');
-  await page.goto('/hub/spawn');
+  await toSpawnForm(page, 'alice'); // stops a session an earlier spec left
   await page.getByLabel('As a batch job on the cluster').check();
   await page.getByLabel('Partition', { exact: true }).selectOption('cpu');
   await page.getByLabel('Runtime (min)').fill('10');

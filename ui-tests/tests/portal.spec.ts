@@ -3,15 +3,12 @@
  * configurable-http-proxy) and reaches each user's own JupyterLab.
  */
 import { expect, Page, test } from '@playwright/test';
-import { DEMO_PASSWORD } from './demo-login';
+import { toSpawnForm } from './hub-login';
 
 async function logIn(page: Page, user: string): Promise<void> {
-  await page.goto('/hub/login');
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(DEMO_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  // The form, a session an earlier spec left stopped first.
+  await toSpawnForm(page, user);
   // The portal's form asks where the session runs: here, locally.
-  await page.waitForURL(/\/hub\/spawn/);
   await page.getByLabel("Run locally on the hub's node").check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   // The hub spawns the server, then sends the browser to JupyterLab.

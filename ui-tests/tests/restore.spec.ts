@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'child_process';
 import { APIRequestContext, expect, Page, test } from '@playwright/test';
-import { DEMO_PASSWORD } from './demo-login';
+import { toSpawnForm } from './hub-login';
 
 const NOTEBOOKS = ['restore-first.ipynb', 'restore-second.ipynb'];
 const SERVER = '/user/alice/';
@@ -44,14 +44,6 @@ function cancelJobsOf(user: string): void {
 
 function partitionOf(job: string): string {
   return run(['/usr/bin/squeue', '-h', '-j', job, '-o', '%P']).trim();
-}
-
-async function login(page: Page, user: string): Promise<void> {
-  await page.goto('/hub/login');
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(DEMO_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/(hub\/spawn|user\/)/);
 }
 
 /** A notebook with one cell and Python's kernelspec, saved through the Contents API. */
@@ -133,8 +125,7 @@ test('Start again reopens the two notebooks in the same workspace with their ker
 }) => {
   test.setTimeout(360000);
   cancelJobsOf('alice');
-  await login(page, 'alice');
-  await page.goto('/hub/spawn');
+  await toSpawnForm(page, 'alice'); // stops a session an earlier spec left
   await page.getByLabel('As a batch job on the cluster').check();
   await page.getByLabel('Partition', { exact: true }).selectOption('gpu');
   await page.getByLabel('Runtime (min)').fill('10');

@@ -67,7 +67,9 @@ def service_people(portal: Portal, q: str, token: str | None) -> requests.Respon
 
 def test_what_alice_types_is_completed_with_bob_carol_and_physics(alice: HubClient) -> None:
     assert names(alice, "b") == {"users": ["bob"], "groups": []}
-    assert names(alice, "C") == {"users": ["carol"], "groups": []}  # any case
+    # Any case; the names starting with it first (carol), then those containing it.
+    assert names(alice, "C") == {"users": ["carol", "alice"], "groups": ["physics"]}
+    assert names(alice, "CAR") == {"users": ["carol"], "groups": []}
     assert names(alice, "phy") == {"users": [], "groups": ["physics"]}
     # Names containing it, those starting with it first: alice before carol for "a".
     assert names(alice, "a") == {"users": ["alice", "carol"], "groups": []}

@@ -173,6 +173,10 @@ export async function showManageDialog(
   }
   const body = new Widget();
   body.addClass('jp-sdcc-ManageShares');
+  // JupyterLab's dialog sends Tab from its last button to the first focusable
+  // element it found when it opened; the renders below replace the table's
+  // buttons, so that element must be one that stays: the body itself.
+  body.node.tabIndex = -1;
   // Links being revoked right now: their buttons stay disabled across renders.
   const revoking = new Set<string>();
   // A Revoke button pressed from the keyboard goes with its row: the focus

@@ -128,7 +128,7 @@ test('alice shares with bob only; bob’s Shared with me follows it', async ({
   await page.getByRole('menuitem', { name: 'Share notebook…' }).click();
   const dialog = page.locator('.jp-Dialog');
   await dialog.getByLabel('Only these people and groups:').check();
-  await dialog.getByLabel('Users').fill('bob');
+  await dialog.getByLabel('Users', { exact: true }).fill('bob');
   await dialog.getByRole('button', { name: 'Create link' }).click();
   await expect(dialog.getByLabel('Share link')).toHaveValue(
     /\/services\/share\/open#/

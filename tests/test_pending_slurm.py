@@ -212,6 +212,10 @@ def test_a_waiting_session_says_why_and_when_and_cancel_leaves_nothing(portal: P
         r = alice.hub_api("POST", "sdcc-lab/pending/alice/cancel", json={})
         assert r.status_code == 200, r.text
         assert r.json() == {"cancelled": job}
+        # The page goes to the form at once: the hub no longer counts the spawn as pending.
+        at_once = alice.session.get(alice.url + "hub/spawn/alice", allow_redirects=False)
+        assert at_once.status_code == 200, at_once.headers.get("Location")
+        assert 'id="sdcc-form-data"' in at_once.text
         assert jobs_of("alice") == []
         assert sacct_state(job).startswith("CANCELLED")
         assert alices_server(alice) == ({}, None)

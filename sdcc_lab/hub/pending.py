@@ -252,6 +252,12 @@ class CancelHandler(PendingBase):
                 await batch.cancel_job()
         except SchedulerError as e:
             problem = str(e.output or e)
+        # The hub clears the spawn's pending state on its own way out of the cancelled
+        # start: until it has, the form would send the user back to this page.
+        loop = asyncio.get_running_loop()
+        settle_by = loop.time() + batch.command_timeout + 5
+        while spawner.pending and loop.time() < settle_by:  # noqa: ASYNC110 - the hub's state, no event
+            await asyncio.sleep(0.1)
         if not spawner.pending:
             await self.stop_single_user(user, server_name)
             if spawner._stop_future is not None:

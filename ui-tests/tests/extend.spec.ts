@@ -6,7 +6,7 @@
 import { expect, test } from '@playwright/test';
 
 import { checkA11y } from './axe';
-import { hubXsrf, toSpawnForm } from './hub-login';
+import { hubXsrf, showResources, toSpawnForm } from './hub-login';
 
 test('the panel’s Extend button moves the countdown', async ({ page }) => {
   await toSpawnForm(page, 'alice');
@@ -19,8 +19,7 @@ test('the panel’s Extend button moves the countdown', async ({ page }) => {
     timeout: 120000
   });
 
-  await page.getByRole('tab', { name: 'Session resources' }).click();
-  const panel = page.getByRole('region', { name: 'Session resources' });
+  const panel = await showResources(page);
   const timer = panel.getByRole('timer');
   // At most 10 minutes left.
   await expect(timer).toContainText(/^0:(0\d|10):\d\d left$/, {

@@ -2,7 +2,7 @@
  * Logging in to the demo portal, for the accessibility and keyboard specs:
  * the hub's login form, then its spawn form (a local session) or JupyterLab.
  */
-import { expect, Page } from '@playwright/test';
+import { expect, Locator, Page } from '@playwright/test';
 
 import { DEMO_PASSWORD } from './demo-login';
 
@@ -102,4 +102,23 @@ export async function toSpawnForm(page: Page, user: string): Promise<void> {
     await page.goto('/hub/spawn');
   }
   await expect(page.locator('#sdcc-spawn-form')).toBeVisible();
+}
+
+/** Log in and start a fresh local session (one an earlier spec left is stopped first). */
+export async function startLocalSession(page: Page, user: string): Promise<void> {
+  await toSpawnForm(page, user);
+  await page.getByLabel("Run locally on the hub's node").check();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await page.waitForURL(new RegExp(`/user/${user}/lab`), { timeout: SIGN_IN_TIMEOUT });
+  await expect(page.locator('#jp-main-dock-panel')).toBeVisible({ timeout: SIGN_IN_TIMEOUT });
+}
+
+/** The Session resources panel, opened unless the restored workspace has it open already. */
+export async function showResources(page: Page): Promise<Locator> {
+  const panel = page.getByRole('region', { name: 'Session resources' });
+  if (!(await panel.isVisible())) {
+    await page.getByRole('tab', { name: 'Session resources' }).click();
+  }
+  await expect(panel).toBeVisible();
+  return panel;
 }

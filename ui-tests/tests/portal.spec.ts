@@ -3,18 +3,7 @@
  * configurable-http-proxy) and reaches each user's own JupyterLab.
  */
 import { expect, Page, test } from '@playwright/test';
-import { toSpawnForm } from './hub-login';
-
-async function logIn(page: Page, user: string): Promise<void> {
-  // The form, a session an earlier spec left stopped first.
-  await toSpawnForm(page, user);
-  // The portal's form asks where the session runs: here, locally.
-  await page.getByLabel("Run locally on the hub's node").check();
-  await page.getByRole('button', { name: 'Start', exact: true }).click();
-  // The hub spawns the server, then sends the browser to JupyterLab.
-  await page.waitForURL(new RegExp(`/user/${user}/lab`), { timeout: 120000 });
-  await expect(page.locator('#jp-main-dock-panel')).toBeVisible({ timeout: 120000 });
-}
+import { startLocalSession } from './hub-login';
 
 async function sessionDialog(page: Page): Promise<string> {
   await page.getByRole('menuitem', { name: 'Help' }).click();
@@ -25,7 +14,7 @@ async function sessionDialog(page: Page): Promise<string> {
 }
 
 test('alice logs in to the portal and her JupyterLab has sdcc_lab', async ({ page }) => {
-  await logIn(page, 'alice');
+  await startLocalSession(page, 'alice');
   await expect(page.locator('.jp-DirListing-item', { hasText: 'welcome.ipynb' })).toBeVisible();
   const text = await sessionDialog(page);
   expect(text).toContain('alice');
@@ -34,7 +23,7 @@ test('alice logs in to the portal and her JupyterLab has sdcc_lab', async ({ pag
 });
 
 test('bob logs in and reaches his own JupyterLab, not alice\'s', async ({ page }) => {
-  await logIn(page, 'bob');
+  await startLocalSession(page, 'bob');
   expect(page.url()).toContain('/user/bob/lab');
   const text = await sessionDialog(page);
   expect(text).toContain('bob');

@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import { Browser, expect, Locator, Page, test } from '@playwright/test';
 
 import { DEMO_PASSWORD } from './demo-login';
-import { serverCall } from './hub-login';
+import { serverCall, startLocalSession } from './hub-login';
 
 const SIGN_IN_TIMEOUT = 120000;
 
@@ -35,12 +35,6 @@ async function signIn(page: Page, user: string): Promise<void> {
   await page.getByLabel('Username').fill(user);
   await page.getByLabel('Password').fill(DEMO_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-async function logIn(page: Page, user: string): Promise<void> {
-  await page.goto('/hub/login');
-  await signIn(page, user);
-  await throughSpawnForm(page, user);
 }
 
 async function newPage(browser: Browser): Promise<Page> {
@@ -128,7 +122,7 @@ test('alice shares a notebook; bob opens the link and gets her cells', async ({
   page,
   browser
 }) => {
-  await logIn(page, 'alice');
+  await startLocalSession(page, 'alice');
   const link = await shareFromFileBrowser(page, 'welcome.ipynb');
   // For the run's log check: the portal's output must never hold this token.
   fs.mkdirSync('test-results', { recursive: true });
@@ -202,7 +196,7 @@ test('alice shares a notebook; bob opens the link and gets her cells', async ({
 
 test('HTML in a file name is shown as text, never run', async ({ page, browser }) => {
   const name = '<img src=x onerror="window.__xss=1"> x.ipynb';
-  await logIn(page, 'alice');
+  await startLocalSession(page, 'alice');
   // Save a notebook with that name through the Contents API, as JupyterLab would.
   await serverCall(page, 'PUT', `api/contents/${encodeURIComponent(name)}`, {
     type: 'notebook',

@@ -4,38 +4,8 @@
  * (CI starts the cluster before the browser tests: scripts/test.sh.)
  */
 import { expect, Page, test } from '@playwright/test';
-import { DEMO_PASSWORD } from './demo-login';
 import { docsImage } from './docs-images';
-
-/** Log in and reach the spawn form, stopping a server an earlier test left running. */
-async function toForm(page: Page, user: string): Promise<void> {
-  await page.goto('/hub/login');
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(DEMO_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/(hub\/spawn|user\/)/);
-  if (!/\/hub\/spawn/.test(page.url())) {
-    const cookies = await page.context().cookies();
-    const xsrf = cookies.find(c => c.name === '_xsrf' && c.path === '/hub/')?.value ?? '';
-    const stopped = await page.request.delete(`/hub/api/users/${user}/server`, {
-      headers: { 'X-XSRFToken': xsrf }
-    });
-    expect([202, 204]).toContain(stopped.status());
-    await expect
-      .poll(
-        async () => {
-          const model = await page.request.get(`/hub/api/users/${user}`, {
-            headers: { 'X-XSRFToken': xsrf }
-          });
-          return Object.keys((await model.json()).servers ?? {}).length;
-        },
-        { timeout: 60000 }
-      )
-      .toBe(0);
-    await page.goto('/hub/spawn');
-  }
-  await expect(page.locator('#sdcc-spawn-form')).toBeVisible();
-}
+import { showResources, toSpawnForm } from './hub-login';
 
 async function optionValues(page: Page, label: string): Promise<string[]> {
   return page
@@ -45,7 +15,7 @@ async function optionValues(page: Page, label: string): Promise<string[]> {
 }
 
 test('choosing a partition narrows accounts, QOS and the runtime limit', async ({ page }) => {
-  await toForm(page, 'alice');
+  await toSpawnForm(page, 'alice');
   await page.getByLabel('As a batch job on the cluster').check();
   const partition = page.getByLabel('Partition', { exact: true });
 
@@ -68,7 +38,7 @@ test('choosing a partition narrows accounts, QOS and the runtime limit', async (
 });
 
 test('bob is never offered the gpu partition', async ({ page }) => {
-  await toForm(page, 'bob');
+  await toSpawnForm(page, 'bob');
   expect(await optionValues(page, 'Partition')).toEqual(['cpu']);
   expect(await optionValues(page, 'Account')).toEqual(['tier3']);
 });
@@ -76,7 +46,7 @@ test('bob is never offered the gpu partition', async ({ page }) => {
 test('a runtime over the limit comes back with the reason, then a Slurm session opens', async ({
   page
 }) => {
-  await toForm(page, 'alice');
+  await toSpawnForm(page, 'alice');
   await page.getByLabel('As a batch job on the cluster').check();
   await page.getByLabel('Partition', { exact: true }).selectOption('gpu');
   await page.getByLabel('GPU', { exact: true }).selectOption('any');
@@ -103,8 +73,7 @@ test('a runtime over the limit comes back with the reason, then a Slurm session 
   await dialog.getByRole('button', { name: 'Close' }).click();
 
   // The Session resources panel shows the job and counts down its 30 minutes.
-  await page.getByRole('tab', { name: 'Session resources' }).click();
-  const panel = page.getByRole('region', { name: 'Session resources' });
+  const panel = await showResources(page);
   await expect(panel).toContainText(/Slurm job \d+/);
   await expect(panel).toContainText('tier3');
   await expect(panel).toContainText('gpu-qos');

@@ -228,6 +228,7 @@ def test_sbatch_gets_every_option_as_its_own_argument_and_the_script_on_stdin(
         "--time=45",
         f"--output={tmp_path}/home/logs/jupyter-%j.log",
         f"--chdir={home}",
+        "--no-requeue",
         export,
         "--partition=cpu",
         "--account=physics",

@@ -142,6 +142,7 @@ def test_alice_runs_on_gpu_and_stop_cancels_the_job(slurm_portal: Portal) -> Non
         "00:30:00",
     )
     assert info["JobName"] == "jupyter-alice"
+    assert info["Requeue"] == "0"  # a failed node ends the session; it is not restarted
     assert "gpu" in info.get("TresPerNode", info.get("TRES", ""))
 
     alice.open_lab()

@@ -107,6 +107,9 @@ class SlurmSessionSpawner(BatchSessionSpawner):
             f"--time={int(options['runtime'])}",
             f"--output={log_dir}/jupyter-%j.log",
             f"--chdir={self.unix_user.pw_dir}",
+            # A session whose node fails ends (NODE_FAIL, said at the next visit); requeued
+            # under the same id it would restart a server the hub no longer waits for.
+            "--no-requeue",
             # Never ALL: slurmctld keeps the job's environment in its state files.
             f"--export={','.join(names)}" if self.export_environment and names else "--export=NONE",
         ]

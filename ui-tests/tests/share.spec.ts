@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import { Browser, expect, Locator, Page, test } from '@playwright/test';
 
 import { DEMO_PASSWORD } from './demo-login';
-import { serverCall, startLocalSession } from './hub-login';
+import { copyNotebook, serverCall, startLocalSession } from './hub-login';
 
 const SIGN_IN_TIMEOUT = 120000;
 
@@ -118,25 +118,32 @@ async function openAsBob(page: Page, link: string): Promise<void> {
   await throughSpawnForm(page, 'bob');
 }
 
+const NOTEBOOK = 'share-spec.ipynb';
+
 test('alice shares a notebook; bob opens the link and gets her cells', async ({
   page,
   browser
 }) => {
   await startLocalSession(page, 'alice');
-  const link = await shareFromFileBrowser(page, 'welcome.ipynb');
+  // A notebook of this test's own: bob has never had a copy of it open (a copy of
+  // the welcome notebook from another spec may be in his restored workspace).
+  await copyNotebook(page, NOTEBOOK);
+  await page.reload();
+  await expect(page.locator('#jp-main-dock-panel')).toBeVisible({ timeout: SIGN_IN_TIMEOUT });
+  const link = await shareFromFileBrowser(page, NOTEBOOK);
   // For the run's log check: the portal's output must never hold this token.
   fs.mkdirSync('test-results', { recursive: true });
   fs.writeFileSync('test-results/share-token.txt', new URL(link).hash.slice(1));
 
   // The notebook's tab offers it too.
   await page
-    .locator('.jp-DirListing-item[data-file-type="notebook"]', { hasText: 'welcome.ipynb' })
+    .locator('.jp-DirListing-item[data-file-type="notebook"]', { hasText: NOTEBOOK })
     .first()
     .dblclick();
-  const tab = page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab', { hasText: 'welcome.ipynb' });
+  const tab = page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab', { hasText: NOTEBOOK });
   await tab.first().click({ button: 'right' });
   await page.getByRole('menuitem', { name: 'Share notebook…' }).click();
-  await expect(page.locator('.jp-Dialog')).toContainText('Notebook: welcome.ipynb');
+  await expect(page.locator('.jp-Dialog')).toContainText(`Notebook: ${NOTEBOOK}`);
   await page.locator('.jp-Dialog').getByRole('button', { name: 'Close' }).click();
 
   const bob = await newPage(browser);
@@ -144,7 +151,7 @@ test('alice shares a notebook; bob opens the link and gets her cells', async ({
   const dialog = bob.locator('.jp-Dialog');
   await expect(dialog).toContainText('Import a shared notebook', { timeout: 30000 });
   await expect(dialog).toContainText('alice');
-  await expect(dialog).toContainText('welcome.ipynb');
+  await expect(dialog).toContainText(NOTEBOOK);
   // The same words as the link's page.
   await expectSessionWords(dialog.locator('table').first());
   await bob.screenshot({ path: 'test-results/import-dialog.png' });
@@ -154,7 +161,7 @@ test('alice shares a notebook; bob opens the link and gets her cells', async ({
     { timeout: 30000 }
   );
   const bobsTab = bob.locator('.lm-TabBar-tab.jp-mod-current');
-  await expect(bobsTab).toContainText('welcome.ipynb');
+  await expect(bobsTab).toContainText(NOTEBOOK);
   // The copy opens unmodified, also once its kernel runs (the kernel's
   // metadata used to mark it changed) and a moment after.
   await expect(bob.locator('.jp-StatusBar-Widget')).toContainText('| Idle', {
@@ -174,10 +181,10 @@ test('alice shares a notebook; bob opens the link and gets her cells', async ({
   await page.getByRole('menuitem', { name: 'File' }).click();
   await page.getByRole('menuitem', { name: 'Manage my shares…' }).click();
   const manage = page.locator('.jp-Dialog');
-  await expect(manage).toContainText('welcome.ipynb');
+  await expect(manage).toContainText(NOTEBOOK);
   await page.screenshot({ path: 'test-results/manage-shares.png' });
-  // Newest first: her link of a moment ago (other specs may have shared welcome.ipynb too).
-  const revokes = manage.getByRole('button', { name: /Revoke the link to welcome.ipynb/ });
+  // Newest first: her link of a moment ago (other tests may have made links to it too).
+  const revokes = manage.getByRole('button', { name: `Revoke the link to ${NOTEBOOK}` });
   const before = await revokes.count();
   await revokes.first().click();
   await expect(revokes).toHaveCount(before - 1);

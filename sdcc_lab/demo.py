@@ -40,6 +40,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -448,6 +449,11 @@ def choose_server_bin(entries: list[pwd.struct_passwd], bin_dir: Path, job_env: 
     )
 
 
+def jupyter_config_dir(home_root: str, spawner: Any) -> str:
+    """The Jupyter config folder of the spawner's user in the demo's homes."""
+    return str(Path(home_root) / spawner.user.name / ".jupyter")
+
+
 def check_home_root(home_root: Path) -> None:
     """--home-root, as root: a folder no other user can add entries to."""
     if home_root.exists():
@@ -599,6 +605,11 @@ def configure(c: Any, raw: dict[str, Any]) -> None:
         "PATH": os.pathsep.join([str(server_bin), "/usr/local/bin", "/usr/bin", "/bin"]),
         "LANG": "C.UTF-8",
     }
+    if s.as_root and s.home_root:
+        # The users' JupyterLab settings and workspaces live in the demo's homes too, not
+        # in their real ones: a demo with its own homes starts from, and leaves, nothing.
+        # (Batch sessions run in the cluster's homes: their spawner has its own environment.)
+        c.Spawner.environment["JUPYTER_CONFIG_DIR"] = partial(jupyter_config_dir, s.home_root)
     # No --allow-root: as root, every server runs as its user, never as root.
     c.Spawner.args = []
     c.Spawner.start_timeout = 120

@@ -186,7 +186,7 @@ def test_the_password_from_the_environment_logs_in_and_is_printed(tmp_path: Path
         portal.stop()
 
 
-def config_for(as_root: bool, tmp_path: Path) -> Any:
+def config_for(as_root: bool, tmp_path: Path, home_root: str | None = None) -> Any:
     from traitlets.config import Config
 
     from sdcc_lab.demo import DemoSettings, configure
@@ -202,7 +202,7 @@ def config_for(as_root: bool, tmp_path: Path) -> Any:
         bin_dir=str(BIN_DIR),
         proxy_command="configurable-http-proxy",
         as_root=as_root,
-        home_root="" if as_root else str(tmp_path / "home"),
+        home_root=home_root if home_root is not None else "" if as_root else str(tmp_path / "home"),
     )
     settings.hub_dir.mkdir(parents=True)
     settings.password_file.write_text("a-demo-password\n")
@@ -217,6 +217,18 @@ def test_as_root_local_sessions_run_as_the_user_never_as_root(tmp_path: Path) ->
     assert "--allow-root" not in c.Spawner.args
     assert c.JupyterHub.authenticator_class == "shared-password"
     assert c.SharedPasswordAuthenticator.user_password == "a-demo-password"
+
+
+def test_as_root_with_its_own_homes_jupyter_settings_stay_in_them(tmp_path: Path) -> None:
+    """Workspaces and JupyterLab settings of local sessions live in the demo's homes."""
+    c = config_for(True, tmp_path, home_root=str(tmp_path / "homes"))
+    config_dir = c.Spawner.environment["JUPYTER_CONFIG_DIR"]
+    from types import SimpleNamespace
+
+    alices = SimpleNamespace(user=SimpleNamespace(name="alice"))  # what it reads of a spawner
+    assert config_dir(alices) == str(tmp_path / "homes" / "alice" / ".jupyter")
+    # Without homes of its own the users' real homes hold their settings, as always.
+    assert "JUPYTER_CONFIG_DIR" not in config_for(True, tmp_path / "real").Spawner.environment
 
 
 def test_not_as_root_sessions_run_as_the_demos_user_in_its_folder(tmp_path: Path) -> None:

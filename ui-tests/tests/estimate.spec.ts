@@ -12,6 +12,8 @@ test('the estimate appears in the form and changes with the choice', async ({
 }) => {
   await toSpawnForm(page, 'alice'); // stops a session an earlier spec left
   await page.getByLabel('As a batch job on the cluster').check();
+  // Her last choice comes pre-selected (another spec may have used gpu): cpu here.
+  await page.getByLabel('Partition', { exact: true }).selectOption('cpu');
   const line = page.locator('#sdcc-estimate');
   // The node is idle: the scheduler would start her default choice now.
   await expect(line).toHaveText('Starts now', { timeout: 30000 });

@@ -81,11 +81,9 @@ export async function copyNotebook(page: Page, name: string): Promise<void> {
   });
 }
 
-/** Log in and reach the spawn form, stopping a server an earlier spec left running. */
-export async function toSpawnForm(page: Page, user: string): Promise<void> {
-  await page.goto('/hub/login');
-  await signIn(page, user);
-  await page.waitForURL(/\/(hub\/spawn|user\/)/);
+/** After the hub's login: stop a session an earlier spec left running (the hub API), then the form. */
+export async function formAfterLogin(page: Page, user: string): Promise<void> {
+  await page.waitForURL(/\/(hub\/spawn|user\/)/, { timeout: SIGN_IN_TIMEOUT });
   if (!/\/hub\/spawn/.test(page.url())) {
     const headers = { 'X-XSRFToken': await hubXsrf(page) };
     const stopped = await page.request.delete(`/hub/api/users/${user}/server`, { headers });
@@ -102,6 +100,13 @@ export async function toSpawnForm(page: Page, user: string): Promise<void> {
     await page.goto('/hub/spawn');
   }
   await expect(page.locator('#sdcc-spawn-form')).toBeVisible();
+}
+
+/** Log in and reach the spawn form, stopping a server an earlier spec left running. */
+export async function toSpawnForm(page: Page, user: string): Promise<void> {
+  await page.goto('/hub/login');
+  await signIn(page, user);
+  await formAfterLogin(page, user);
 }
 
 /** Log in and start a fresh local session (one an earlier spec left is stopped first). */

@@ -10,7 +10,7 @@
 import { Browser, expect, Page, test } from '@playwright/test';
 
 import { DEMO_PASSWORD } from './demo-login';
-import { hubXsrf, SIGN_IN_TIMEOUT } from './hub-login';
+import { formAfterLogin, SIGN_IN_TIMEOUT } from './hub-login';
 import { focused, focusMatches, palette, tabTo } from './keyboard';
 
 /** The hub's login form: the user name field has the focus when the page opens. */
@@ -21,26 +21,6 @@ async function keyboardSignIn(page: Page, user: string): Promise<void> {
   await expect(page.getByLabel('Password')).toBeFocused();
   await page.keyboard.type(DEMO_PASSWORD);
   await page.keyboard.press('Enter');
-}
-
-/** Stop a server an earlier spec left running (the hub API, not the page), then show the form. */
-async function freshForm(page: Page, user: string): Promise<void> {
-  await page.waitForURL(/\/(hub\/spawn|user\/)/, { timeout: SIGN_IN_TIMEOUT });
-  if (/\/hub\/spawn/.test(page.url())) {
-    return;
-  }
-  const headers = { 'X-XSRFToken': await hubXsrf(page) };
-  await page.request.delete(`/hub/api/users/${user}/server`, { headers });
-  await expect
-    .poll(
-      async () => {
-        const model = await page.request.get(`/hub/api/users/${user}`, { headers });
-        return Object.keys((await model.json()).servers ?? {}).length;
-      },
-      { timeout: 60000 }
-    )
-    .toBe(0);
-  await page.goto('/hub/spawn');
 }
 
 /** On the spawn form: choose "Run locally" with the arrow keys, then Start with Enter. */
@@ -90,7 +70,7 @@ test('the portal with the keyboard alone: form, share, copy, import, revoke', as
   await test.step('every field of the spawn form, then a local session', async () => {
     await page.goto('/hub/login');
     await keyboardSignIn(page, 'alice');
-    await freshForm(page, 'alice');
+    await formAfterLogin(page, 'alice');
     await expect(page.locator('#sdcc-spawn-form')).toBeVisible();
     // From the top of the page to Start: a batch job (the default) on a partition
     // with GPUs, so every field is in use; a closed <details> is opened.

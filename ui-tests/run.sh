@@ -14,5 +14,13 @@ chmod 711 "$DEMO_HOMES"
 export DEMO_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
 export SDCC_LAB_DEMO_PASSWORD=$DEMO_PASSWORD
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+# Batch sessions on the test cluster run in the test users' real homes: start them
+# without a JupyterLab workspace an earlier run saved there (it would reopen its tabs).
+if [ "$(id -u)" = 0 ]; then
+  for user in alice bob carol; do
+    home=$(getent passwd "$user" | cut -d: -f6) || continue
+    rm -f "$home"/.jupyter/lab/workspaces/*
+  done
+fi
 trap 'rm -rf "$DEMO_DATA" "$DEMO_HOMES"' EXIT
 jlpm playwright test "$@"
